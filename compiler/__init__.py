@@ -1,0 +1,1 @@
+"""graphspec.compiler: IR, static checks, passes and backends."""

@@ -1,0 +1,156 @@
+"""Components: a registered op with some arguments already set, callable like the Python class.
+
+In a builder template, ``norm(num_features=64, eps=1e-5)`` calls a component and yields an IR
+node; the same template therefore reads like PyTorchVideo's builder code. Components come from
+YAML (``{op: BatchNorm3d, momentum: 0.01}`` or ``BatchNorm3d``) or from Python callables
+(``nn.BatchNorm3d``, ``functools.partial(...)``, our public builder functions).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pydantic import ValidationError
+
+from graphspec import registry
+from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean
+
+from .ir import PYTHON_OP, Node
+
+
+@dataclass(frozen=True, eq=False)
+class Component:
+    op: str
+    preset: dict[str, Any] = field(default_factory=dict)
+    #: spec key path of this component, so errors in what it expands to point back at it
+    source: tuple = ()
+    #: the callable itself, for an unregistered Python callable (op == PYTHON_OP)
+    pyfn: Callable | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Node:
+        if self.pyfn is not None:
+            return Node(PYTHON_OP, meta={"callable": self.pyfn, "call": (args, kwargs), "source": self.source})
+        opdef = registry.get(self.op)
+        kwargs = {**_positional_to_keywords(opdef, args), **kwargs, **self.preset}
+        values = bind_args(opdef, kwargs, self.source, partial=False)
+        if opdef.kind == "builder":
+            node = opdef.target(**values)
+            for sub in node.walk():  # innermost builder wins: it set these nodes' args
+                sub.meta.setdefault("source", self.source)
+                sub.meta.setdefault("builder", self.op)
+            return node
+        return Node(self.op, values, meta={"source": self.source})
+
+    def __repr__(self) -> str:
+        return f"Component({self.op!r}, {self.preset!r})" if self.preset else f"Component({self.op!r})"
+
+    def to_data(self) -> Any:
+        """The YAML form of this component (bare name when nothing is preset)."""
+        if self.pyfn is not None:
+            return f"<python callable {getattr(self.pyfn, '__qualname__', self.pyfn)!r}>"
+        if not self.preset:
+            return self.op
+        return {"op": self.op, **{k: to_data(v) for k, v in self.preset.items()}}
+
+
+def to_data(value: Any) -> Any:
+    """Plain YAML-able data from validated argument values."""
+    if isinstance(value, Component):
+        return value.to_data()
+    if isinstance(value, (list, tuple)):
+        return [to_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_data(v) for k, v in value.items()}
+    return value
+
+
+def _positional_to_keywords(opdef: registry.OpDef, args: tuple) -> dict[str, Any]:
+    names = list(opdef.args)
+    if len(args) > len(names):
+        raise TypeError(f"{opdef.name} takes at most {len(names)} positional arguments")
+    return dict(zip(names, args))
+
+
+def as_component(value: Any, path: tuple = ()) -> Component | None:
+    """Coerce a component given as YAML data or as a Python callable; raise ``SpecError``."""
+    if value is None or isinstance(value, Component):
+        return value
+    if isinstance(value, str):
+        registry.get_or_raise_at(value, path)
+        return Component(value, {}, path)
+    if isinstance(value, dict):
+        if "op" not in value:
+            raise SpecError([Diagnostic("a component needs an 'op' key", path=path, code="component")])
+        name = value["op"]
+        if not isinstance(name, str):
+            raise SpecError([Diagnostic("'op' must be a string", path=path + ("op",), code="component")])
+        opdef = registry.get_or_raise_at(name, path + ("op",))
+        preset = {k: v for k, v in value.items() if k not in ("op", "in")}
+        return Component(name, bind_args(opdef, preset, path, partial=True), path)
+    if callable(value):
+        found = registry.op_for_callable(value)
+        if found is not None:
+            name, preset = found
+            return Component(name, bind_args(registry.get(name), preset, path, partial=True), path)
+        return Component(PYTHON_OP, {}, path, pyfn=value)
+    raise SpecError([Diagnostic(f"expected a component (an op name or {{op: ...}}), got {value!r}", path=path)])
+
+
+def bind_args(opdef: registry.OpDef, raw: dict[str, Any], path: tuple, *, partial: bool) -> dict[str, Any]:
+    """Validate arguments of ``opdef`` (types, unknown and missing names); all problems are
+    collected into one ``SpecError``. ``partial`` allows required arguments to be missing
+    (a preset such as ``{op: BatchNorm3d, eps: 0.001}`` that a builder completes)."""
+    found: list[Diagnostic] = []
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        spec = opdef.args.get(key)
+        if spec is None:
+            found.append(
+                Diagnostic(
+                    f"{opdef.name} has no argument {key!r}",
+                    path=path + (key,),
+                    hint=did_you_mean(key, opdef.args),
+                    code="unknown-arg",
+                )
+            )
+            continue
+        try:
+            values[key] = _validate_value(spec, value, path + (key,))
+        except SpecError as err:
+            found.extend(err.diagnostics)
+    if not partial:
+        for key, spec in opdef.args.items():
+            if key not in values and key not in raw:
+                if spec.required:
+                    found.append(Diagnostic(f"{opdef.name} needs argument {key!r}", path=path, code="missing-arg"))
+                else:
+                    try:
+                        values[key] = _validate_value(spec, spec.default, path + (key,))
+                    except SpecError:  # defaults are trusted as written by the op's author
+                        values[key] = spec.default
+    if found:
+        raise SpecError(found)
+    return values
+
+
+def _validate_value(spec: registry.ArgSpec, value: Any, path: tuple) -> Any:
+    if spec.component_list and isinstance(value, (list, tuple)):
+        return [as_component(v, path + (i,)) for i, v in enumerate(value)]
+    if spec.component or spec.component_list:
+        return as_component(value, path)
+    try:
+        return spec.validate(value)
+    except ValidationError as err:
+        raise SpecError([_pydantic_diagnostic(e, path) for e in err.errors()]) from None
+
+
+def _pydantic_diagnostic(error: dict, path: tuple) -> Diagnostic:
+    loc = tuple(p for p in error.get("loc", ()) if isinstance(p, int) or not _is_union_tag(p))
+    got = error.get("input")
+    message = error.get("msg", "invalid value")
+    return Diagnostic(f"{message}, got {got!r}", path=path + loc, code="type")
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic names union members in error locations ('tuple[int, int, int]'); they are not keys
+    return isinstance(part, str) and ("[" in part or part in {"int", "float", "str", "bool", "none"})

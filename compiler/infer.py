@@ -1,0 +1,176 @@
+"""Static inference on the IR: output type, MACs and params of every node, without building
+torch modules (the one exception, an unregistered Python callable, is run on the meta device).
+
+Each op's ``infer`` rule maps input types to output types; containers run their children
+through ``ctx.run`` in the order their ``forward`` does. Shapes may hold symbols (``"B"``).
+MACs are per clip (dim 0 is the batch), counted as fvcore counts them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence, Union
+
+from graphspec import registry
+from graphspec.spec.errors import Diagnostic
+
+from .ir import PYTHON_OP, Node
+
+Dim = Union[int, str]
+
+
+@dataclass(frozen=True)
+class TensorType:
+    shape: tuple[Dim, ...]
+    dtype: str = "float32"
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    def with_shape(self, shape: Sequence[Dim]) -> "TensorType":
+        return TensorType(tuple(shape), self.dtype)
+
+    def __str__(self) -> str:
+        return "[" + ", ".join(str(d) for d in self.shape) + "]"
+
+
+Value = Union[TensorType, list]  # a tensor, or a list of values (multi-pathway models)
+
+
+class ShapeError(Exception):
+    """Raised by a shape rule; ``arg`` names the node argument at fault, when one is."""
+
+    def __init__(self, message: str, arg: str | None = None):
+        super().__init__(message)
+        self.arg = arg
+
+
+class InferenceFailed(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(diagnostic.format())
+        self.diagnostic = diagnostic
+
+
+def per_sample_numel(value: TensorType) -> int | None:
+    """Elements of one sample (dim 0 is the batch); None when another dim is symbolic."""
+    rest = value.shape[1:]
+    return math.prod(rest) if all(isinstance(d, int) for d in rest) else None
+
+
+class Inference:
+    """Walks an IR tree with input types; records ``meta['output']`` and ``meta['macs']``."""
+
+    def run(self, node: Node | None, *inputs: Value) -> Value:
+        if node is None:
+            return inputs[0]
+        try:
+            if node.op == PYTHON_OP:
+                out, own_macs = _meta_execute(node, inputs), None
+            else:
+                opdef = registry.get(node.op)
+                if opdef.infer is None:
+                    raise ShapeError(f"op {node.op!r} has no static shape rule")
+                node.meta["macs"] = 0
+                out = opdef.infer(node, self, *inputs)
+                own_macs = opdef.macs(node.args, inputs, out) if opdef.macs else 0
+        except ShapeError as err:
+            raise InferenceFailed(self._diagnostic(node, err, inputs)) from None
+        children = [child.meta.get("macs") for _, child in node.children() if "output" in child.meta]
+        parts = [own_macs, *children]
+        node.meta["macs"] = None if any(p is None for p in parts) else sum(parts)
+        node.meta["inputs"] = list(inputs)
+        node.meta["output"] = out
+        return out
+
+    @staticmethod
+    def _diagnostic(node: Node, err: ShapeError, inputs: tuple) -> Diagnostic:
+        where = node.path or "<root>"
+        shapes = ", ".join(_fmt(v) for v in inputs)
+        source = node.source
+        if err.arg and "arg_sources" in node.meta and err.arg in node.meta["arg_sources"]:
+            source = node.meta["arg_sources"][err.arg]
+        return Diagnostic(f"{where} ({node.op}): {err} [input {shapes}]", path=source, code="shape")
+
+
+def _fmt(value: Value) -> str:
+    return str(value) if isinstance(value, TensorType) else "[" + ", ".join(_fmt(v) for v in value) + "]"
+
+
+def infer(root: Node, *inputs: Value) -> Value:
+    return Inference().run(root, *inputs)
+
+
+def _meta_execute(node: Node, inputs: tuple) -> Value:
+    """Shape of an unregistered Python module: run it on the meta device. Symbols are bound to
+    distinct large primes and mapped back, so a symbolic batch survives."""
+    import torch
+
+    from .lower_torch import lower
+
+    primes = iter((1009, 1013, 1019, 1021, 1031, 1033, 1039, 1049))
+    binding: dict[str, int] = {}
+
+    def concrete(value: Value) -> Any:
+        if isinstance(value, list):
+            return [concrete(v) for v in value]
+        dims = [d if isinstance(d, int) else binding.setdefault(d, next(primes)) for d in value.shape]
+        return torch.empty(dims, device="meta", dtype=getattr(torch, value.dtype))
+
+    with torch.device("meta"):
+        module = lower(node)
+    try:
+        out = module(*[concrete(v) for v in inputs])
+    except Exception as err:  # the user's module rejected the shapes: report, don't crash
+        raise ShapeError(f"{type(err).__name__}: {err}") from None
+    back = {v: k for k, v in binding.items()}
+
+    def typed(t: Any) -> Value:
+        if isinstance(t, (list, tuple)):
+            return [typed(x) for x in t]
+        return TensorType(tuple(back.get(d, d) for d in t.shape), str(t.dtype).replace("torch.", ""))
+
+    node.meta["inferred_by"] = "meta-execution"
+    return typed(out)
+
+
+def annotate_state(root: Node) -> list[tuple[str, str, tuple, bool]]:
+    """Static state_dict layout ``(key, dtype, shape, is_param)`` of the lowered tree, in module
+    registration order; also records ``meta['params']`` on every node."""
+    entries: list[tuple[str, str, tuple, bool]] = []
+    _state(root, entries)
+    return entries
+
+
+def _state(node: Node, entries: list) -> int:
+    if node.op == PYTHON_OP:
+        return _python_state(node, entries)
+    opdef = registry.get(node.op)
+    total = 0
+    if opdef.state is not None:
+        for key, dtype, shape, is_param in opdef.state(node.args):
+            full = f"{node.path}.{key}" if node.path else key
+            entries.append((full, dtype, tuple(shape), is_param))
+            total += math.prod(shape) if is_param else 0
+    for _, child in node.children():
+        total += _state(child, entries)
+    node.meta["params"] = total
+    return total
+
+
+def _python_state(node: Node, entries: list) -> int:
+    import torch
+
+    from .lower_torch import lower
+
+    with torch.device("meta"):
+        module = lower(node)
+    params = {name for name, _ in module.named_parameters()}
+    total = 0
+    for key, tensor in module.state_dict(keep_vars=True).items():
+        full = f"{node.path}.{key}" if node.path else key
+        is_param = key in params
+        entries.append((full, str(tensor.dtype).replace("torch.", ""), tuple(tensor.shape), is_param))
+        total += tensor.numel() if is_param else 0
+    node.meta["params"] = total
+    return total

@@ -1,0 +1,90 @@
+"""The IR: a tree of nodes, each one call of a registered op.
+
+A node has an ``op`` (registered name), ``args`` (plain values, child nodes, lists of child
+nodes or None), ``inputs`` (value names it reads, in explicit graphs), a ``path`` (the qualified
+name of the module it lowers to, e.g. ``blocks.1.res_blocks.0.branch2.conv_a``) and ``meta``
+(facts found by the compiler: output type, params, MACs, the spec key that produced it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from graphspec.spec.errors import Diagnostic
+
+#: op name of a node wrapping an unregistered Python callable (Python API only, never YAML)
+PYTHON_OP = "<python>"
+
+
+@dataclass(eq=False)
+class Node:
+    op: str
+    args: dict[str, Any] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    path: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def children(self) -> Iterator[tuple[str, "Node"]]:
+        """Direct sub-nodes as ``(relative name, node)``: ``conv``, ``blocks.0``, ..."""
+        for key, value in self.args.items():
+            if isinstance(value, Node):
+                yield key, value
+            elif isinstance(value, (list, tuple)) and any(isinstance(v, Node) for v in value):
+                for i, item in enumerate(value):
+                    if isinstance(item, Node):
+                        yield f"{key}.{i}", item
+
+    def walk(self) -> Iterator["Node"]:
+        """This node and every node below it, parents first."""
+        yield self
+        for _, child in self.children():
+            yield from child.walk()
+
+    @property
+    def source(self) -> tuple:
+        """The spec key path whose component produced this node (for error locations)."""
+        return self.meta.get("source", ())
+
+    def __repr__(self) -> str:
+        return f"Node({self.op!r}, path={self.path!r})"
+
+
+def assign_paths(root: Node, prefix: str = "") -> Node:
+    """Give every node below ``root`` the qualified module name it will lower to."""
+    root.path = prefix
+    for name, child in root.children():
+        assign_paths(child, f"{prefix}.{name}" if prefix else name)
+    return root
+
+
+def lint(root: Node) -> list[Diagnostic]:
+    """Structural checks of an IR tree: registered ops, known and complete arguments, no node
+    shared between two parents (a module has one owner), unique paths."""
+    from graphspec import registry
+
+    found: list[Diagnostic] = []
+    seen: set[int] = set()
+    paths: set[str] = set()
+    for node in root.walk():
+        where = node.path or "<root>"
+        if id(node) in seen:
+            found.append(Diagnostic(f"{where}: node appears twice in the tree", path=node.source, code="ir"))
+        seen.add(id(node))
+        if node.path in paths and node is not root:
+            found.append(Diagnostic(f"{where}: duplicate module path", path=node.source, code="ir"))
+        paths.add(node.path)
+        if node.op == PYTHON_OP:
+            continue
+        if node.op not in registry.names():
+            found.append(Diagnostic(f"{where}: unknown op {node.op!r}", path=node.source, code="ir"))
+            continue
+        opdef = registry.get(node.op)
+        if opdef.kind == "builder":
+            found.append(Diagnostic(f"{where}: builder {node.op!r} left unexpanded", path=node.source, code="ir"))
+        for key in node.args:
+            if key not in opdef.args:
+                found.append(Diagnostic(f"{where}: {node.op} has no argument {key!r}", path=node.source, code="ir"))
+        for key, spec in opdef.args.items():
+            if spec.required and key not in node.args:
+                found.append(Diagnostic(f"{where}: {node.op} needs argument {key!r}", path=node.source, code="ir"))
+    return found

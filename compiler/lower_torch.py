@@ -1,0 +1,42 @@
+"""Lowering to torch: each node becomes its op's module, constructed with lowered children.
+
+The module tree therefore has exactly the IR's paths as qualified names, and a node's args are
+the constructor's keyword arguments (PyTorchVideo's classes take their sub-modules that way).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch.nn as nn
+
+from graphspec import registry
+
+from .component import Component
+from .ir import PYTHON_OP, Node
+
+
+def lower(node: Node) -> nn.Module:
+    if node.op == PYTHON_OP:
+        args, kwargs = node.meta["call"]
+        return node.meta["callable"](*args, **{k: _python_value(v) for k, v in kwargs.items()})
+    opdef = registry.get(node.op)
+    kwargs = {key: lower_value(value) for key, value in node.args.items()}
+    custom = opdef.extra.get("lower")
+    return custom(**kwargs) if custom else opdef.target(**kwargs)
+
+
+def lower_value(value: Any) -> Any:
+    if isinstance(value, Node):
+        return lower(value)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (Node, type(None))) for v in value):
+        return nn.ModuleList([lower(v) for v in value if v is not None])
+    return value
+
+
+def _python_value(value: Any) -> Any:
+    """Arguments handed to a user's own Python callable: components become callables again."""
+    if isinstance(value, Component):
+        return lambda *a, **k: lower(value(*a, **k))
+    if isinstance(value, (list, tuple)):
+        return type(value)(_python_value(v) for v in value)
+    return value

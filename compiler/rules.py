@@ -1,0 +1,231 @@
+"""Shape, state and MAC rules shared by many ops. Op tables pick a rule and its parameters.
+
+MACs follow fvcore's counting: convolutions, linear layers, matmuls and batch norm (one per
+element, two with an affine transform, as fvcore counts eval-mode batch norm); pooling,
+activations and element-wise ops count zero.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+from .infer import Dim, Inference, ShapeError, TensorType, per_sample_numel
+from .ir import Node
+
+
+def ntuple(value: Any, n: int) -> tuple:
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ShapeError(f"expected {n} values, got {list(value)}")
+        return tuple(value)
+    return (value,) * n
+
+
+def window_out(size: Dim, kernel: int, stride: int, pad: int, dilation: int = 1, ceil: bool = False) -> Dim:
+    """Output length of a sliding window (conv or pool) along one dimension."""
+    span = dilation * (kernel - 1) + 1
+    if isinstance(size, str):
+        if span == 1 and stride == 1 and pad == 0:
+            return size
+        return f"({size}+{2 * pad - span})//{stride}+1"
+    if size + 2 * pad < span:
+        raise ShapeError(f"window {kernel} (dilation {dilation}) larger than padded input {size}+2*{pad}", "kernel_size")
+    numerator = size + 2 * pad - span
+    out = (-(-numerator // stride) if ceil else numerator // stride) + 1
+    if ceil and (out - 1) * stride >= size + pad:  # torch drops a last window that starts in padding
+        out -= 1
+    return out
+
+
+def expect_rank(x: TensorType, rank: int, what: str) -> None:
+    if not isinstance(x, TensorType):
+        raise ShapeError(f"{what} takes one tensor, got a list of {len(x)}")
+    if x.rank != rank:
+        raise ShapeError(f"{what} expects a {rank}-D input, got {x.rank}-D {x}")
+
+
+def expect_channels(x: TensorType, channels: int, arg: str, dim: int = 1) -> None:
+    got = x.shape[dim]
+    if isinstance(got, int) and got != channels:
+        raise ShapeError(f"expects {channels} input channels ({arg}={channels}), got {got}", arg)
+
+
+# ---- convolution ------------------------------------------------------------------------------
+def conv_infer(nd: int) -> Callable:
+    def rule(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+        a = node.args
+        expect_rank(x, nd + 2, f"Conv{nd}d")
+        expect_channels(x, a["in_channels"], "in_channels")
+        groups = a.get("groups", 1)
+        if a["in_channels"] % groups or a["out_channels"] % groups:
+            raise ShapeError(f"groups={groups} must divide in_channels={a['in_channels']} and out_channels", "groups")
+        k = ntuple(a["kernel_size"], nd)
+        s = ntuple(a.get("stride", 1), nd)
+        d = ntuple(a.get("dilation", 1), nd)
+        p = a.get("padding", 0)
+        if p == "valid":
+            p = 0
+        if p == "same":
+            spatial = x.shape[2:]
+        else:
+            p = ntuple(p, nd)
+            spatial = tuple(window_out(x.shape[2 + i], k[i], s[i], p[i], d[i]) for i in range(nd))
+        return x.with_shape((x.shape[0], a["out_channels"], *spatial))
+
+    return rule
+
+
+def conv_state(nd: int) -> Callable:
+    def rule(a: dict) -> list:
+        k = ntuple(a["kernel_size"], nd)
+        out = [("weight", "float32", (a["out_channels"], a["in_channels"] // a.get("groups", 1), *k), True)]
+        if a.get("bias", True):
+            out.append(("bias", "float32", (a["out_channels"],), True))
+        return out
+
+    return rule
+
+
+def conv_macs(nd: int) -> Callable:
+    def rule(a: dict, inputs: tuple, out: TensorType) -> int | None:
+        n = per_sample_numel(out)
+        k = ntuple(a["kernel_size"], nd)
+        return None if n is None else n * (a["in_channels"] // a.get("groups", 1)) * math.prod(k)
+
+    return rule
+
+
+# ---- pooling ----------------------------------------------------------------------------------
+def pool_infer(nd: int, with_dilation: bool) -> Callable:
+    def rule(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+        a = node.args
+        if not isinstance(x, TensorType) or x.rank not in (nd + 1, nd + 2):
+            expect_rank(x, nd + 2, f"{node.op}")
+        k = ntuple(a["kernel_size"], nd)
+        s = ntuple(a.get("stride") or a["kernel_size"], nd)
+        p = ntuple(a.get("padding", 0), nd)
+        d = ntuple(a.get("dilation", 1), nd) if with_dilation else (1,) * nd
+        for i in range(nd):
+            if p[i] * 2 > k[i]:
+                raise ShapeError(f"padding {p[i]} must be at most half the kernel size {k[i]}", "padding")
+        lead = x.shape[: x.rank - nd]
+        spatial = x.shape[x.rank - nd :]
+        ceil = a.get("ceil_mode", False)
+        return x.with_shape((*lead, *(window_out(spatial[i], k[i], s[i], p[i], d[i], ceil) for i in range(nd))))
+
+    return rule
+
+
+def adaptive_pool_infer(nd: int) -> Callable:
+    def rule(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+        if not isinstance(x, TensorType) or x.rank not in (nd + 1, nd + 2):
+            expect_rank(x, nd + 2, node.op)
+        size = ntuple(node.args["output_size"], nd)
+        spatial = x.shape[x.rank - nd :]
+        out = tuple(spatial[i] if size[i] is None else size[i] for i in range(nd))
+        return x.with_shape((*x.shape[: x.rank - nd], *out))
+
+    return rule
+
+
+# ---- normalization ----------------------------------------------------------------------------
+def batch_norm_infer(ranks: Sequence[int]) -> Callable:
+    def rule(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+        if not isinstance(x, TensorType) or x.rank not in ranks:
+            raise ShapeError(f"{node.op} expects a {'/'.join(map(str, ranks))}-D input, got {_describe(x)}")
+        expect_channels(x, node.args["num_features"], "num_features")
+        return x
+
+    return rule
+
+
+def batch_norm_state(a: dict) -> list:
+    c = a["num_features"]
+    out = []
+    if a.get("affine", True):
+        out += [("weight", "float32", (c,), True), ("bias", "float32", (c,), True)]
+    if a.get("track_running_stats", True):
+        out += [
+            ("running_mean", "float32", (c,), False),
+            ("running_var", "float32", (c,), False),
+            ("num_batches_tracked", "int64", (), False),
+        ]
+    return out
+
+
+def batch_norm_macs(a: dict, inputs: tuple, out: TensorType) -> int | None:
+    n = per_sample_numel(inputs[0])
+    return None if n is None else n * (2 if a.get("affine", True) else 1)
+
+
+def layer_norm_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+    shape = ntuple(node.args["normalized_shape"], len(node.args["normalized_shape"])) if isinstance(
+        node.args["normalized_shape"], (list, tuple)) else (node.args["normalized_shape"],)
+    tail = x.shape[x.rank - len(shape) :]
+    if any(isinstance(t, int) and t != s for t, s in zip(tail, shape)):
+        raise ShapeError(f"normalized_shape {list(shape)} does not match the trailing dims of {x}", "normalized_shape")
+    return x
+
+
+def layer_norm_state(a: dict) -> list:
+    shape = tuple(a["normalized_shape"]) if isinstance(a["normalized_shape"], (list, tuple)) else (a["normalized_shape"],)
+    if not a.get("elementwise_affine", True):
+        return []
+    out = [("weight", "float32", shape, True)]
+    if a.get("bias", True):
+        out.append(("bias", "float32", shape, True))
+    return out
+
+
+def layer_norm_macs(a: dict, inputs: tuple, out: TensorType) -> int | None:
+    n = per_sample_numel(inputs[0])
+    return None if n is None else n * (5 if a.get("elementwise_affine", True) else 4)
+
+
+# ---- linear -----------------------------------------------------------------------------------
+def linear_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+    if not isinstance(x, TensorType) or x.rank < 1:
+        raise ShapeError(f"Linear expects a tensor, got {_describe(x)}")
+    expect_channels(x, node.args["in_features"], "in_features", dim=-1)
+    return x.with_shape((*x.shape[:-1], node.args["out_features"]))
+
+
+def linear_state(a: dict) -> list:
+    out = [("weight", "float32", (a["out_features"], a["in_features"]), True)]
+    if a.get("bias", True):
+        out.append(("bias", "float32", (a["out_features"],), True))
+    return out
+
+
+def linear_macs(a: dict, inputs: tuple, out: TensorType) -> int | None:
+    n = per_sample_numel(out)
+    return None if n is None else n * a["in_features"]
+
+
+# ---- element-wise and containers --------------------------------------------------------------
+def identity_infer(node: Node, ctx: Inference, x: Any) -> Any:
+    return x
+
+
+def sequential(*names: str) -> Callable:
+    """Rule of a container whose forward applies the named children in order, skipping None."""
+
+    def rule(node: Node, ctx: Inference, x: Any) -> Any:
+        for name in names:
+            value = node.args.get(name)
+            if isinstance(value, list):
+                for item in value:
+                    x = ctx.run(item, x)
+            elif value is not None:
+                x = ctx.run(value, x)
+        return x
+
+    return rule
+
+
+def no_state(a: dict) -> list:
+    return []
+
+
+def _describe(x: Any) -> str:
+    return f"{x.rank}-D {x}" if isinstance(x, TensorType) else f"a list of {len(x)} tensors"

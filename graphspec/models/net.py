@@ -1,0 +1,64 @@
+"""Generic containers: ``Net`` (a list of blocks), ``MultiPathWayWithFuse``, ``DetectionBBoxNetwork``."""
+from __future__ import annotations
+
+from typing import Any, List
+
+import torch
+import torch.nn as nn
+
+from graphspec.compiler.infer import Inference, ShapeError
+from graphspec.compiler.ir import Node
+from graphspec.compiler.rules import sequential
+from graphspec.registry import register
+
+from .weight_init import init_net_weights
+
+
+@register(infer=sequential("blocks"), arg_types={"blocks": nn.ModuleList})
+class Net(nn.Module):
+    """A general network: the blocks applied in order. Weights are initialised as PyTorchVideo does."""
+
+    def __init__(self, *, blocks: nn.ModuleList) -> None:
+        super().__init__()
+        self.blocks = blocks
+        init_net_weights(self)
+
+    def forward(self, x: Any) -> Any:
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+def _multipathway_infer(node: Node, ctx: Inference, xs: Any) -> Any:
+    blocks = node.args["multipathway_blocks"]
+    if not isinstance(xs, list) or len(xs) != len(blocks):
+        raise ShapeError(f"expects a list of {len(blocks)} pathway inputs, got {xs}")
+    outs = [ctx.run(block, x) for block, x in zip(blocks, xs)]
+    return ctx.run(node.args.get("multipathway_fusion"), outs)
+
+
+@register(
+    infer=_multipathway_infer,
+    call="list",
+    arg_types={"multipathway_blocks": nn.ModuleList, "multipathway_fusion": nn.Module},
+)
+class MultiPathWayWithFuse(nn.Module):
+    """One block per pathway, applied to the matching input, then an optional fusion of all."""
+
+    def __init__(self, *, multipathway_blocks: nn.ModuleList, multipathway_fusion: nn.Module | None = None,
+                 inplace: bool = True) -> None:
+        super().__init__()
+        self.multipathway_blocks = multipathway_blocks
+        self.multipathway_fusion = multipathway_fusion
+        self.inplace = inplace
+
+    def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
+        if len(x) != len(self.multipathway_blocks):
+            raise ValueError(f"expected {len(self.multipathway_blocks)} pathways, got {len(x)}")
+        out = x if self.inplace else list(x)
+        for i, block in enumerate(self.multipathway_blocks):
+            if block is not None:
+                out[i] = block(x[i])
+        if self.multipathway_fusion is not None:
+            out = self.multipathway_fusion(out)
+        return out

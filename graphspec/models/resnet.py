@@ -1,0 +1,463 @@
+"""ResNet family: bottleneck blocks, residual blocks and stages, ``create_resnet``."""
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+
+from graphspec.compiler.infer import Inference, ShapeError, TensorType
+from graphspec.compiler.ir import Node
+from graphspec.compiler.rules import sequential
+from graphspec.compiler.template import builder
+from graphspec.registry import register
+
+from .head import create_res_basic_head
+from .stem import create_res_basic_stem, norm_node, optional
+
+Triple = Tuple[int, int, int]
+PerStage = Tuple[Triple, ...]
+#: per stage: one kernel for all blocks, or a list of kernels repeated over the stage's blocks
+PerStageNested = Tuple[Union[Triple, Tuple[Triple, ...]], ...]
+
+_MODEL_STAGE_DEPTH = {18: (2, 2, 2, 2), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+
+_BOTTLENECK_ORDER = ("conv_a", "norm_a", "act_a", "conv_b", "norm_b", "act_b", "conv_c", "norm_c")
+
+
+@register(infer=sequential(*_BOTTLENECK_ORDER))
+class BottleneckBlock(nn.Module):
+    """conv_a -> norm_a -> act_a -> conv_b -> norm_b -> act_b -> conv_c -> norm_c (None skipped)."""
+
+    def __init__(self, *, conv_a: Optional[nn.Module] = None, norm_a: Optional[nn.Module] = None,
+                 act_a: Optional[nn.Module] = None, conv_b: Optional[nn.Module] = None,
+                 norm_b: Optional[nn.Module] = None, act_b: Optional[nn.Module] = None,
+                 conv_c: Optional[nn.Module] = None, norm_c: Optional[nn.Module] = None) -> None:
+        super().__init__()
+        self.conv_a, self.norm_a, self.act_a = conv_a, norm_a, act_a
+        self.conv_b, self.norm_b, self.act_b = conv_b, norm_b, act_b
+        self.conv_c, self.norm_c = conv_c, norm_c
+        assert all(c is not None for c in (self.conv_a, self.conv_b, self.conv_c))
+        if self.norm_c is not None:
+            self.norm_c.block_final_bn = True  # zero-initialised by init_net_weights
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for name in _BOTTLENECK_ORDER:
+            layer = getattr(self, name)
+            if layer is not None:
+                x = layer(x)
+        return x
+
+
+def _separable_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+    a = node.args
+    x = sequential("conv_a", "norm_a", "act_a")(node, ctx, x)
+    branches = []
+    for i, conv in enumerate(a["conv_b"]):
+        y = ctx.run(conv, x)
+        for key in ("norm_b", "act_b"):
+            if a.get(key) and i < len(a[key]):
+                y = ctx.run(a[key][i], y)
+        branches.append(y)
+    if a.get("reduce_method", "sum") == "sum":
+        if any(b.shape != branches[0].shape for b in branches):
+            raise ShapeError(f"conv_b branches differ in shape: {', '.join(map(str, branches))}", "conv_b")
+        x = branches[0]
+    else:
+        x = branches[0].with_shape((x.shape[0], sum(b.shape[1] for b in branches), *branches[0].shape[2:]))
+    return sequential("conv_c", "norm_c")(node, ctx, x)
+
+
+@register(infer=_separable_infer, arg_types={"conv_b": nn.ModuleList, "norm_b": nn.ModuleList,
+                                              "act_b": nn.ModuleList})
+class SeparableBottleneckBlock(nn.Module):
+    """A bottleneck whose conv_b is several parallel convolutions reduced by sum or concat."""
+
+    def __init__(self, *, conv_a: nn.Module, norm_a: Optional[nn.Module], act_a: Optional[nn.Module],
+                 conv_b: nn.ModuleList, norm_b: Optional[nn.ModuleList], act_b: Optional[nn.ModuleList],
+                 conv_c: nn.Module, norm_c: Optional[nn.Module], reduce_method: str = "sum") -> None:
+        super().__init__()
+        if reduce_method not in ("sum", "cat"):
+            raise ValueError(f"reduce_method must be 'sum' or 'cat', got {reduce_method!r}")
+        self.conv_a, self.norm_a, self.act_a = conv_a, norm_a, act_a
+        self.conv_b, self.norm_b, self.act_b = conv_b, norm_b, act_b
+        self.conv_c, self.norm_c, self.reduce_method = conv_c, norm_c, reduce_method
+        if self.norm_c is not None:
+            self.norm_c.block_final_bn = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in (self.conv_a, self.norm_a, self.act_a):
+            if layer is not None:
+                x = layer(x)
+        outs = []
+        for i, conv in enumerate(self.conv_b):
+            y = conv(x)
+            for layers in (self.norm_b, self.act_b):
+                if layers is not None and i < len(layers):
+                    y = layers[i](y)
+            outs.append(y)
+        x = torch.stack(outs, dim=0).sum(dim=0) if self.reduce_method == "sum" else torch.cat(outs, dim=1)
+        for layer in (self.conv_c, self.norm_c):
+            if layer is not None:
+                x = layer(x)
+        return x
+
+
+def _resblock_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+    a = node.args
+    shortcut = ctx.run(a.get("branch1_norm"), ctx.run(a.get("branch1_conv"), x))
+    residual = ctx.run(a["branch2"], x)
+    fusion = a.get("branch_fusion", "sum")
+    if fusion in (None, "sum"):
+        if shortcut.shape != residual.shape:
+            raise ShapeError(f"shortcut {shortcut} and residual branch {residual} differ in shape")
+        out = residual
+    else:  # a Python callable: find its result shape on the meta device
+        def meta(t: TensorType) -> torch.Tensor:
+            return torch.empty([d if isinstance(d, int) else 1 for d in t.shape], device="meta")
+
+        got = fusion(meta(shortcut), meta(residual))
+        out = residual.with_shape([r if isinstance(r, str) else g for r, g in zip(residual.shape, got.shape)])
+    return ctx.run(a.get("activation"), out)
+
+
+@register(infer=_resblock_infer, arg_types={"branch_fusion": Any})
+class ResBlock(nn.Module):
+    """Residual block: ``activation(branch_fusion(shortcut(x), branch2(x)))``; the shortcut is
+    identity, or branch1_conv (+ branch1_norm). ``branch_fusion`` is ``"sum"`` or a callable."""
+
+    def __init__(self, branch1_conv: Optional[nn.Module] = None, branch1_norm: Optional[nn.Module] = None,
+                 branch2: Optional[nn.Module] = None, activation: Optional[nn.Module] = None,
+                 branch_fusion: Any = "sum") -> None:
+        super().__init__()
+        self.branch1_conv, self.branch1_norm, self.branch2 = branch1_conv, branch1_norm, branch2
+        self.activation = activation
+        self.branch_fusion = operator.add if branch_fusion in (None, "sum") else branch_fusion
+        assert self.branch2 is not None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.branch1_conv is None:
+            x = self.branch_fusion(x, self.branch2(x))
+        else:
+            shortcut = self.branch1_conv(x)
+            if self.branch1_norm is not None:
+                shortcut = self.branch1_norm(shortcut)
+            x = self.branch_fusion(shortcut, self.branch2(x))
+        if self.activation is not None:
+            x = self.activation(x)
+        return x
+
+
+@register(infer=sequential("res_blocks"), arg_types={"res_blocks": nn.ModuleList})
+class ResStage(nn.Module):
+    """A stage: residual blocks applied in order."""
+
+    def __init__(self, res_blocks: nn.ModuleList) -> None:
+        super().__init__()
+        self.res_blocks = res_blocks
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.res_blocks:
+            x = block(x)
+        return x
+
+
+@builder
+def create_bottleneck_block(
+    *,
+    dim_in: int,
+    dim_inner: int,
+    dim_out: int,
+    conv_a_kernel_size: Triple = (3, 1, 1),
+    conv_a_stride: Triple = (2, 1, 1),
+    conv_a_padding: Triple = (1, 0, 0),
+    conv_a: Callable = nn.Conv3d,
+    conv_b_kernel_size: Triple = (1, 3, 3),
+    conv_b_stride: Triple = (1, 2, 2),
+    conv_b_padding: Triple = (0, 1, 1),
+    conv_b_num_groups: int = 1,
+    conv_b_dilation: Triple = (1, 1, 1),
+    conv_b: Callable = nn.Conv3d,
+    conv_c: Callable = nn.Conv3d,
+    norm: Optional[Callable] = nn.BatchNorm3d,
+    norm_eps: float = 1e-5,
+    norm_momentum: float = 0.1,
+    activation: Optional[Callable] = nn.ReLU,
+) -> Node:
+    """Bottleneck: 1x1-ish conv_a, grouped/dilated conv_b, 1x1x1 conv_c, each with norm/act."""
+    return Node("BottleneckBlock", dict(
+        conv_a=conv_a(in_channels=dim_in, out_channels=dim_inner, kernel_size=conv_a_kernel_size,
+                      stride=conv_a_stride, padding=conv_a_padding, bias=False),
+        norm_a=norm_node(norm, dim_inner, norm_eps, norm_momentum),
+        act_a=optional(activation),
+        conv_b=conv_b(in_channels=dim_inner, out_channels=dim_inner, kernel_size=conv_b_kernel_size,
+                      stride=conv_b_stride, padding=conv_b_padding, bias=False, groups=conv_b_num_groups,
+                      dilation=conv_b_dilation),
+        norm_b=norm_node(norm, dim_inner, norm_eps, norm_momentum),
+        act_b=optional(activation),
+        conv_c=conv_c(in_channels=dim_inner, out_channels=dim_out, kernel_size=(1, 1, 1), bias=False),
+        norm_c=norm_node(norm, dim_out, norm_eps, norm_momentum),
+    ))
+
+
+@builder
+def create_acoustic_bottleneck_block(
+    *,
+    dim_in: int,
+    dim_inner: int,
+    dim_out: int,
+    conv_a_kernel_size: Triple = (3, 1, 1),
+    conv_a_stride: Triple = (2, 1, 1),
+    conv_a_padding: Triple = (1, 0, 0),
+    conv_a: Callable = nn.Conv3d,
+    conv_b_kernel_size: Triple = (1, 1, 1),
+    conv_b_stride: Triple = (1, 1, 1),
+    conv_b_padding: Triple = (0, 0, 0),
+    conv_b_num_groups: int = 1,
+    conv_b_dilation: Triple = (1, 1, 1),
+    conv_b: Callable = nn.Conv3d,
+    conv_c: Callable = nn.Conv3d,
+    norm: Optional[Callable] = nn.BatchNorm3d,
+    norm_eps: float = 1e-5,
+    norm_momentum: float = 0.1,
+    activation: Optional[Callable] = nn.ReLU,
+) -> Node:
+    """Acoustic bottleneck: conv_b split into a spatial and a temporal convolution, summed."""
+    k, s, p, d = conv_b_kernel_size, conv_b_stride, conv_b_padding, conv_b_dilation
+
+    def conv_b_branch(kernel, padding, dilation) -> Node:
+        return conv_b(in_channels=dim_inner, out_channels=dim_inner, kernel_size=kernel, stride=s,
+                      padding=padding, bias=False, groups=conv_b_num_groups, dilation=dilation)
+
+    spatial = conv_b_branch((1, k[1], k[2]), (0, p[1], p[2]), (1, d[1], d[2]))
+    temporal = conv_b_branch((k[0], 1, 1), (p[0], 0, 0), (d[0], 1, 1))
+    branch_norms = [norm_node(norm, dim_inner, norm_eps, norm_momentum) for _ in range(2)]
+    branch_acts = [optional(activation) for _ in range(2)]
+    return Node("SeparableBottleneckBlock", dict(
+        conv_a=conv_a(in_channels=dim_in, out_channels=dim_inner, kernel_size=conv_a_kernel_size,
+                      stride=conv_a_stride, padding=conv_a_padding, bias=False),
+        norm_a=norm_node(norm, dim_inner, norm_eps, norm_momentum),
+        act_a=optional(activation),
+        conv_b=[spatial, temporal],
+        norm_b=branch_norms if norm is not None else None,
+        act_b=branch_acts if activation is not None else None,
+        conv_c=conv_c(in_channels=dim_inner, out_channels=dim_out, kernel_size=(1, 1, 1), bias=False),
+        norm_c=norm_node(norm, dim_out, norm_eps, norm_momentum),
+        reduce_method="sum",
+    ))
+
+
+def _stride_product(a: Sequence[int], b: Sequence[int]) -> tuple:
+    return tuple(x * y for x, y in zip(a, b))
+
+
+@builder(arg_types={"branch_fusion": Any})
+def create_res_block(
+    *,
+    dim_in: int,
+    dim_inner: int,
+    dim_out: int,
+    bottleneck: Callable,
+    use_shortcut: bool = False,
+    branch_fusion: Any = "sum",
+    conv_a_kernel_size: Triple = (3, 1, 1),
+    conv_a_stride: Triple = (2, 1, 1),
+    conv_a_padding: Triple = (1, 0, 0),
+    conv_a: Callable = nn.Conv3d,
+    conv_b_kernel_size: Triple = (1, 3, 3),
+    conv_b_stride: Triple = (1, 2, 2),
+    conv_b_padding: Triple = (0, 1, 1),
+    conv_b_num_groups: int = 1,
+    conv_b_dilation: Triple = (1, 1, 1),
+    conv_b: Callable = nn.Conv3d,
+    conv_c: Callable = nn.Conv3d,
+    conv_skip: Callable = nn.Conv3d,
+    norm: Optional[Callable] = nn.BatchNorm3d,
+    norm_eps: float = 1e-5,
+    norm_momentum: float = 0.1,
+    activation_bottleneck: Optional[Callable] = nn.ReLU,
+    activation_block: Optional[Callable] = nn.ReLU,
+) -> Node:
+    """Residual block around a bottleneck; a 1x1x1 projection shortcut when shapes change."""
+    skip_stride = _stride_product(conv_a_stride, conv_b_stride)
+    needs_projection = use_shortcut or dim_in != dim_out or math.prod(skip_stride) != 1
+    return Node("ResBlock", dict(
+        branch1_conv=conv_skip(in_channels=dim_in, out_channels=dim_out, kernel_size=(1, 1, 1),
+                               stride=skip_stride, bias=False) if needs_projection else None,
+        branch1_norm=norm_node(norm, dim_out, norm_eps, norm_momentum) if needs_projection else None,
+        branch2=bottleneck(
+            dim_in=dim_in, dim_inner=dim_inner, dim_out=dim_out,
+            conv_a_kernel_size=conv_a_kernel_size, conv_a_stride=conv_a_stride,
+            conv_a_padding=conv_a_padding, conv_a=conv_a,
+            conv_b_kernel_size=conv_b_kernel_size, conv_b_stride=conv_b_stride,
+            conv_b_padding=conv_b_padding, conv_b_num_groups=conv_b_num_groups,
+            conv_b_dilation=conv_b_dilation, conv_b=conv_b, conv_c=conv_c,
+            norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum, activation=activation_bottleneck,
+        ),
+        activation=optional(activation_block),
+        branch_fusion=branch_fusion,
+    ))
+
+
+def repeat_to_depth(value: Sequence, depth: int) -> list:
+    """A single tuple, or a list of tuples repeated until it covers ``depth`` blocks."""
+    items = [value] if isinstance(value[0], int) else list(value)
+    return (items * depth)[:depth]
+
+
+@builder
+def create_res_stage(
+    *,
+    depth: int,
+    dim_in: int,
+    dim_inner: int,
+    dim_out: int,
+    bottleneck: Callable,
+    conv_a_kernel_size: Union[Triple, Tuple[Triple, ...]] = (3, 1, 1),
+    conv_a_stride: Triple = (2, 1, 1),
+    conv_a_padding: Union[Triple, Tuple[Triple, ...]] = (1, 0, 0),
+    conv_a: Callable = nn.Conv3d,
+    conv_b_kernel_size: Triple = (1, 3, 3),
+    conv_b_stride: Triple = (1, 2, 2),
+    conv_b_padding: Triple = (0, 1, 1),
+    conv_b_num_groups: int = 1,
+    conv_b_dilation: Triple = (1, 1, 1),
+    conv_b: Callable = nn.Conv3d,
+    conv_c: Callable = nn.Conv3d,
+    norm: Optional[Callable] = nn.BatchNorm3d,
+    norm_eps: float = 1e-5,
+    norm_momentum: float = 0.1,
+    activation: Optional[Callable] = nn.ReLU,
+) -> Node:
+    """``depth`` residual blocks; only the first one strides and changes channels."""
+    kernels = repeat_to_depth(conv_a_kernel_size, depth)
+    paddings = repeat_to_depth(conv_a_padding, depth)
+    blocks = [
+        create_res_block.node(
+            dim_in=dim_in if i == 0 else dim_out, dim_inner=dim_inner, dim_out=dim_out,
+            bottleneck=bottleneck,
+            conv_a_kernel_size=kernels[i], conv_a_stride=conv_a_stride if i == 0 else (1, 1, 1),
+            conv_a_padding=paddings[i], conv_a=conv_a,
+            conv_b_kernel_size=conv_b_kernel_size, conv_b_stride=conv_b_stride if i == 0 else (1, 1, 1),
+            conv_b_padding=conv_b_padding, conv_b_num_groups=conv_b_num_groups,
+            conv_b_dilation=conv_b_dilation, conv_b=conv_b, conv_c=conv_c,
+            norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum,
+            activation_bottleneck=activation, activation_block=activation,
+        )
+        for i in range(depth)
+    ]
+    return Node("ResStage", dict(res_blocks=blocks))
+
+
+def per_stage(value: Sequence, stages: int, name: str) -> list:
+    """Broadcast one tuple to every stage; check a per-stage list has one entry per stage."""
+    items = [value] * stages if isinstance(value[0], int) else list(value)
+    if len(items) != stages:
+        raise ValueError(f"{name} has {len(items)} entries, the model has {stages} stages")
+    return items
+
+
+def half(kernel: Sequence) -> list:
+    """'Same' padding of a kernel, or of each kernel in a list."""
+    return [k // 2 for k in kernel] if isinstance(kernel[0], int) else [[k // 2 for k in ks] for ks in kernel]
+
+
+def resnet_blocks(
+    *, input_channel, model_depth, norm, activation, stem_dim_out, stem_conv_kernel_size,
+    stem_conv_stride, stem_pool, stem_pool_kernel_size, stem_pool_stride, stem, stage1_pool,
+    stage1_pool_kernel_size, stage_conv_a_kernel_size, stage_conv_b_kernel_size, stage_conv_b_num_groups,
+    stage_conv_b_dilation, stage_spatial_h_stride, stage_spatial_w_stride, stage_temporal_stride, bottleneck,
+) -> tuple[list[Node], int]:
+    """Stem and stages of a ResNet (shared by the classification and detection builders);
+    returns the blocks and the channels of the last stage."""
+    if model_depth not in _MODEL_STAGE_DEPTH:
+        raise ValueError(f"model_depth must be one of {sorted(_MODEL_STAGE_DEPTH)}, got {model_depth}")
+    depths = _MODEL_STAGE_DEPTH[model_depth]
+    n = len(depths)
+    conv_a_kernels = per_stage(stage_conv_a_kernel_size, n, "stage_conv_a_kernel_size")
+    conv_b_kernels = per_stage(stage_conv_b_kernel_size, n, "stage_conv_b_kernel_size")
+    dilations = per_stage(stage_conv_b_dilation, n, "stage_conv_b_dilation")
+    bottlenecks = bottleneck if isinstance(bottleneck, (list, tuple)) else [bottleneck] * n
+    for name, seq in (("stage_conv_b_num_groups", stage_conv_b_num_groups), ("bottleneck", bottlenecks),
+                      ("stage_spatial_h_stride", stage_spatial_h_stride),
+                      ("stage_spatial_w_stride", stage_spatial_w_stride),
+                      ("stage_temporal_stride", stage_temporal_stride)):
+        if len(seq) < n:
+            raise ValueError(f"{name} has {len(seq)} entries, the model has {n} stages")
+    blocks = [stem(
+        in_channels=input_channel, out_channels=stem_dim_out, conv_kernel_size=stem_conv_kernel_size,
+        conv_stride=stem_conv_stride, conv_padding=half(stem_conv_kernel_size), pool=stem_pool,
+        pool_kernel_size=stem_pool_kernel_size, pool_stride=stem_pool_stride,
+        pool_padding=half(stem_pool_kernel_size), norm=norm, activation=activation,
+    )]
+    dim_in, dim_out = stem_dim_out, stem_dim_out * 4
+    for idx, depth in enumerate(depths):
+        blocks.append(create_res_stage.node(
+            depth=depth, dim_in=dim_in, dim_inner=dim_out // 4, dim_out=dim_out, bottleneck=bottlenecks[idx],
+            conv_a_kernel_size=conv_a_kernels[idx], conv_a_stride=(stage_temporal_stride[idx], 1, 1),
+            conv_a_padding=half(conv_a_kernels[idx]), conv_b_kernel_size=conv_b_kernels[idx],
+            conv_b_stride=(1, stage_spatial_h_stride[idx], stage_spatial_w_stride[idx]),
+            conv_b_padding=half(conv_b_kernels[idx]), conv_b_num_groups=stage_conv_b_num_groups[idx],
+            conv_b_dilation=dilations[idx], norm=norm, activation=activation,
+        ))
+        dim_in, dim_out = dim_out, dim_out * 2
+        if idx == 0 and stage1_pool is not None:
+            blocks.append(stage1_pool(kernel_size=stage1_pool_kernel_size, stride=stage1_pool_kernel_size,
+                                      padding=(0, 0, 0)))
+    return blocks, dim_in
+
+
+@builder
+def create_resnet(
+    *,
+    input_channel: int = 3,
+    model_depth: int = 50,
+    model_num_class: int = 400,
+    dropout_rate: float = 0.5,
+    norm: Optional[Callable] = nn.BatchNorm3d,
+    activation: Optional[Callable] = nn.ReLU,
+    stem_dim_out: int = 64,
+    stem_conv_kernel_size: Triple = (3, 7, 7),
+    stem_conv_stride: Triple = (1, 2, 2),
+    stem_pool: Optional[Callable] = nn.MaxPool3d,
+    stem_pool_kernel_size: Triple = (1, 3, 3),
+    stem_pool_stride: Triple = (1, 2, 2),
+    stem: Callable = create_res_basic_stem,
+    stage1_pool: Optional[Callable] = None,
+    stage1_pool_kernel_size: Triple = (2, 1, 1),
+    stage_conv_a_kernel_size: Union[Triple, PerStageNested] = ((1, 1, 1), (1, 1, 1), (3, 1, 1), (3, 1, 1)),
+    stage_conv_b_kernel_size: Union[Triple, PerStage] = ((1, 3, 3), (1, 3, 3), (1, 3, 3), (1, 3, 3)),
+    stage_conv_b_num_groups: Tuple[int, ...] = (1, 1, 1, 1),
+    stage_conv_b_dilation: Union[Triple, PerStage] = ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+    stage_spatial_h_stride: Tuple[int, ...] = (1, 2, 2, 2),
+    stage_spatial_w_stride: Tuple[int, ...] = (1, 2, 2, 2),
+    stage_temporal_stride: Tuple[int, ...] = (1, 1, 1, 1),
+    bottleneck: Union[Callable, Tuple[Callable, ...]] = create_bottleneck_block,
+    head: Optional[Callable] = create_res_basic_head,
+    head_pool: Optional[Callable] = nn.AvgPool3d,
+    head_pool_kernel_size: Triple = (4, 7, 7),
+    head_output_size: Triple = (1, 1, 1),
+    head_activation: Optional[Callable] = None,
+    head_output_with_global_average: bool = True,
+) -> Node:
+    """ResNet for video: stem, four residual stages (optionally a pool after the first), head."""
+    blocks, dim = resnet_blocks(
+        input_channel=input_channel, model_depth=model_depth, norm=norm, activation=activation,
+        stem_dim_out=stem_dim_out, stem_conv_kernel_size=stem_conv_kernel_size,
+        stem_conv_stride=stem_conv_stride, stem_pool=stem_pool, stem_pool_kernel_size=stem_pool_kernel_size,
+        stem_pool_stride=stem_pool_stride, stem=stem, stage1_pool=stage1_pool,
+        stage1_pool_kernel_size=stage1_pool_kernel_size, stage_conv_a_kernel_size=stage_conv_a_kernel_size,
+        stage_conv_b_kernel_size=stage_conv_b_kernel_size, stage_conv_b_num_groups=stage_conv_b_num_groups,
+        stage_conv_b_dilation=stage_conv_b_dilation, stage_spatial_h_stride=stage_spatial_h_stride,
+        stage_spatial_w_stride=stage_spatial_w_stride, stage_temporal_stride=stage_temporal_stride,
+        bottleneck=bottleneck,
+    )
+    if head is not None:
+        blocks.append(head(
+            in_features=dim, out_features=model_num_class, pool=head_pool, output_size=head_output_size,
+            pool_kernel_size=head_pool_kernel_size, dropout_rate=dropout_rate, activation=head_activation,
+            output_with_global_average=head_output_with_global_average,
+        ))
+    return Node("Net", dict(blocks=blocks))

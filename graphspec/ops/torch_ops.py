@@ -1,0 +1,39 @@
+"""torch.nn primitives as ops. Rules as data: each row names the class and its rules."""
+from __future__ import annotations
+
+import torch.nn as nn
+
+from graphspec.compiler import rules as R
+from graphspec.registry import register
+
+# name -> (class, shape rule, state rule, MAC rule)
+_CONV = {f"Conv{n}d": (getattr(nn, f"Conv{n}d"), R.conv_infer(n), R.conv_state(n), R.conv_macs(n)) for n in (1, 2, 3)}
+_POOL = {
+    f"{kind}Pool{n}d": (getattr(nn, f"{kind}Pool{n}d"), R.pool_infer(n, kind == "Max"), R.no_state, None)
+    for n in (1, 2, 3)
+    for kind in ("Max", "Avg")
+}
+_ADAPTIVE = {
+    f"Adaptive{kind}Pool{n}d": (getattr(nn, f"Adaptive{kind}Pool{n}d"), R.adaptive_pool_infer(n), R.no_state, None)
+    for n in (1, 2, 3)
+    for kind in ("Max", "Avg")
+}
+_NORM = {
+    "BatchNorm1d": (nn.BatchNorm1d, R.batch_norm_infer((2, 3)), R.batch_norm_state, R.batch_norm_macs),
+    "BatchNorm2d": (nn.BatchNorm2d, R.batch_norm_infer((4,)), R.batch_norm_state, R.batch_norm_macs),
+    "BatchNorm3d": (nn.BatchNorm3d, R.batch_norm_infer((5,)), R.batch_norm_state, R.batch_norm_macs),
+    "LayerNorm": (nn.LayerNorm, R.layer_norm_infer, R.layer_norm_state, R.layer_norm_macs),
+}
+_POINTWISE = {
+    name: (getattr(nn, name), R.identity_infer, R.no_state, None)
+    for name in (
+        "ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Hardswish",
+        "Hardsigmoid", "Softmax", "LogSoftmax", "Dropout", "Dropout2d", "Dropout3d", "Identity",
+    )
+}
+_LINEAR = {"Linear": (nn.Linear, R.linear_infer, R.linear_state, R.linear_macs)}
+
+TORCH_OPS = {**_CONV, **_POOL, **_ADAPTIVE, **_NORM, **_POINTWISE, **_LINEAR}
+
+for _name, (_cls, _infer, _state, _macs) in TORCH_OPS.items():
+    register(_cls, name=_name, infer=_infer, state=_state, macs=_macs)
