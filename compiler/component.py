@@ -124,8 +124,8 @@ def bind_args(opdef: registry.OpDef, raw: dict[str, Any], path: tuple, *, partia
                 if spec.required:
                     found.append(Diagnostic(f"{opdef.name} needs argument {key!r}", path=path, code="missing-arg"))
                 else:
-                    try:
-                        values[key] = _validate_value(spec, spec.default, path + (key,))
+                    try:  # a default has no key of its own in the spec: errors point at the call
+                        values[key] = _validate_value(spec, spec.default, path)
                     except SpecError:  # defaults are trusted as written by the op's author
                         values[key] = spec.default
     if found:

@@ -88,9 +88,10 @@ class Inference:
         where = node.path or "<root>"
         shapes = ", ".join(_fmt(v) for v in inputs)
         source = node.source
-        if err.arg and "arg_sources" in node.meta and err.arg in node.meta["arg_sources"]:
-            source = node.meta["arg_sources"][err.arg]
-        return Diagnostic(f"{where} ({node.op}): {err} [input {shapes}]", path=source, code="shape")
+        diag = Diagnostic(f"{where} ({node.op}): {err} [input {shapes}]", path=source, code="shape")
+        if err.arg is not None and err.arg in node.args:
+            diag.node_arg = (node.args[err.arg],)  # lets the pipeline point at the spec key that set it
+        return diag
 
 
 def _fmt(value: Value) -> str:

@@ -1,5 +1,6 @@
 """PyTorchVideo-compatible model builders (templates that expand into IR) and containers."""
 from . import head, net, resnet, stem, weight_init  # noqa: F401
+from .csn import create_csn
 from .head import ResNetBasicHead, create_res_basic_head
 from .net import MultiPathWayWithFuse, Net
 from .resnet import (

@@ -1,10 +1,13 @@
 """torch.nn primitives as ops. Rules as data: each row names the class and its rules."""
 from __future__ import annotations
 
+from typing import Iterator, List
+
 import torch.nn as nn
 
 from graphspec.compiler import rules as R
-from graphspec.registry import register
+from graphspec.compiler.ir import Node
+from graphspec.registry import OpDef, add, derive_args, register
 
 # name -> (class, shape rule, state rule, MAC rule)
 _CONV = {f"Conv{n}d": (getattr(nn, f"Conv{n}d"), R.conv_infer(n), R.conv_state(n), R.conv_macs(n)) for n in (1, 2, 3)}
@@ -37,3 +40,24 @@ TORCH_OPS = {**_CONV, **_POOL, **_ADAPTIVE, **_NORM, **_POINTWISE, **_LINEAR}
 
 for _name, (_cls, _infer, _state, _macs) in TORCH_OPS.items():
     register(_cls, name=_name, infer=_infer, state=_state, macs=_macs)
+
+
+# ---- nn.Sequential ----------------------------------------------------------------------------
+class SequentialNode(Node):
+    """IR node of an ``nn.Sequential``: its modules are named ``0``, ``1``, ... as torch names
+    them (not ``modules.0``), so static paths and state keys match the lowered module."""
+
+    def children(self) -> Iterator[tuple[str, Node]]:
+        items = [m for m in self.args.get("modules") or () if isinstance(m, Node)]
+        for i, item in enumerate(items):
+            yield str(i), item
+
+
+def _sequential(modules: List[nn.Module] = ()) -> nn.Sequential:
+    """``nn.Sequential(*modules)``: the modules applied in order."""
+    return nn.Sequential(*modules)
+
+
+add(OpDef(name="Sequential", kind="module", target=nn.Sequential, args=derive_args(_sequential),
+          doc=_sequential.__doc__ or "", infer=R.sequential("modules"), public=nn.Sequential,
+          extra={"lower": _sequential, "node": SequentialNode}))

@@ -1,0 +1,42 @@
+"""Swish activation, x * sigmoid(x), with a memory-saving autograd path."""
+
+import torch
+import torch.nn as nn
+
+
+class SwishFunction(torch.autograd.Function):
+    """Implementation of the Swish activation function: x * sigmoid(x).
+
+    Only the input is saved for backward; the sigmoid is recomputed there, which
+    saves activation memory compared to autograd of ``x * sigmoid(x)``.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return x * torch.sigmoid(x)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        sigmoid_x = torch.sigmoid(x)
+        # d/dx [x * s(x)] = s(x) + x * s(x) * (1 - s(x))
+        return grad_output * (sigmoid_x * (1 + x * (1 - sigmoid_x)))
+
+
+class Swish(nn.Module):
+    """Wrapper for the Swish activation function."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # TorchScript, tracing (incl. the ONNX exporter) and fx cannot capture a
+        # Python autograd.Function, so they see the same math as plain ops.
+        # is_scripting() is resolved statically, so the rest is never compiled.
+        if torch.jit.is_scripting():
+            return x * torch.sigmoid(x)
+        if (
+            torch.jit.is_tracing()
+            or torch.onnx.is_in_onnx_export()
+            or isinstance(x, torch.fx.Proxy)
+        ):
+            return x * torch.sigmoid(x)
+        return SwishFunction.apply(x)

@@ -1,0 +1,82 @@
+"""Zoo models from their specs, with PyTorchVideo's published checkpoints."""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+MODEL_ZOO_ROOT = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo"
+
+
+def zoo_dir() -> Path:
+    """Folder of the zoo specs (``specs/models`` in a checkout, ``graphspec/zoo`` when installed)."""
+    return Path(str(resources.files("graphspec.zoo")))
+
+
+def zoo_names() -> list[str]:
+    return sorted(p.stem for p in zoo_dir().glob("*.yaml"))
+
+
+def zoo_spec(name: str) -> Path:
+    path = zoo_dir() / f"{name}.yaml"
+    if not path.is_file():
+        from graphspec.spec.errors import did_you_mean
+
+        hint = did_you_mean(name, zoo_names())
+        raise ValueError(f"no zoo model {name!r}" + (f" ({hint})" if hint else ""))
+    return path
+
+
+def _override(key: str, value: Any) -> str:
+    import json
+
+    return f"model.{key}={json.dumps(_plain(value))}"
+
+
+def _plain(value: Any) -> Any:
+    """kwargs as YAML data: tuples become lists; callables stay unsupported (use the builder)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if callable(value):
+        from graphspec.registry import op_for_callable
+
+        found = op_for_callable(value)
+        if found is None or found[1]:
+            raise TypeError(f"hub kwargs take registered ops only; got {value!r} — call the builder directly")
+        return found[0]
+    return value
+
+
+def load_checkpoint(model: nn.Module, source: str | Path, progress: bool = True) -> nn.Module:
+    """Load PyTorchVideo's checkpoint format (``{"model_state": state_dict}`` or a bare state_dict)
+    from a URL (through torch.hub's cache) or a local file, with ``weights_only=True``."""
+    source = str(source)
+    try:
+        if source.startswith(("http://", "https://")):
+            checkpoint = torch.hub.load_state_dict_from_url(source, progress=progress, map_location="cpu",
+                                                            weights_only=True)
+        else:
+            checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+    except OSError as err:  # URLError is an OSError: offline, DNS, HTTP errors
+        raise RuntimeError(f"could not download the pretrained weights from {source} ({err}); check the network, "
+                           f"or download the file and load it with graphspec.models.hub.utils.load_checkpoint") from err
+    state = checkpoint.get("model_state", checkpoint) if isinstance(checkpoint, dict) else checkpoint
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def hub_model(name: str, *, url: str | None, pretrained: bool = False, progress: bool = True, **kwargs: Any) -> nn.Module:
+    """Build zoo model ``name`` from its spec; ``kwargs`` override builder arguments; with
+    ``pretrained`` load the published checkpoint from ``url``."""
+    from graphspec.compiler.pipeline import build
+
+    overrides = [_override(k, v) for k, v in kwargs.items()]
+    model = build(zoo_spec(name), overrides)
+    if pretrained:
+        if url is None:
+            raise ValueError(f"{name} has no published checkpoint")
+        load_checkpoint(model, url, progress=progress)
+    return model

@@ -1,0 +1,130 @@
+"""The typed spec document. YAML is loaded with positions (``source.py``), then validated here
+with pydantic; components inside ``model`` and ``nodes`` are validated against the registry by
+the compiler (they are open-ended: any registered op)."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, model_validator
+
+from .errors import Diagnostic, SpecError, did_you_mean
+
+Dim = Union[StrictInt, StrictStr]
+Shape = list[Dim]
+#: an input is one tensor, or named tensors passed as one list (``{slow: [...], fast: [...]}``)
+InputDecl = Union[Shape, dict[str, Shape]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MacsExpect(_Strict):
+    value: float = Field(gt=0, description="expected multiply-accumulates per clip")
+    rtol: float = Field(0.01, ge=0, description="relative tolerance")
+
+
+class Expect(_Strict):
+    """Facts ``graphspec validate`` checks against static inference."""
+
+    params: Optional[int] = Field(None, ge=0, description="exact number of parameters")
+    state_entries: Optional[int] = Field(None, ge=0, description="number of state_dict entries")
+    macs: Optional[Union[MacsExpect, float]] = Field(None, description="MACs per clip (1% tolerance by default)")
+    outputs: Optional[dict[str, Shape]] = Field(None, description="output shapes by name")
+
+    @property
+    def macs_expect(self) -> Optional[MacsExpect]:
+        return MacsExpect(value=self.macs) if isinstance(self.macs, (int, float)) else self.macs
+
+
+class ModelSpec(_Strict):
+    """A model: one component (``model``) or an explicit graph (``nodes`` + ``outputs``)."""
+
+    graphspec: Literal[1] = Field(description="format version")
+    kind: Literal["model"]
+    name: str
+    description: str = ""
+    inputs: dict[str, InputDecl] = Field(min_length=1)
+    model: Optional[Any] = Field(None, description="one component: an op name or {op: NAME, ...args}")
+    nodes: Optional[dict[str, Any]] = Field(None, description="explicit graph: name -> component with `in:`")
+    outputs: Optional[Union[list[str], dict[str, str]]] = Field(
+        None, description="model form: output names (default [logits]); graph form: name -> node")
+    expect: Optional[Expect] = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "ModelSpec":
+        if (self.model is None) == (self.nodes is None):
+            raise ValueError("a model spec needs exactly one of 'model' or 'nodes'")
+        if self.nodes is not None and not self.outputs:
+            raise ValueError("a graph spec ('nodes') needs 'outputs'")
+        return self
+
+    def output_names(self) -> list[str]:
+        if self.outputs is None:
+            return ["logits"]
+        return list(self.outputs)
+
+
+SpecDocument = Annotated[Union[ModelSpec], Field(discriminator="kind")]
+_ADAPTER: TypeAdapter = TypeAdapter(SpecDocument)
+KINDS = ("model",)
+
+
+def validate_document(data: dict) -> ModelSpec:
+    """Validate the top level of a spec; every problem becomes a located-by-path diagnostic."""
+    found: list[Diagnostic] = []
+    version = data.get("graphspec")
+    if version is None:
+        found.append(Diagnostic("missing 'graphspec: 1' (the spec format version)", unusable=True, code="version"))
+    elif version != 1:
+        found.append(Diagnostic(f"unsupported format version {version!r}; this graphspec reads version 1",
+                                path=("graphspec",), unusable=True, code="version"))
+    kind = data.get("kind")
+    if kind not in KINDS:
+        hint = did_you_mean(str(kind), KINDS + ("data", "transform"))
+        message = (f"kind {kind!r} is not supported by this version (supported: {', '.join(KINDS)})"
+                   if kind in ("data", "transform", "train") else f"unknown kind {kind!r}")
+        found.append(Diagnostic(message, path=("kind",), hint=None if kind in ("data", "transform") else hint,
+                                unusable=True, code="kind"))
+    if found:
+        raise SpecError(found)
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as err:
+        raise SpecError([_diagnostic(e) for e in err.errors()]) from None
+
+
+def _diagnostic(error: dict) -> Diagnostic:
+    loc = tuple(error["loc"])
+    if loc and loc[0] == "model" and len(loc) > 1 and loc[1] == "model":
+        loc = loc[1:]
+    loc = tuple(p for p in loc if isinstance(p, int) or (isinstance(p, str) and p not in _UNION_TAGS
+                                                          and "[" not in p))
+    if error["type"] == "extra_forbidden":
+        parent_fields = _fields_at(loc[:-1])
+        return Diagnostic(f"unknown key {loc[-1]!r}", path=loc, hint=did_you_mean(str(loc[-1]), parent_fields),
+                          code="unknown-key")
+    if error["type"] == "missing":
+        return Diagnostic(f"missing required key {loc[-1]!r}", path=loc[:-1], code="missing-key")
+    return Diagnostic(f"{error['msg']}, got {error.get('input')!r}", path=loc, code="schema")
+
+
+_UNION_TAGS = {"model", "int", "str", "float", "MacsExpect", "list[union[int,str]]", "dict[str,list[union[int,str]]]",
+               "function-after", "constrained-int", "constrained-float"}
+
+
+def _fields_at(path: tuple) -> list[str]:
+    model: Any = ModelSpec
+    for part in path:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = field.annotation
+        for arg in getattr(model, "__args__", ()):  # Optional[Expect] -> Expect
+            if hasattr(arg, "model_fields"):
+                model = arg
+    return list(getattr(model, "model_fields", {}))
+
+
+def json_schema() -> dict:
+    return _ADAPTER.json_schema()

@@ -1,0 +1,1 @@
+"""The zoo specs; installed as the package ``graphspec.zoo`` so hub functions find them."""
