@@ -1,0 +1,176 @@
+"""Compiler core: static inference vs execution, MACs vs torch's own counter, Python API."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+import graphspec
+from graphspec import registry
+from graphspec.compiler.infer import TensorType, annotate_state, infer
+from graphspec.compiler.ir import assign_paths, lint
+from graphspec.compiler.pipeline import compile_spec
+from graphspec.compiler.template import expand_node
+from graphspec.models.resnet import create_res_block, create_resnet
+from graphspec.models.stem import create_res_basic_stem
+from graphspec.ops.torch_ops import TORCH_OPS
+
+from conftest import ROOT
+
+# One example call per torch primitive: (args, input shape). Rules as data, tested as data.
+PRIMITIVE_CASES = {
+    "Conv1d": (dict(in_channels=4, out_channels=6, kernel_size=3, stride=2, padding=1), (2, 4, 9)),
+    "Conv2d": (dict(in_channels=4, out_channels=6, kernel_size=(3, 1), groups=2, bias=False), (2, 4, 7, 5)),
+    "Conv3d": (dict(in_channels=4, out_channels=8, kernel_size=(3, 3, 3), stride=(1, 2, 2), padding=(1, 1, 1),
+                    dilation=(2, 1, 1)), (2, 4, 6, 9, 9)),
+    "MaxPool1d": (dict(kernel_size=3, stride=2, padding=1, ceil_mode=True), (2, 3, 10)),
+    "MaxPool2d": (dict(kernel_size=3, stride=2, dilation=2), (2, 3, 11, 12)),
+    "MaxPool3d": (dict(kernel_size=(1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1)), (2, 3, 4, 9, 9)),
+    "AvgPool1d": (dict(kernel_size=2), (2, 3, 9)),
+    "AvgPool2d": (dict(kernel_size=3, stride=1, padding=1), (2, 3, 5, 5)),
+    "AvgPool3d": (dict(kernel_size=(2, 7, 7), stride=(1, 1, 1)), (2, 3, 4, 7, 9)),
+    "AdaptiveAvgPool1d": (dict(output_size=2), (2, 3, 9)),
+    "AdaptiveAvgPool2d": (dict(output_size=(1, None)), (2, 3, 5, 6)),
+    "AdaptiveAvgPool3d": (dict(output_size=1), (2, 3, 4, 5, 6)),
+    "AdaptiveMaxPool1d": (dict(output_size=3), (2, 3, 9)),
+    "AdaptiveMaxPool2d": (dict(output_size=2), (2, 3, 5, 6)),
+    "AdaptiveMaxPool3d": (dict(output_size=(1, 2, 2)), (2, 3, 4, 5, 6)),
+    "BatchNorm1d": (dict(num_features=3), (2, 3, 5)),
+    "BatchNorm2d": (dict(num_features=3, affine=False), (2, 3, 5, 5)),
+    "BatchNorm3d": (dict(num_features=3, track_running_stats=False), (2, 3, 2, 5, 5)),
+    "LayerNorm": (dict(normalized_shape=[5]), (2, 3, 5)),
+    "Linear": (dict(in_features=5, out_features=7), (2, 3, 5)),
+    "Softmax": (dict(dim=1), (2, 3, 5)),
+    "LogSoftmax": (dict(dim=1), (2, 3, 5)),
+    "Dropout": (dict(p=0.3), (2, 3, 5)),
+    "LeakyReLU": (dict(negative_slope=0.2), (2, 3, 5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_OPS))
+def test_primitive_rules_match_torch(name):
+    args, shape = PRIMITIVE_CASES.get(name, ({}, (2, 3, 4, 5)))
+    node = assign_paths(expand_node(name, args))
+    out = infer(node, TensorType(shape))
+    state = annotate_state(node)
+    module = TORCH_OPS[name][0](**args)
+    got = module(torch.randn(shape))
+    assert out.shape == tuple(got.shape)
+    assert {k: s for k, _, s, _ in state} == {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    assert node.meta["params"] == sum(p.numel() for p in module.parameters())
+    if name.startswith(("Conv", "Linear")):  # torch counts 2 FLOPs per multiply-add
+        with FlopCounterMode(display=False) as counter:
+            module(torch.randn(shape))
+        assert node.meta["macs"] * shape[0] == counter.get_total_flops() // 2
+
+
+def test_every_primitive_has_a_case():
+    assert set(PRIMITIVE_CASES) <= set(TORCH_OPS)
+
+
+@pytest.mark.parametrize("op", [o.name for o in registry.ops() if o.kind != "builder"])
+def test_every_module_op_has_a_shape_rule_and_a_schema(op):
+    opdef = registry.get(op)
+    assert opdef.infer is not None, f"{op} has no static shape rule"
+    for spec in opdef.args.values():
+        assert spec.name.isidentifier()
+
+
+@pytest.mark.parametrize("spec", ["specs/models/slow_r50.yaml", "specs/models/c2d_r50.yaml"])
+def test_macs_equal_torch_flop_counter_plus_batch_norm(spec):
+    """Static MACs = torch's conv/linear FLOPs / 2 + batch norm's 2 per element (fvcore's rule)."""
+    compiled = compile_spec(ROOT / spec, ["inputs.video=[1, 3, 8, 96, 96]", "model.head_pool_kernel_size=[2, 3, 3]",
+                                          "expect=null"])
+    bn = sum(n.meta["macs"] for n in compiled.nodes if n.op == "BatchNorm3d")
+    model = compiled.lower().eval()
+    with FlopCounterMode(display=False) as counter:
+        model(torch.randn(1, 3, 8, 96, 96))
+    assert compiled.macs - bn == counter.get_total_flops() // 2
+
+
+def test_res_block_matches_plain_torch():
+    torch.manual_seed(0)
+    block = create_res_block(dim_in=4, dim_inner=2, dim_out=6, bottleneck=graphspec.models.create_bottleneck_block,
+                             conv_a_stride=(1, 1, 1), conv_b_stride=(1, 2, 2)).eval()
+    for m in block.modules():
+        if isinstance(m, nn.BatchNorm3d):
+            m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2), m.weight.data.uniform_(0.5, 2)
+    x = torch.randn(2, 4, 3, 8, 8)
+    b = block.branch2
+
+    def bn(m, y):
+        return F.batch_norm(y, m.running_mean, m.running_var, m.weight, m.bias, False, 0.0, m.eps)
+
+    y = F.relu(bn(b.norm_a, F.conv3d(x, b.conv_a.weight, padding=(1, 0, 0))))
+    y = F.relu(bn(b.norm_b, F.conv3d(y, b.conv_b.weight, stride=(1, 2, 2), padding=(0, 1, 1))))
+    y = bn(b.norm_c, F.conv3d(y, b.conv_c.weight))
+    shortcut = bn(block.branch1_norm, F.conv3d(x, block.branch1_conv.weight, stride=(1, 2, 2)))
+    torch.testing.assert_close(block(x), F.relu(shortcut + y))
+
+
+def test_python_api_accepts_pytorchvideo_callables():
+    class MinPool(nn.Module):  # the docs' "YourFancyPool": an unregistered user class
+        def __init__(self, kernel_size, stride, padding):
+            super().__init__()
+            self.pool = nn.MaxPool3d(kernel_size, stride, padding)
+
+        def forward(self, x):
+            return -self.pool(-x)
+
+    stem = create_res_basic_stem(in_channels=3, out_channels=8, pool=MinPool,
+                                 norm=functools.partial(nn.BatchNorm3d, momentum=0.01))
+    assert isinstance(stem.pool, MinPool) and stem.norm.momentum == 0.01
+    node = assign_paths(expand_node("create_res_basic_stem", dict(in_channels=3, out_channels=8, pool=MinPool)))
+    out = infer(node, TensorType(("B", 3, 4, 32, 32)))
+    assert out.shape == ("B", 8, 4, 8, 8)
+    assert node.args["pool"].meta["inferred_by"] == "meta-execution"
+
+
+def test_builders_keep_pytorchvideo_signatures():
+    import inspect
+
+    sig = inspect.signature(create_resnet)
+    assert sig.parameters["norm"].default is nn.BatchNorm3d
+    assert sig.parameters["head_pool_kernel_size"].default == (4, 7, 7)
+    assert all(p.kind == p.KEYWORD_ONLY for p in sig.parameters.values())
+    with pytest.raises(TypeError, match="keyword"):
+        create_resnet(3)
+
+
+def test_lint_reports_broken_trees():
+    node = assign_paths(expand_node("create_res_basic_stem", dict(in_channels=3, out_channels=8)))
+    assert lint(node) == []
+    node.args["conv"].args["bogus"] = 1
+    node.args["pool"] = node.args["conv"]  # one module cannot have two parents
+    messages = " ".join(d.message for d in lint(assign_paths(node)))
+    assert "no argument 'bogus'" in messages and "appears twice" in messages
+
+
+def test_shape_error_names_the_ir_path_and_the_spec_key():
+    compiled = compile_spec(ROOT / "specs/models/slow_r50.yaml", ["inputs.video=[B, 3, 4, 224, 224]"])
+    (diag,) = compiled.diagnostics
+    assert "blocks.5.pool" in diag.message and diag.dotted == "model.head_pool_kernel_size"
+    assert diag.location.file.endswith("slow_r50.yaml") and diag.location.line == 11
+
+
+def test_explicit_graph_example_validates_builds_and_runs():
+    compiled = compile_spec(ROOT / "examples/two_stream.yaml")
+    assert compiled.diagnostics == []
+    model = compiled.lower().eval()
+    out = model(torch.randn(2, 3, 8, 112, 112), flow=torch.randn(2, 2, 8, 112, 112))
+    assert out.shape == (2, 10)
+    keys = set(model.state_dict())
+    assert "rgb_stem.conv.weight" in keys and "head.proj.weight" in keys
+    assert {k for k, *_ in compiled.state} == keys
+
+
+def test_symbolic_dims_propagate():
+    node = assign_paths(expand_node("Conv3d", dict(in_channels=3, out_channels=4, kernel_size=3, stride=2)))
+    out = infer(node, TensorType(("B", 3, "T", 16, 16)))
+    assert out.shape == ("B", 4, "(T+-3)//2+1", 7, 7)
+    assert node.meta["macs"] is None  # unknown T: MACs cannot be counted

@@ -1,0 +1,112 @@
+"""Every zoo spec against the reference: params, state_dict layout, MACs, meta-device shapes."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from graphspec.compiler.infer import TensorType
+from graphspec.compiler.pipeline import compile_spec
+
+from conftest import reference_layout, reference_zoo_table, zoo_specs
+
+ZOO = {p.stem: p for p in zoo_specs()}
+TABLE = reference_zoo_table()
+
+
+def _meta_inputs(value):
+    if isinstance(value, list):
+        return [_meta_inputs(v) for v in value]
+    return torch.empty([2 if isinstance(d, str) else d for d in value.shape], device="meta")
+
+
+def _shape(value, batch=2):
+    if isinstance(value, (list, tuple)):
+        return [_shape(v, batch) for v in value]
+    if isinstance(value, TensorType):
+        return tuple(batch if isinstance(d, str) else d for d in value.shape)
+    return tuple(value.shape)
+
+
+@pytest.fixture(scope="module", params=sorted(ZOO))
+def compiled(request):
+    return compile_spec(ZOO[request.param])
+
+
+def test_zoo_spec_is_clean(compiled):
+    assert compiled.diagnostics == []
+
+
+def test_params_and_layout_match_reference(compiled):
+    name = compiled.spec.name
+    layout = reference_layout(name)
+    static = {key: (dtype, shape) for key, dtype, shape, _ in compiled.state}
+    assert static == layout
+    assert compiled.params == TABLE[name][0]["params"]
+    assert len(compiled.state) == TABLE[name][0]["entries"]
+
+
+def test_lowered_module_matches_static_layout_and_shapes(compiled):
+    with torch.device("meta"):
+        module = compiled.lower()
+    state = module.state_dict()
+    assert {k: (str(v.dtype).removeprefix("torch."), tuple(v.shape)) for k, v in state.items()} == {
+        key: (dtype, shape) for key, dtype, shape, _ in compiled.state
+    }
+    assert sum(p.numel() for p in module.parameters()) == compiled.params
+    module.eval()
+    out = module(*[_meta_inputs(v) for v in compiled.inputs.values()])
+    assert _shape(out) == _shape(list(compiled.outputs.values())[0])
+
+
+@pytest.mark.parametrize("name", sorted(n for n in TABLE if n in ZOO and not n.startswith("efficient")))
+def test_macs_match_reference_at_every_listed_input(name):
+    for row in TABLE[name]:
+        if row["gmacs"] is None:
+            continue
+        t, h, w = row["thw"]
+        spec = compile_spec(ZOO[name])
+        sets = []
+        for key, value in spec.spec.inputs.items():
+            if isinstance(value, dict):  # slowfast: the slow pathway takes T / alpha frames
+                frames = {"slow": t // 4, "fast": t}
+                sets += [f"inputs.{key}.{p}=[1, 3, {frames[p]}, {h}, {w}]" for p in value]
+            else:
+                sets.append(f"inputs.{key}=[1, 3, {t}, {h}, {w}]")
+        got = compile_spec(ZOO[name], sets + ["expect=null"]).macs
+        assert got == pytest.approx(row["gmacs"] * 1e9, rel=0.01), (name, row)
+
+
+def test_pretrained_weights_load_from_a_local_checkpoint(tmp_path):
+    """The hub's loading path: PyTorchVideo's {'model_state': ...} format, weights_only, strict."""
+    from graphspec.models.hub.resnet import slow_r50
+    from graphspec.models.hub.utils import load_checkpoint
+
+    torch.manual_seed(0)
+    source = slow_r50()
+    path = tmp_path / "SLOW_8x8_R50.pyth"
+    torch.save({"model_state": source.state_dict()}, path)
+    target = load_checkpoint(slow_r50(), path)
+    for key, value in source.state_dict().items():
+        assert torch.equal(value, target.state_dict()[key]), key
+    bad = tmp_path / "bad.pyth"
+    torch.save({"model_state": {"nope": torch.zeros(1)}}, bad)
+    with pytest.raises(RuntimeError, match="Missing key"):
+        load_checkpoint(slow_r50(), bad)
+
+
+def test_pretrained_offline_gives_a_clear_error(monkeypatch):
+    from graphspec.models.hub import resnet, utils
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(utils.torch.hub, "load_state_dict_from_url", offline)
+    with pytest.raises(RuntimeError, match="could not download the pretrained weights"):
+        resnet.c2d_r50(pretrained=True)
+
+
+def test_hub_kwargs_override_builder_arguments():
+    from graphspec.models.hub.resnet import i3d_r50
+
+    model = i3d_r50(model_num_class=7)
+    assert model.blocks[-1].proj.out_features == 7
