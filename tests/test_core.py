@@ -174,3 +174,9 @@ def test_symbolic_dims_propagate():
     out = infer(node, TensorType(("B", 3, "T", 16, 16)))
     assert out.shape == ("B", 4, "(T+-3)//2+1", 7, 7)
     assert node.meta["macs"] is None  # unknown T: MACs cannot be counted
+
+
+def test_readme_example_inherits_and_checks():
+    compiled = compile_spec(ROOT / "examples/slow_r50_ssv2.yaml")
+    assert compiled.diagnostics == []
+    assert compiled.params == 32454096 - (2048 * 400 + 400) + (2048 * 174 + 174)
