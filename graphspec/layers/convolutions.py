@@ -1,16 +1,81 @@
 """Convolution layers: a reduction over parallel 3D convolutions and the
 factorized (2+1)D convolution."""
 
-from typing import Callable, Optional, Tuple, Union
+from typing import Any, Callable, Literal, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 
+from graphspec.compiler.component import Component
+from graphspec.compiler.infer import Inference, ShapeError, TensorType
+from graphspec.compiler.ir import Node
+from graphspec.compiler.rules import conv_infer, conv_macs, conv_state
+from graphspec.compiler.template import builder
 from graphspec.layers.utils import set_attributes
+from graphspec.registry import register
 
 _Size3 = Union[int, Tuple[int, int, int]]
 
 
+# ---- static rules of ConvReduce3D (graphspec op): each convolution's Conv3d rule -------------
+def _per_conv_args(a: dict) -> list:
+    """Conv3d arguments of each convolution; a missing setting keeps Conv3d's default."""
+    convs = []
+    for index, kernel in enumerate(a["kernel_size"]):
+        args = {"in_channels": a["in_channels"], "out_channels": a["out_channels"], "kernel_size": kernel}
+        for name in ("stride", "padding", "dilation", "groups", "bias"):
+            values = a.get(name)
+            if values is None:
+                continue
+            if len(values) != len(a["kernel_size"]):
+                raise ShapeError(f"{name} has {len(values)} entries, kernel_size {len(a['kernel_size'])}", name)
+            if values[index] is not None:
+                args[name] = values[index]
+        convs.append(args)
+    return convs
+
+
+def _conv_reduce_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+    outs = []
+    for index, args in enumerate(_per_conv_args(node.args)):
+        try:
+            outs.append(conv_infer(3)(Node("Conv3d", args), ctx, x))
+        except ShapeError as err:
+            raise ShapeError(f"convs.{index}: {err}", err.arg) from None
+    if node.args.get("reduction_method", "sum") == "sum":
+        if any(out.shape != outs[0].shape for out in outs):
+            raise ShapeError(f"the summed convolutions differ in shape: {', '.join(map(str, outs))}", "kernel_size")
+        return outs[0]
+    if any(out.shape[:1] + out.shape[2:] != outs[0].shape[:1] + outs[0].shape[2:] for out in outs):
+        raise ShapeError(f"the concatenated convolutions differ in shape: {', '.join(map(str, outs))}", "kernel_size")
+    return outs[0].with_shape((outs[0].shape[0], len(outs) * node.args["out_channels"], *outs[0].shape[2:]))
+
+
+def _conv_reduce_state(a: dict) -> list:
+    return [(f"convs.{index}.{key}", dtype, shape, is_param)
+            for index, args in enumerate(_per_conv_args(a))
+            for key, dtype, shape, is_param in conv_state(3)(args)]
+
+
+def _conv_reduce_macs(a: dict, inputs: tuple, out: TensorType) -> Optional[int]:
+    each = out.with_shape((out.shape[0], a["out_channels"], *out.shape[2:]))  # one convolution's output
+    counts = [conv_macs(3)(args, inputs, each) for args in _per_conv_args(a)]
+    return None if None in counts else sum(counts)  # the sum / concat itself counts zero, as in fvcore
+
+
+def _per_conv(setting: Any) -> Any:
+    """Annotation of a per-convolution setting: a tuple, one optional entry per convolution."""
+    return Optional[Tuple[Optional[setting], ...]]
+
+
+@register(
+    infer=_conv_reduce_infer, state=_conv_reduce_state, macs=_conv_reduce_macs,
+    arg_types=dict(
+        kernel_size=Tuple[_Size3, ...], stride=_per_conv(_Size3), padding=_per_conv(_Size3),
+        padding_mode=_per_conv(str), dilation=_per_conv(_Size3), groups=_per_conv(int),
+        bias=_per_conv(bool), reduction_method=Literal["sum", "cat"],
+    ),
+)
 class ConvReduce3D(nn.Module):
     """
     Builds a list of convolutional operators and reduces their outputs::
@@ -73,6 +138,7 @@ class ConvReduce3D(nn.Module):
         return torch.cat(outputs, dim=1)
 
 
+@builder
 def create_conv_2plus1d(
     *,
     # Conv configs.
@@ -92,7 +158,7 @@ def create_conv_2plus1d(
     norm_momentum: float = 0.1,
     # Activation configs.
     activation: Optional[Callable] = nn.ReLU,
-) -> nn.Module:
+) -> Node:
     """
     Create a 2plus1d conv layer: a temporal (kt x 1 x 1) and a spatial
     (1 x kh x kw) convolution with normalization and activation in between::
@@ -109,7 +175,7 @@ def create_conv_2plus1d(
     convolutions. Groups and dilation other than 1 are not supported.
 
     Returns:
-        (nn.Module): a ``Conv2plus1d`` layer.
+        (nn.Module): a ``Conv2plus1d`` layer (the template returns its IR node).
     """
     if inner_channels is None:
         inner_channels = out_channels
@@ -122,7 +188,8 @@ def create_conv_2plus1d(
         t_in, t_out, xy_in, xy_out = inner_channels, out_channels, in_channels, inner_channels
     else:
         t_in, t_out, xy_in, xy_out = in_channels, inner_channels, inner_channels, out_channels
-    conv_t = nn.Conv3d(
+    conv3d = Component("Conv3d")
+    conv_t = conv3d(
         in_channels=t_in,
         out_channels=t_out,
         kernel_size=(kernel_size[0], 1, 1),
@@ -130,7 +197,7 @@ def create_conv_2plus1d(
         padding=(padding[0], 0, 0),
         bias=bias,
     )
-    conv_xy = nn.Conv3d(
+    conv_xy = conv3d(
         in_channels=xy_in,
         out_channels=xy_out,
         kernel_size=(1, kernel_size[1], kernel_size[2]),
@@ -138,7 +205,7 @@ def create_conv_2plus1d(
         padding=(0, padding[1], padding[2]),
         bias=bias,
     )
-    return Conv2plus1d(
+    return Node("Conv2plus1d", dict(
         conv_t=conv_t,
         norm=None
         if norm is None
@@ -146,9 +213,18 @@ def create_conv_2plus1d(
         activation=None if activation is None else activation(),
         conv_xy=conv_xy,
         conv_xy_first=conv_xy_first,
-    )
+    ))
 
 
+def _conv2plus1d_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+    a = node.args
+    first, last = ("conv_xy", "conv_t") if a.get("conv_xy_first", False) else ("conv_t", "conv_xy")
+    for name in (first, "norm", "activation", last):
+        x = ctx.run(a.get(name), x)
+    return x
+
+
+@register(infer=_conv2plus1d_infer)
 class Conv2plus1d(nn.Module):
     """
     2+1d convolution: a 3D convolution factorized into a 1D temporal and a 2D

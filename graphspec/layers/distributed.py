@@ -1,6 +1,10 @@
 """Distributed helpers. Everything also works without an initialized process
 group, behaving as a single process (world size 1, rank 0)."""
 
+# Annotations stay unevaluated: torch.distributed may lack ProcessGroup on builds
+# without distributed support.
+from __future__ import annotations
+
 from typing import List, Optional
 
 import torch

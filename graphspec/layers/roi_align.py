@@ -1,11 +1,14 @@
 """RoIAlign (Mask R-CNN, https://arxiv.org/abs/1703.06870) in plain torch, with
 the semantics of ``torchvision.ops.roi_align`` and export to ONNX ``RoiAlign``."""
 
-import warnings
 from typing import List, Tuple, Union
 
 import torch
 import torch.nn as nn
+
+from graphspec.compiler.infer import Inference, ShapeError, TensorType
+from graphspec.compiler.ir import Node
+from graphspec.registry import register
 
 _Size2 = Union[int, Tuple[int, int], List[int]]
 
@@ -41,6 +44,8 @@ def roi_align(
     """
     rois = _convert_boxes_to_rois(boxes)
     pooled_h, pooled_w = _pair(output_size)
+    if input.is_meta:  # no box values to read on the meta device: only the output's shape
+        return input.new_empty((rois.shape[0], input.shape[1], pooled_h, pooled_w))
     batch_index = rois[:, 0].long()
     coords = rois[:, 1:5]
     args = (float(spatial_scale), pooled_h, pooled_w, int(sampling_ratio), bool(aligned))
@@ -49,6 +54,16 @@ def roi_align(
     return _roi_align(input, coords, batch_index, *args)
 
 
+def _roi_align_infer(node: Node, ctx: Inference, input: TensorType, boxes: TensorType) -> TensorType:
+    """Static rule: (N, C, H, W) features and (K, 5) boxes give (K, C, *output_size)."""
+    if not isinstance(input, TensorType) or input.rank != 4:
+        raise ShapeError(f"RoIAlign expects a 4-D (N, C, H, W) feature map, got {input}")
+    if not isinstance(boxes, TensorType) or boxes.rank != 2 or boxes.shape[1] != 5:
+        raise ShapeError(f"boxes must be a (K, 5) tensor (batch index, x1, y1, x2, y2), got {boxes}")
+    return input.with_shape((boxes.shape[0], input.shape[1], *_pair(node.args["output_size"])))
+
+
+@register(infer=_roi_align_infer)
 class RoIAlign(nn.Module):
     """Module wrapper of ``roi_align``."""
 
@@ -87,12 +102,16 @@ class _RoIAlignFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, input, coords, batch_index, spatial_scale, pooled_h, pooled_w,
                 sampling_ratio, aligned):
-        # The grid size read from the boxes here only shapes the traced body of
-        # this function, which the exporter replaces by ``symbolic``.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        # Only the output's shape and type matter to the exporter, which replaces
+        # this call by ``symbolic``; pausing the tracer keeps the (box-dependent)
+        # computation out of the traced graph.
+        tracing_state = torch._C._get_tracing_state()
+        torch._C._set_tracing_state(None)
+        try:
             return _roi_align(input, coords, batch_index, spatial_scale, pooled_h,
                               pooled_w, sampling_ratio, aligned)
+        finally:
+            torch._C._set_tracing_state(tracing_state)
 
     @staticmethod
     def symbolic(g, input, coords, batch_index, spatial_scale, pooled_h, pooled_w,
@@ -157,7 +176,7 @@ def _axis_samples(
         + bins[None, :] * bin_size[:, None]
         + (sample_index + 0.5) * bin_size[:, None] / grid[:, None].to(start.dtype)
     )
-    valid = (pos >= -1.0) & (pos < length) & (grid[:, None] > sample_index)
+    valid = (pos >= -1.0) & (pos <= length) & (grid[:, None] > sample_index)
     pos = pos.clamp(min=0)
     low = pos.floor().long()
     # At the last pixel both neighbours are that pixel.

@@ -3,6 +3,9 @@
 import torch
 import torch.nn as nn
 
+from graphspec.compiler.rules import identity_infer, no_state
+from graphspec.registry import register
+
 
 class SwishFunction(torch.autograd.Function):
     """Implementation of the Swish activation function: x * sigmoid(x).
@@ -24,6 +27,7 @@ class SwishFunction(torch.autograd.Function):
         return grad_output * (sigmoid_x * (1 + x * (1 - sigmoid_x)))
 
 
+@register(infer=identity_infer, state=no_state)  # point-wise: no state, no MACs
 class Swish(nn.Module):
     """Wrapper for the Swish activation function."""
 
