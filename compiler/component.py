@@ -39,7 +39,9 @@ class Component:
                 sub.meta.setdefault("source", self.source)
                 sub.meta.setdefault("builder", self.op)
             return node
-        return Node(self.op, values, meta={"source": self.source})
+        # a module op's own component arguments are complete sub-modules: expand them now
+        values = {k: _expand_children(v) for k, v in values.items()}
+        return opdef.extra.get("node", Node)(self.op, values, meta={"source": self.source})
 
     def __repr__(self) -> str:
         return f"Component({self.op!r}, {self.preset!r})" if self.preset else f"Component({self.op!r})"
@@ -51,6 +53,14 @@ class Component:
         if not self.preset:
             return self.op
         return {"op": self.op, **{k: to_data(v) for k, v in self.preset.items()}}
+
+
+def _expand_children(value: Any) -> Any:
+    if isinstance(value, Component):
+        return value()
+    if isinstance(value, list) and value and all(isinstance(v, Component) for v in value):
+        return [v() for v in value]
+    return value
 
 
 def to_data(value: Any) -> Any:

@@ -25,13 +25,15 @@ _BOTTLENECK_DEPTHS = (50, 101, 152)
 
 def conv_b_strided_stages(
     *, model_depth: int, dim_in: int, bottleneck_ratio: int, bottleneck, conv_a_kernel_size, conv_b_kernel_size,
-    conv_b_groups: Callable[[int, int], int], conv_b_dilation, spatial_stride: Sequence[int],
-    temporal_stride: Sequence[int], norm, activation, norm_eps: float = 1e-5, norm_momentum: float = 0.1,
+    conv_b_dilation, spatial_stride: Sequence[int], temporal_stride: Sequence[int], norm, activation,
+    conv_b_num_groups: Sequence[int] = (1, 1, 1, 1), conv_b_width_per_group: Optional[int] = None,
+    norm_eps: float = 1e-5, norm_momentum: float = 0.1,
 ) -> tuple[list[Node], int]:
     """The residual stages of CSN and R(2+1)D: unlike ``create_resnet``, conv_a never strides and
     conv_b takes the stage's (temporal, spatial, spatial) stride. Kernels, dilations and the
-    bottleneck are one value for all stages or one per stage; ``conv_b_groups(stage, dim_inner)``
-    gives a stage's conv_b groups. Returns the stages and the channels of the last one."""
+    bottleneck are one value for all stages or one per stage. conv_b has ``conv_b_num_groups[stage]``
+    groups, or groups of ``conv_b_width_per_group`` channels when that is set (CSN).
+    Returns the stages and the channels of the last one."""
     if model_depth not in _BOTTLENECK_DEPTHS:
         raise ValueError(f"model_depth must be one of {list(_BOTTLENECK_DEPTHS)}, got {model_depth}")
     depths = _MODEL_STAGE_DEPTH[model_depth]
@@ -40,19 +42,20 @@ def conv_b_strided_stages(
     conv_b_kernels = per_stage(conv_b_kernel_size, n, "stage_conv_b_kernel_size")
     dilations = per_stage(conv_b_dilation, n, "stage_conv_b_dilation")
     bottlenecks = bottleneck if isinstance(bottleneck, (list, tuple)) else [bottleneck] * n
-    for name, seq in (("stage_bottleneck", bottlenecks), ("stage_spatial_stride", spatial_stride),
-                      ("stage_temporal_stride", temporal_stride)):
+    for name, seq in (("stage_bottleneck", bottlenecks), ("stage_conv_b_num_groups", conv_b_num_groups),
+                      ("stage_spatial_stride", spatial_stride), ("stage_temporal_stride", temporal_stride)):
         if len(seq) < n:
             raise ValueError(f"{name} has {len(seq)} entries, the model has {n} stages")
     stages, dim_out = [], dim_in * 4
     for idx, depth in enumerate(depths):
         dim_inner = dim_out // bottleneck_ratio
+        groups = dim_inner // conv_b_width_per_group if conv_b_width_per_group else conv_b_num_groups[idx]
         stages.append(create_res_stage.node(
             depth=depth, dim_in=dim_in, dim_inner=dim_inner, dim_out=dim_out, bottleneck=bottlenecks[idx],
             conv_a_kernel_size=conv_a_kernels[idx], conv_a_stride=(1, 1, 1), conv_a_padding=half(conv_a_kernels[idx]),
             conv_b_kernel_size=conv_b_kernels[idx],
             conv_b_stride=(temporal_stride[idx], spatial_stride[idx], spatial_stride[idx]),
-            conv_b_padding=half(conv_b_kernels[idx]), conv_b_num_groups=conv_b_groups(idx, dim_inner),
+            conv_b_padding=half(conv_b_kernels[idx]), conv_b_num_groups=groups,
             conv_b_dilation=dilations[idx], norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum,
             activation=activation,
         ))
@@ -99,9 +102,8 @@ def create_csn(
     stages, dim = conv_b_strided_stages(
         model_depth=model_depth, dim_in=stem_dim_out, bottleneck_ratio=bottleneck_ratio, bottleneck=bottleneck,
         conv_a_kernel_size=stage_conv_a_kernel_size, conv_b_kernel_size=stage_conv_b_kernel_size,
-        conv_b_groups=lambda _, dim_inner: dim_inner // stage_conv_b_width_per_group,
-        conv_b_dilation=(1, 1, 1), spatial_stride=stage_spatial_stride, temporal_stride=stage_temporal_stride,
-        norm=norm, activation=activation,
+        conv_b_width_per_group=stage_conv_b_width_per_group, conv_b_dilation=(1, 1, 1),
+        spatial_stride=stage_spatial_stride, temporal_stride=stage_temporal_stride, norm=norm, activation=activation,
     )
     head = create_res_basic_head.node(
         in_features=dim, out_features=model_num_class, pool=head_pool, output_size=head_output_size,

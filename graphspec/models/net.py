@@ -1,12 +1,13 @@
 """Generic containers: ``Net`` (a list of blocks), ``MultiPathWayWithFuse``, ``DetectionBBoxNetwork``."""
 from __future__ import annotations
 
+import math
 from typing import Any, List
 
 import torch
 import torch.nn as nn
 
-from graphspec.compiler.infer import Inference, ShapeError
+from graphspec.compiler.infer import Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import sequential
 from graphspec.registry import register
@@ -62,3 +63,28 @@ class MultiPathWayWithFuse(nn.Module):
         if self.multipathway_fusion is not None:
             out = self.multipathway_fusion(out)
         return out
+
+
+def _detection_infer(node: Node, ctx: Inference, x: Any, bboxes: Any) -> Any:
+    if not isinstance(bboxes, TensorType) or bboxes.rank != 2:
+        raise ShapeError(f"bboxes must be a 2-D (boxes, 5 or 6) tensor, got {bboxes}")
+    out = ctx.run(node.args["detection_head"], ctx.run(node.args["model"], x), bboxes)
+    rest = out.shape[1:]
+    if not all(isinstance(d, int) for d in rest):
+        raise ShapeError(f"cannot flatten symbolic dims {list(rest)} of the head's output {out}")
+    return out.with_shape((out.shape[0], math.prod(rest)))
+
+
+@register(infer=_detection_infer, arg_types={"model": nn.Module, "detection_head": nn.Module})
+class DetectionBBoxNetwork(nn.Module):
+    """A backbone ``model`` and a ``detection_head`` that also takes the boxes
+    (``forward(x, bboxes)``); the head's output is flattened to one row per box."""
+
+    def __init__(self, model: nn.Module, detection_head: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.detection_head = detection_head
+
+    def forward(self, x: Any, bboxes: torch.Tensor) -> torch.Tensor:
+        out = self.detection_head(self.model(x), bboxes)
+        return out.view(out.shape[0], -1)

@@ -14,8 +14,8 @@ from graphspec.compiler.rules import sequential
 from graphspec.compiler.template import builder
 from graphspec.registry import register
 
-from .head import create_res_basic_head
-from .stem import create_res_basic_stem, norm_node, optional
+from .head import create_res_basic_head, create_res_roi_pooling_head
+from .stem import create_acoustic_res_basic_stem, create_res_basic_stem, norm_node, optional
 
 Triple = Tuple[int, int, int]
 PerStage = Tuple[Triple, ...]
@@ -224,15 +224,16 @@ def create_acoustic_bottleneck_block(
     norm_momentum: float = 0.1,
     activation: Optional[Callable] = nn.ReLU,
 ) -> Node:
-    """Acoustic bottleneck: conv_b split into a spatial and a temporal convolution, summed."""
+    """Acoustic bottleneck: conv_b split into a temporal (k_t x 1 x 1) and a spatial (1 x k_h x k_w)
+    convolution, in that order (``conv_b.0``, ``conv_b.1`` as in PyTorchVideo), summed."""
     k, s, p, d = conv_b_kernel_size, conv_b_stride, conv_b_padding, conv_b_dilation
 
     def conv_b_branch(kernel, padding, dilation) -> Node:
         return conv_b(in_channels=dim_inner, out_channels=dim_inner, kernel_size=kernel, stride=s,
                       padding=padding, bias=False, groups=conv_b_num_groups, dilation=dilation)
 
-    spatial = conv_b_branch((1, k[1], k[2]), (0, p[1], p[2]), (1, d[1], d[2]))
     temporal = conv_b_branch((k[0], 1, 1), (p[0], 0, 0), (d[0], 1, 1))
+    spatial = conv_b_branch((1, k[1], k[2]), (0, p[1], p[2]), (1, d[1], d[2]))
     branch_norms = [norm_node(norm, dim_inner, norm_eps, norm_momentum) for _ in range(2)]
     branch_acts = [optional(activation) for _ in range(2)]
     return Node("SeparableBottleneckBlock", dict(
@@ -240,7 +241,7 @@ def create_acoustic_bottleneck_block(
                       stride=conv_a_stride, padding=conv_a_padding, bias=False),
         norm_a=norm_node(norm, dim_inner, norm_eps, norm_momentum),
         act_a=optional(activation),
-        conv_b=[spatial, temporal],
+        conv_b=[temporal, spatial],
         norm_b=branch_norms if norm is not None else None,
         act_b=branch_acts if activation is not None else None,
         conv_c=conv_c(in_channels=dim_inner, out_channels=dim_out, kernel_size=(1, 1, 1), bias=False),
@@ -364,6 +365,12 @@ def half(kernel: Sequence) -> list:
     return [k // 2 for k in kernel] if isinstance(kernel[0], int) else [[k // 2 for k in ks] for ks in kernel]
 
 
+def conv_b_padding(kernel: Sequence[int], dilation: Sequence[int]) -> list:
+    """PyTorchVideo's conv_b padding: half the temporal kernel; spatially the dilation where it is
+    above 1 (a dilated 3x3 keeps the size), else half the kernel."""
+    return [kernel[0] // 2, *(d if d > 1 else k // 2 for k, d in zip(kernel[1:], dilation[1:]))]
+
+
 def resnet_blocks(
     *, input_channel, model_depth, norm, activation, stem_dim_out, stem_conv_kernel_size,
     stem_conv_stride, stem_pool, stem_pool_kernel_size, stem_pool_stride, stem, stage1_pool,
@@ -399,7 +406,7 @@ def resnet_blocks(
             conv_a_kernel_size=conv_a_kernels[idx], conv_a_stride=(stage_temporal_stride[idx], 1, 1),
             conv_a_padding=half(conv_a_kernels[idx]), conv_b_kernel_size=conv_b_kernels[idx],
             conv_b_stride=(1, stage_spatial_h_stride[idx], stage_spatial_w_stride[idx]),
-            conv_b_padding=half(conv_b_kernels[idx]), conv_b_num_groups=stage_conv_b_num_groups[idx],
+            conv_b_padding=conv_b_padding(conv_b_kernels[idx], dilations[idx]), conv_b_num_groups=stage_conv_b_num_groups[idx],
             conv_b_dilation=dilations[idx], norm=norm, activation=activation,
         ))
         dim_in, dim_out = dim_out, dim_out * 2
@@ -461,3 +468,103 @@ def create_resnet(
             output_with_global_average=head_output_with_global_average,
         ))
     return Node("Net", dict(blocks=blocks))
+
+
+
+@builder
+def create_acoustic_resnet(
+    *,
+    input_channel: int = 1,
+    model_depth: int = 50,
+    model_num_class: int = 400,
+    dropout_rate: float = 0.5,
+    norm: Optional[Callable] = nn.BatchNorm3d,
+    activation: Optional[Callable] = nn.ReLU,
+    stem_dim_out: int = 64,
+    stem_conv_kernel_size: Triple = (9, 1, 9),
+    stem_conv_stride: Triple = (1, 1, 3),
+    stem_pool: Optional[Callable] = None,
+    stem_pool_kernel_size: Triple = (3, 1, 3),
+    stem_pool_stride: Triple = (2, 1, 2),
+    stem: Callable = create_acoustic_res_basic_stem,
+    stage1_pool: Optional[Callable] = None,
+    stage1_pool_kernel_size: Triple = (2, 1, 1),
+    stage_conv_a_kernel_size: Union[Triple, PerStageNested] = (3, 1, 1),
+    stage_conv_b_kernel_size: Union[Triple, PerStage] = (3, 1, 3),
+    stage_conv_b_num_groups: Tuple[int, ...] = (1, 1, 1, 1),
+    stage_conv_b_dilation: Union[Triple, PerStage] = (1, 1, 1),
+    stage_spatial_h_stride: Tuple[int, ...] = (1, 1, 1, 1),
+    stage_spatial_w_stride: Tuple[int, ...] = (1, 2, 2, 2),
+    stage_temporal_stride: Tuple[int, ...] = (1, 2, 2, 2),
+    bottleneck: Union[Callable, Tuple[Callable, ...]] = (
+        create_acoustic_bottleneck_block, create_acoustic_bottleneck_block,
+        create_bottleneck_block, create_bottleneck_block,
+    ),
+    head_pool: Optional[Callable] = nn.AvgPool3d,
+    head_pool_kernel_size: Triple = (4, 1, 2),
+    head_output_size: Triple = (1, 1, 1),
+    head_activation: Optional[Callable] = None,
+    head_output_with_global_average: bool = True,
+) -> Node:
+    """ResNet for audio: ``create_resnet`` with acoustic defaults. The input is a log-mel
+    spectrogram laid out as (batch, 1, time, 1, frequency); the stem and the first two stages
+    convolve time and frequency separately (summed), the last two jointly."""
+    return create_resnet.node(**locals())  # the same arguments, only the defaults differ
+
+@builder
+def create_resnet_with_roi_head(
+    *,
+    input_channel: int = 3,
+    model_depth: int = 50,
+    model_num_class: int = 80,
+    dropout_rate: float = 0.5,
+    norm: Optional[Callable] = nn.BatchNorm3d,
+    activation: Optional[Callable] = nn.ReLU,
+    stem_dim_out: int = 64,
+    stem_conv_kernel_size: Triple = (1, 7, 7),
+    stem_conv_stride: Triple = (1, 2, 2),
+    stem_pool: Optional[Callable] = nn.MaxPool3d,
+    stem_pool_kernel_size: Triple = (1, 3, 3),
+    stem_pool_stride: Triple = (1, 2, 2),
+    stem: Callable = create_res_basic_stem,
+    stage1_pool: Optional[Callable] = None,
+    stage1_pool_kernel_size: Triple = (2, 1, 1),
+    stage_conv_a_kernel_size: Union[Triple, PerStageNested] = ((1, 1, 1), (1, 1, 1), (3, 1, 1), (3, 1, 1)),
+    stage_conv_b_kernel_size: Union[Triple, PerStage] = ((1, 3, 3), (1, 3, 3), (1, 3, 3), (1, 3, 3)),
+    stage_conv_b_num_groups: Tuple[int, ...] = (1, 1, 1, 1),
+    stage_conv_b_dilation: Union[Triple, PerStage] = ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 2, 2)),
+    stage_spatial_h_stride: Tuple[int, ...] = (1, 2, 2, 1),
+    stage_spatial_w_stride: Tuple[int, ...] = (1, 2, 2, 1),
+    stage_temporal_stride: Tuple[int, ...] = (1, 1, 1, 1),
+    bottleneck: Union[Callable, Tuple[Callable, ...]] = create_bottleneck_block,
+    head: Callable = create_res_roi_pooling_head,
+    head_pool: Optional[Callable] = nn.AvgPool3d,
+    head_pool_kernel_size: Triple = (4, 1, 1),
+    head_output_size: Triple = (1, 1, 1),
+    head_activation: Optional[Callable] = nn.Sigmoid,
+    head_output_with_global_average: bool = False,
+    head_spatial_resolution: Tuple[int, int] = (7, 7),
+    head_spatial_scale: float = 1.0 / 16.0,
+    head_sampling_ratio: int = 0,
+) -> Node:
+    """ResNet for detection (AVA): the ``create_resnet`` stem and stages (by default a dilated,
+    stride-16 last stage) as ``model``, and an RoI ``head`` pooling each box. A
+    ``DetectionBBoxNetwork``: inputs (clip, boxes)."""
+    blocks, dim = resnet_blocks(
+        input_channel=input_channel, model_depth=model_depth, norm=norm, activation=activation,
+        stem_dim_out=stem_dim_out, stem_conv_kernel_size=stem_conv_kernel_size,
+        stem_conv_stride=stem_conv_stride, stem_pool=stem_pool, stem_pool_kernel_size=stem_pool_kernel_size,
+        stem_pool_stride=stem_pool_stride, stem=stem, stage1_pool=stage1_pool,
+        stage1_pool_kernel_size=stage1_pool_kernel_size, stage_conv_a_kernel_size=stage_conv_a_kernel_size,
+        stage_conv_b_kernel_size=stage_conv_b_kernel_size, stage_conv_b_num_groups=stage_conv_b_num_groups,
+        stage_conv_b_dilation=stage_conv_b_dilation, stage_spatial_h_stride=stage_spatial_h_stride,
+        stage_spatial_w_stride=stage_spatial_w_stride, stage_temporal_stride=stage_temporal_stride,
+        bottleneck=bottleneck,
+    )
+    detection_head = head(
+        in_features=dim, out_features=model_num_class, pool=head_pool, output_size=head_output_size,
+        pool_kernel_size=head_pool_kernel_size, dropout_rate=dropout_rate, activation=head_activation,
+        output_with_global_average=head_output_with_global_average, resolution=head_spatial_resolution,
+        spatial_scale=head_spatial_scale, sampling_ratio=head_sampling_ratio,
+    )
+    return Node("DetectionBBoxNetwork", dict(model=Node("Net", dict(blocks=blocks)), detection_head=detection_head))

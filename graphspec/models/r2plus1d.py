@@ -1,0 +1,120 @@
+"""R(2+1)D: Du Tran, Heng Wang, Lorenzo Torresani, Jamie Ray, Yann LeCun, Manohar Paluri,
+"A closer look at spatiotemporal convolutions for action recognition", CVPR 2018.
+
+A ResNet whose bottleneck conv_b is a (2+1)D convolution: a temporal (kt x 1 x 1) convolution,
+norm and activation, then a spatial (1 x kh x kw) convolution.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional, Tuple, Union
+
+import torch.nn as nn
+
+from graphspec.compiler.ir import Node
+from graphspec.compiler.template import builder
+from graphspec.layers.convolutions import create_conv_2plus1d
+
+from .csn import conv_b_strided_stages
+from .head import create_res_basic_head
+from .resnet import half
+from .stem import create_res_basic_stem, norm_node, optional
+
+Triple = Tuple[int, int, int]
+PerStage = Tuple[Triple, ...]
+
+
+@builder
+def create_2plus1d_bottleneck_block(
+    *,
+    dim_in: int,
+    dim_inner: int,
+    dim_out: int,
+    conv_a_kernel_size: Triple = (1, 1, 1),
+    conv_a_stride: Triple = (1, 1, 1),
+    conv_a_padding: Triple = (0, 0, 0),
+    conv_a: Callable = nn.Conv3d,
+    conv_b_kernel_size: Triple = (3, 3, 3),
+    conv_b_stride: Triple = (2, 2, 2),
+    conv_b_padding: Triple = (1, 1, 1),
+    conv_b_num_groups: int = 1,
+    conv_b_dilation: Triple = (1, 1, 1),
+    conv_b: Callable = create_conv_2plus1d,
+    conv_c: Callable = nn.Conv3d,
+    norm: Optional[Callable] = nn.BatchNorm3d,
+    norm_eps: float = 1e-5,
+    norm_momentum: float = 0.1,
+    activation: Optional[Callable] = nn.ReLU,
+) -> Node:
+    """Bottleneck whose conv_b is a (2+1)D convolution (``Conv2plus1d``) with its own norm and
+    activation between the temporal and the spatial convolution.
+
+    As in PyTorchVideo, conv_b is always built by ``create_conv_2plus1d``: ``create_res_block``
+    hands every bottleneck its plain ``nn.Conv3d`` default for ``conv_b``, which cannot take the
+    norm/activation arguments, so the argument is accepted for signature compatibility only."""
+    return Node("BottleneckBlock", dict(
+        conv_a=conv_a(in_channels=dim_in, out_channels=dim_inner, kernel_size=conv_a_kernel_size,
+                      stride=conv_a_stride, padding=conv_a_padding, bias=False),
+        norm_a=norm_node(norm, dim_inner, norm_eps, norm_momentum),
+        act_a=optional(activation),
+        conv_b=create_conv_2plus1d.node(
+            in_channels=dim_inner, out_channels=dim_inner, kernel_size=conv_b_kernel_size, stride=conv_b_stride,
+            padding=conv_b_padding, bias=False, dilation=conv_b_dilation, groups=conv_b_num_groups, norm=norm,
+            norm_eps=norm_eps, norm_momentum=norm_momentum, activation=activation,
+        ),
+        norm_b=norm_node(norm, dim_inner, norm_eps, norm_momentum),
+        act_b=optional(activation),
+        conv_c=conv_c(in_channels=dim_inner, out_channels=dim_out, kernel_size=(1, 1, 1), bias=False),
+        norm_c=norm_node(norm, dim_out, norm_eps, norm_momentum),
+    ))
+
+
+@builder
+def create_r2plus1d(
+    *,
+    input_channel: int = 3,
+    model_depth: int = 50,
+    model_num_class: int = 400,
+    dropout_rate: float = 0.0,
+    norm: Optional[Callable] = nn.BatchNorm3d,
+    norm_eps: float = 1e-5,
+    norm_momentum: float = 0.1,
+    activation: Optional[Callable] = nn.ReLU,
+    stem_dim_out: int = 64,
+    stem_conv_kernel_size: Triple = (1, 7, 7),
+    stem_conv_stride: Triple = (1, 2, 2),
+    stage_conv_a_kernel_size: Union[Triple, PerStage] = ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+    stage_conv_b_kernel_size: Union[Triple, PerStage] = ((3, 3, 3), (3, 3, 3), (3, 3, 3), (3, 3, 3)),
+    stage_conv_b_num_groups: Tuple[int, ...] = (1, 1, 1, 1),
+    stage_conv_b_dilation: Union[Triple, PerStage] = ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 1, 1)),
+    stage_spatial_stride: Tuple[int, ...] = (2, 2, 2, 2),
+    stage_temporal_stride: Tuple[int, ...] = (1, 1, 2, 2),
+    stage_bottleneck: Union[Callable, Tuple[Callable, ...]] = (
+        create_2plus1d_bottleneck_block, create_2plus1d_bottleneck_block,
+        create_2plus1d_bottleneck_block, create_2plus1d_bottleneck_block,
+    ),
+    head_pool: Optional[Callable] = nn.AvgPool3d,
+    head_pool_kernel_size: Triple = (4, 7, 7),
+    head_output_size: Triple = (1, 1, 1),
+    head_activation: Optional[Callable] = nn.Softmax,
+    head_output_with_global_average: bool = True,
+) -> Node:
+    """R(2+1)D: a stem without pooling, four stages of (2+1)D bottlenecks whose conv_b carries the
+    stage's temporal and spatial stride, and a ResNet basic head (softmax by default)."""
+    stem = create_res_basic_stem.node(
+        in_channels=input_channel, out_channels=stem_dim_out, conv_kernel_size=stem_conv_kernel_size,
+        conv_stride=stem_conv_stride, conv_padding=half(stem_conv_kernel_size), pool=None, norm=norm,
+        norm_eps=norm_eps, norm_momentum=norm_momentum, activation=activation,
+    )
+    stages, dim = conv_b_strided_stages(
+        model_depth=model_depth, dim_in=stem_dim_out, bottleneck_ratio=4, bottleneck=stage_bottleneck,
+        conv_a_kernel_size=stage_conv_a_kernel_size, conv_b_kernel_size=stage_conv_b_kernel_size,
+        conv_b_num_groups=stage_conv_b_num_groups, conv_b_dilation=stage_conv_b_dilation,
+        spatial_stride=stage_spatial_stride, temporal_stride=stage_temporal_stride, norm=norm,
+        activation=activation, norm_eps=norm_eps, norm_momentum=norm_momentum,
+    )
+    head = create_res_basic_head.node(
+        in_features=dim, out_features=model_num_class, pool=head_pool, output_size=head_output_size,
+        pool_kernel_size=head_pool_kernel_size, dropout_rate=dropout_rate, activation=head_activation,
+        output_with_global_average=head_output_with_global_average,
+    )
+    return Node("Net", dict(blocks=[stem, *stages, head]))

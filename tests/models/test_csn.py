@@ -1,0 +1,147 @@
+"""CSN: the zoo model csn_r101 matches PyTorchVideo's checkpoint layout, parameter count and MACs
+statically and on the meta device; conv_b is channel-separated and carries the stage stride; a small
+CSN runs eagerly; shape errors deep inside name the IR path; the variant example validates."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+
+import graphspec  # noqa: F401  (registers the ops)
+from graphspec.compiler.infer import InferenceFailed, TensorType, annotate_state, infer
+from graphspec.compiler.ir import assign_paths, lint
+from graphspec.compiler.lower_torch import lower
+from graphspec.compiler.pipeline import compile_spec
+from graphspec.compiler.template import expand_node
+from graphspec.models.csn import create_csn
+
+from conftest import REFERENCE, needs_reference, reference_zoo_table
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ordered_layout(name: str) -> list[tuple[str, str, tuple]]:
+    """checkpoint-layouts/NAME.txt as [(key, dtype, shape)], in state_dict order."""
+    rows = []
+    for line in (REFERENCE / "checkpoint-layouts" / f"{name}.txt").read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        key, dtype, shape = line.split("\t")
+        rows.append((key, dtype, tuple(int(d) for d in re.findall(r"\d+", shape))))
+    return rows
+
+
+def meta_input(shape) -> torch.Tensor:
+    return torch.empty([2 if isinstance(d, str) else d for d in shape], device="meta")
+
+
+def check_zoo_model(name: str, op: str, kwargs: dict) -> None:
+    """Static layout, params, entries and MACs equal the reference (model-zoo.md row with GMACs);
+    the module lowered on the meta device has the same state and output shape."""
+    reference = next(row for row in reference_zoo_table()[name] if row["gmacs"] is not None)
+    root = assign_paths(expand_node(op, kwargs))
+    assert lint(root) == []
+    shape = ("B", 3, *reference["thw"])
+    assert infer(root, TensorType(shape)) == TensorType(("B", 400))
+    assert root.meta["macs"] == pytest.approx(reference["gmacs"] * 1e9, rel=0.01)
+    state = annotate_state(root)
+    assert [(key, dtype, shape_) for key, dtype, shape_, _ in state] == ordered_layout(name)
+    assert root.meta["params"] == reference["params"] and len(state) == reference["entries"]
+    with torch.device("meta"):
+        module = lower(root)
+        out = module(meta_input(shape))
+    assert [(k, tuple(v.shape)) for k, v in module.state_dict().items()] == [(k, s) for k, _, s, _ in state]
+    assert sum(p.numel() for p in module.parameters()) == root.meta["params"]
+    assert tuple(out.shape) == (2, 400)
+
+
+@needs_reference
+def test_csn_r101_matches_zoo():
+    check_zoo_model("csn_r101", "create_csn",
+                    dict(model_depth=101, stem_pool="MaxPool3d", head_pool_kernel_size=(4, 7, 7)))
+
+
+@needs_reference
+def test_csn_r101_spec_meets_its_expectations():
+    result = compile_spec(ROOT / "specs/models/csn_r101.yaml")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.params == reference_zoo_table()["csn_r101"][0]["params"]
+
+
+def test_conv_b_is_channel_separated():
+    root = assign_paths(expand_node("create_csn", dict(stage_conv_b_width_per_group=4)))
+    conv_b = {n.path: n.args for n in root.walk() if n.path.endswith("branch2.conv_b")}
+    assert conv_b["blocks.1.res_blocks.0.branch2.conv_b"]["groups"] == 64 // 4
+    assert conv_b["blocks.4.res_blocks.2.branch2.conv_b"]["groups"] == 512 // 4
+    # conv_a never strides; conv_b takes the stage's (temporal, spatial, spatial) stride
+    assert conv_b["blocks.2.res_blocks.0.branch2.conv_b"]["stride"] == (2, 2, 2)
+    assert conv_b["blocks.2.res_blocks.1.branch2.conv_b"]["stride"] == (1, 1, 1)
+    assert all(n.args["stride"] == (1, 1, 1) for n in root.walk() if n.path.endswith("conv_a"))
+
+
+def test_small_csn_runs_eagerly():
+    torch.manual_seed(0)
+    kwargs = dict(model_depth=50, stem_dim_out=8, model_num_class=5, head_pool_kernel_size=(1, 2, 2),
+                  head_activation=nn.Softmax, dropout_rate=0.1)
+    model = create_csn(**kwargs).eval()
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        y = model(x)
+    root = assign_paths(expand_node("create_csn", kwargs))
+    assert y.shape == infer(root, TensorType(tuple(x.shape))).shape == (2, 5)
+    assert torch.allclose(y.sum(dim=1), torch.ones(2), atol=1e-5)  # softmax head
+    annotate_state(root)
+    assert sum(p.numel() for p in model.parameters()) == root.meta["params"]
+
+
+def test_channel_error_deep_inside_names_the_ir_path():
+    # 64 inner channels cannot be split into groups of 3: reported at the first stage's conv_b
+    root = assign_paths(expand_node("create_csn", dict(stage_conv_b_width_per_group=3)))
+    with pytest.raises(InferenceFailed, match=r"blocks\.1\.res_blocks\.0\.branch2\.conv_b \(Conv3d\): groups=21"):
+        infer(root, TensorType(("B", 3, 8, 112, 112)))
+
+
+def test_clip_too_small_for_the_head_pool_names_the_head():
+    root = assign_paths(expand_node("create_csn", {}))
+    with pytest.raises(InferenceFailed, match=r"blocks\.5\.pool \(AvgPool3d\)"):
+        infer(root, TensorType(("B", 3, 8, 64, 64)))
+
+
+def test_unsupported_depth_is_rejected():
+    with pytest.raises(ValueError, match="model_depth"):
+        expand_node("create_csn", dict(model_depth=18))
+
+
+def test_variant_example_validates_and_matches_meta_execution():
+    result = compile_spec(ROOT / "examples/csn_r50_variant.yaml")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.outputs["logits"] == TensorType(("B", 101))
+    with torch.device("meta"):
+        module = result.lower()
+        inputs = [meta_input(v.shape) for v in result.inputs.values()]
+        got = module(*inputs)
+    assert tuple(got.shape) == (2, 101)
+    assert {k: tuple(v.shape) for k, v in module.state_dict().items()} == {k: s for k, _, s, _ in result.state}
+    # every node's static output type agrees with the module that node lowered to
+    shapes = {}
+    hooks = [m.register_forward_hook(lambda mod, i, o, name=name: shapes.__setitem__(name, tuple(o.shape)))
+             for name, m in module.named_modules()]
+    with torch.device("meta"):
+        module(*inputs)
+    for h in hooks:
+        h.remove()
+    for node in result.nodes:
+        static = node.meta["output"]
+        assert shapes[node.path] == tuple(2 if isinstance(d, str) else d for d in static.shape), node.path
+
+
+def test_hub_csn_r101_builds_the_zoo_model_with_overrides():
+    from graphspec.models.hub.csn import CHECKPOINT_PATHS, csn_r101
+
+    assert CHECKPOINT_PATHS["csn_r101"].endswith("/pytorchvideo/model_zoo/kinetics/CSN_32x2_R101.pyth")
+    model = csn_r101(model_num_class=7)
+    assert model.blocks[0].pool is not None and model.blocks[-1].pool.kernel_size == (4, 7, 7)
+    assert model.blocks[-1].proj.out_features == 7
