@@ -35,8 +35,9 @@ class Component:
         values = bind_args(opdef, kwargs, self.source, partial=False)
         if opdef.kind == "builder":
             node = opdef.target(**values)
-            for sub in node.walk():  # innermost builder wins: it set these nodes' args
-                sub.meta.setdefault("source", self.source)
+            for sub in node.walk():  # innermost located builder wins: it set these nodes' args
+                if not sub.meta.get("source"):
+                    sub.meta["source"] = self.source
                 sub.meta.setdefault("builder", self.op)
             return node
         # a module op's own component arguments are complete sub-modules: expand them now
