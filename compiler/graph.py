@@ -79,7 +79,7 @@ def build_graph(spec_nodes: dict[str, Any], inputs: list[str], outputs: dict[str
             component = as_component(raw, path)
             node = component()
         except Exception as err:  # SpecError from validation, or a builder's own ValueError
-            found.extend(_as_diagnostics(err, path))
+            found.extend(_as_diagnostics(err, path, raw))
             continue
         node.meta["source"] = path
         opdef = registry.get(node.op) if node.op != PYTHON_OP else None
@@ -117,12 +117,14 @@ def build_graph(spec_nodes: dict[str, Any], inputs: list[str], outputs: dict[str
     return GraphIR(inputs, {n: nodes[n] for n in order}, wiring, dict(outputs), calls), found
 
 
-def _as_diagnostics(err: Exception, path: tuple) -> list[Diagnostic]:
+def _as_diagnostics(err: Exception, path: tuple, raw: Any) -> list[Diagnostic]:
     from graphspec.spec.errors import SpecError
 
     if isinstance(err, SpecError):
         return err.diagnostics
-    return [Diagnostic(f"{type(err).__name__}: {err}", path=path, code="build")]
+    from .pipeline import builder_error
+
+    return [builder_error(err, path, raw)]
 
 
 class GraphModule(nn.Module):

@@ -90,7 +90,7 @@ class Inference:
         source = node.source
         diag = Diagnostic(f"{where} ({node.op}): {err} [input {shapes}]", path=source, code="shape")
         if err.arg is not None and err.arg in node.args:
-            diag.node_arg = (node.args[err.arg],)  # lets the pipeline point at the spec key that set it
+            diag.node_arg = (err.arg, node.args[err.arg])  # lets the pipeline point at the key that set it
         return diag
 
 

@@ -109,7 +109,7 @@ def _compile_model(result: Compiled, spec: ModelSpec) -> None:
     try:
         root = as_component(spec.model, ("model",))()
     except (ValueError, TypeError, AssertionError) as err:  # a builder rejected its arguments
-        raise SpecError([Diagnostic(f"{type(err).__name__}: {err}", path=("model",), code="build")]) from None
+        raise SpecError([builder_error(err, ("model",), spec.model)]) from None
     result.root = assign_paths(root)
     result.diagnostics += lint(root)
     result.state = annotate_state(root)
@@ -149,15 +149,30 @@ def _compile_graph(result: Compiled, spec: ModelSpec) -> None:
     result.outputs = {k: env[v] for k, v in graph.outputs.items()}
 
 
+def builder_error(err: Exception, path: tuple, raw: Any) -> Diagnostic:
+    """A builder's own ValueError, located at the argument its message starts with, if any."""
+    message = str(err) or type(err).__name__
+    first = message.split(" ", 1)[0]
+    if isinstance(raw, dict) and first in raw:
+        path = path + (first,)
+    return Diagnostic(message, path=path, code="build")
+
+
 def _refine(diag: Diagnostic, data: dict) -> Diagnostic:
-    """Point a shape error at the spec key that set the offending value, when exactly one did."""
+    """Point a shape error at the spec key that set the offending value: the argument of the
+    same name with that value, else the one key holding that (list) value."""
     node_arg = diag.__dict__.pop("node_arg", None)
     if node_arg is None:
         return diag
-    value, = node_arg
+    arg, value = node_arg
     container = _at(data, diag.path)
-    if isinstance(container, dict) and isinstance(value, (list, tuple)):
-        hits = [k for k, v in container.items() if isinstance(v, list) and list(v) == list(value)]
+    if not isinstance(container, dict):
+        return diag
+    plain = list(value) if isinstance(value, (list, tuple)) else value
+    if arg in container and container[arg] == plain:
+        diag.path = tuple(diag.path) + (arg,)
+    elif isinstance(plain, list):
+        hits = [k for k, v in container.items() if v == plain]
         if len(hits) == 1:
             diag.path = tuple(diag.path) + (hits[0],)
     return diag

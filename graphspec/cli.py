@@ -89,11 +89,14 @@ def _atomic_write(targets: Sequence[tuple[Path, Callable[[IO[bytes]], None]]]) -
             except OSError as err:  # name the file the user asked for, not our temporary one
                 raise OSError(err.errno, err.strerror, str(path)) from None
             done.append((tmp, path))
-            with os.fdopen(fd, "wb") as f:
-                writer(f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, _file_mode(path))
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    writer(f)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.chmod(tmp, _file_mode(path))
+            except OSError as err:
+                raise OSError(err.errno, err.strerror or str(err), str(path)) from None
         for tmp, path in done:
             try:
                 os.replace(tmp, path)
@@ -144,16 +147,22 @@ def _emit(text: str, output: str | None) -> None:
 # diagnostics
 
 
-def _override_note(diag, overrides: Sequence[str], spec: str | None) -> str:
-    """Context for a finding located in a ``--set`` override: which one, and on which file."""
+def _override_text(diag, overrides: Sequence[str]) -> str | None:
+    """The ``--set`` override a finding is located in (its line is the override's number)."""
     from graphspec.spec.source import OVERRIDE_FILE
 
     loc = diag.location
     if loc is None or loc.file != OVERRIDE_FILE:
+        return None
+    return overrides[loc.line - 1] if 0 < loc.line <= len(overrides) else ""
+
+
+def _override_note(diag, overrides: Sequence[str], spec: str | None) -> str:
+    """`` [--set a.b=1, applied to FILE]`` for a finding located in an override, else ``""``."""
+    text = _override_text(diag, overrides)
+    if text is None:
         return ""
-    text = overrides[loc.line - 1] if 0 < loc.line <= len(overrides) else None
-    what = f"--set {text}" if text is not None else "--set"
-    return f" [{what}" + (f", applied to {spec}]" if spec else "]")
+    return f" [--set {text}".rstrip() + (f", applied to {spec}]" if spec else "]")
 
 
 def format_diagnostic(diag, spec: str | None = None, overrides: Sequence[str] = ()) -> str:
@@ -203,9 +212,9 @@ def diagnostic_json(diag, spec: str | None = None, overrides: Sequence[str] = ()
         "hint": diag.hint,
         "spec": spec,
     }
-    note = _override_note(diag, overrides, None)
-    if note:
-        out["override"] = note.strip(" []").removeprefix("--set ")
+    override = _override_text(diag, overrides)
+    if override is not None:
+        out["override"] = override
     return out
 
 
@@ -311,7 +320,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _validate_summary(results, unmatched: int) -> str:
-    checked = [r for r in results[unmatched:]]
+    checked = results[unmatched:]
     clean = sum(1 for _, _, code in checked if code == EXIT_OK)
     findings = sum(1 for _, _, code in checked if code == EXIT_FINDINGS)
     unusable = sum(1 for _, _, code in checked if code == EXIT_UNUSABLE)
@@ -447,9 +456,7 @@ def _compile_for_report(spec: str, overrides: Sequence[str]):
     """Compile for ``summary``/``graph``: errors are printed (the partial result is still
     shown, to help find them); failed ``expect`` assertions are only warnings here."""
     compiled = _compile(spec, overrides)
-    hard, soft = [], []
-    for d in compiled.diagnostics:
-        (hard if d.severity == "error" and d.code != "expect" else soft).append(d)
+    hard, soft = _split_findings(compiled.diagnostics)
     _report(hard, spec, overrides)
     _report(soft, spec, overrides, as_warnings=True)
     return compiled, EXIT_FINDINGS if hard else EXIT_OK
@@ -460,11 +467,19 @@ def _compile_for_build(spec: str, overrides: Sequence[str]):
     from graphspec.spec.errors import SpecError
 
     compiled = _compile(spec, overrides)
-    hard = [d for d in compiled.diagnostics if d.severity == "error" and d.code != "expect"]
+    hard, soft = _split_findings(compiled.diagnostics)
+    _report(soft, spec, overrides, as_warnings=True)
     if hard:
-        raise SpecError(compiled.diagnostics)
-    _report(compiled.diagnostics, spec, overrides, as_warnings=True)
+        raise SpecError(hard)
     return compiled
+
+
+def _split_findings(diagnostics) -> tuple[list, list]:
+    """(errors that stop build/expand, the rest: warnings and failed ``expect`` assertions)."""
+    hard, soft = [], []
+    for d in diagnostics:
+        (hard if d.severity == "error" and d.code != "expect" else soft).append(d)
+    return hard, soft
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,7 +517,15 @@ def cmd_build(args: argparse.Namespace) -> int:
     spec_text = expanded_yaml(compiled, args.spec) if args.output else None  # fails before writing
     if args.seed is not None:
         torch.manual_seed(args.seed)
-    model = compiled.lower()
+    try:
+        model = compiled.lower()
+    except (ValueError, TypeError, RuntimeError, AssertionError) as exc:  # torch rejected an argument value
+        from graphspec.spec.errors import Diagnostic, SpecError
+
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SpecError([Diagnostic(
+            f"torch rejected the model while building it: {detail}", code="lower",
+            hint="the static checks should have caught this; please report it")]) from None
     _out("\n".join(summary_lines(compiled, args.depth)))
     if args.output:
         output = Path(args.output)

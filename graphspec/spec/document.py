@@ -104,6 +104,10 @@ def _diagnostic(error: dict) -> Diagnostic:
         parent_fields = _fields_at(loc[:-1])
         return Diagnostic(f"unknown key {loc[-1]!r}", path=loc, hint=did_you_mean(str(loc[-1]), parent_fields),
                           code="unknown-key")
+    if error["type"] == "value_error" and not loc:  # a whole-document rule (model vs nodes)
+        data = error.get("input") or {}
+        where = ("nodes",) if isinstance(data, dict) and "nodes" in data else ("model",)
+        return Diagnostic(error["msg"].removeprefix("Value error, "), path=where, code="schema")
     if error["type"] == "missing":
         return Diagnostic(f"missing required key {loc[-1]!r}", path=loc[:-1], code="missing-key")
     return Diagnostic(f"{error['msg']}, got {error.get('input')!r}", path=loc, code="schema")
