@@ -23,6 +23,9 @@ def ntuple(value: Any, n: int) -> tuple:
 
 def window_out(size: Dim, kernel: int, stride: int, pad: int, dilation: int = 1, ceil: bool = False) -> Dim:
     """Output length of a sliding window (conv or pool) along one dimension."""
+    if kernel < 1 or stride < 1 or dilation < 1 or pad < 0:
+        raise ShapeError(f"kernel {kernel}, stride {stride}, dilation {dilation} must be >= 1 and padding {pad} >= 0",
+                         "kernel_size" if kernel < 1 else "stride" if stride < 1 else "padding")
     span = dilation * (kernel - 1) + 1
     if isinstance(size, str):
         if span == 1 and stride == 1 and pad == 0:

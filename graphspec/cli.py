@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import glob
 import json
-import math
 import os
 import sys
 import tempfile
@@ -723,14 +722,14 @@ def _default_text(spec) -> str:
 
 def _first_line(doc: str, limit: int = 100) -> str:
     """The first sentence of a docstring's first paragraph, at most ``limit`` characters."""
-    text = " ".join(doc.strip().split("\n\n", 1)[0].split()) if doc else ""
+    text = " ".join(doc.strip().split("\n\n", 1)[0].split()).replace("``", "`") if doc else ""
     end = text.find(". ")
     text = text[: end + 1] if end >= 0 else text
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 def _first_paragraph(doc: str, limit: int = 400) -> str:
-    text = " ".join(doc.strip().split("\n\n", 1)[0].split()) if doc else ""
+    text = " ".join(doc.strip().split("\n\n", 1)[0].split()).replace("``", "`") if doc else ""
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 

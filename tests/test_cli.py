@@ -444,7 +444,7 @@ def test_ops_lists_every_op_with_kind_and_doc(capsys):
     assert code == 0
     rows = {line.split()[0]: line.split()[1] for line in out.splitlines()[2:-1]}
     assert rows["Conv3d"] == "module" and rows["create_resnet"] == "builder" and rows["Concat"] == "graph"
-    assert "Concatenate the inputs along ``dim``." in out
+    assert "Concatenate the inputs along `dim`." in out
     code, out, _ = run(capsys, "ops", "--kind", "builder", "--json")
     items = json.loads(out)
     assert {i["kind"] for i in items} == {"builder"} and "create_resnet" in {i["name"] for i in items}
@@ -486,11 +486,9 @@ def test_zoo_lists_specs_with_expected_figures(capsys):
 
 # --------------------------------------------------------------------------------------------- schema
 
-jsonschema = pytest.importorskip("jsonschema")  # test-only dependency
-
-
 @pytest.fixture(scope="module")
 def validator():
+    jsonschema = pytest.importorskip("jsonschema")  # test-only dependency
     schema = cli.spec_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
