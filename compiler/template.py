@@ -46,6 +46,18 @@ def builder(fn: Callable | None = None, *, name: str | None = None, arg_types: d
     return deco(fn) if fn is not None else deco
 
 
+def call_with(fn: Callable, arguments: dict[str, Any], **extra: Any) -> Any:
+    """``fn`` called with those of a builder's ``arguments`` (its ``locals()``) that ``fn`` takes,
+    plus ``extra``: builders that share a backbone pass their arguments through by name."""
+    accepted = _keyword_names(fn)
+    return fn(**{k: v for k, v in arguments.items() if k in accepted}, **extra)
+
+
+@functools.lru_cache(maxsize=None)
+def _keyword_names(fn: Callable) -> frozenset[str]:
+    return frozenset(inspect.signature(fn).parameters)
+
+
 def expand_node(op: str, kwargs: dict[str, Any], source: tuple = ()) -> Node:
     """Expand one op call into IR (builders recursively; module ops into one node)."""
     return Component(op, {}, source)(**kwargs)

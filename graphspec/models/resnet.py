@@ -11,7 +11,7 @@ import torch.nn as nn
 from graphspec.compiler.infer import Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import sequential
-from graphspec.compiler.template import builder
+from graphspec.compiler.template import builder, call_with
 from graphspec.registry import register
 
 from .head import create_res_basic_head, create_res_roi_pooling_head
@@ -450,17 +450,7 @@ def create_resnet(
     head_output_with_global_average: bool = True,
 ) -> Node:
     """ResNet for video: stem, four residual stages (optionally a pool after the first), head."""
-    blocks, dim = resnet_blocks(
-        input_channel=input_channel, model_depth=model_depth, norm=norm, activation=activation,
-        stem_dim_out=stem_dim_out, stem_conv_kernel_size=stem_conv_kernel_size,
-        stem_conv_stride=stem_conv_stride, stem_pool=stem_pool, stem_pool_kernel_size=stem_pool_kernel_size,
-        stem_pool_stride=stem_pool_stride, stem=stem, stage1_pool=stage1_pool,
-        stage1_pool_kernel_size=stage1_pool_kernel_size, stage_conv_a_kernel_size=stage_conv_a_kernel_size,
-        stage_conv_b_kernel_size=stage_conv_b_kernel_size, stage_conv_b_num_groups=stage_conv_b_num_groups,
-        stage_conv_b_dilation=stage_conv_b_dilation, stage_spatial_h_stride=stage_spatial_h_stride,
-        stage_spatial_w_stride=stage_spatial_w_stride, stage_temporal_stride=stage_temporal_stride,
-        bottleneck=bottleneck,
-    )
+    blocks, dim = call_with(resnet_blocks, locals())
     if head is not None:
         blocks.append(head(
             in_features=dim, out_features=model_num_class, pool=head_pool, output_size=head_output_size,
@@ -550,17 +540,7 @@ def create_resnet_with_roi_head(
     """ResNet for detection (AVA): the ``create_resnet`` stem and stages (by default a dilated,
     stride-16 last stage) as ``model``, and an RoI ``head`` pooling each box. A
     ``DetectionBBoxNetwork``: inputs (clip, boxes)."""
-    blocks, dim = resnet_blocks(
-        input_channel=input_channel, model_depth=model_depth, norm=norm, activation=activation,
-        stem_dim_out=stem_dim_out, stem_conv_kernel_size=stem_conv_kernel_size,
-        stem_conv_stride=stem_conv_stride, stem_pool=stem_pool, stem_pool_kernel_size=stem_pool_kernel_size,
-        stem_pool_stride=stem_pool_stride, stem=stem, stage1_pool=stage1_pool,
-        stage1_pool_kernel_size=stage1_pool_kernel_size, stage_conv_a_kernel_size=stage_conv_a_kernel_size,
-        stage_conv_b_kernel_size=stage_conv_b_kernel_size, stage_conv_b_num_groups=stage_conv_b_num_groups,
-        stage_conv_b_dilation=stage_conv_b_dilation, stage_spatial_h_stride=stage_spatial_h_stride,
-        stage_spatial_w_stride=stage_spatial_w_stride, stage_temporal_stride=stage_temporal_stride,
-        bottleneck=bottleneck,
-    )
+    blocks, dim = call_with(resnet_blocks, locals())
     detection_head = head(
         in_features=dim, out_features=model_num_class, pool=head_pool, output_size=head_output_size,
         pool_kernel_size=head_pool_kernel_size, dropout_rate=dropout_rate, activation=head_activation,

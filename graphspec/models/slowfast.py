@@ -13,7 +13,7 @@ import torch.nn as nn
 from graphspec.compiler.component import Component, as_component
 from graphspec.compiler.infer import Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
-from graphspec.compiler.template import builder
+from graphspec.compiler.template import builder, call_with
 from graphspec.registry import register
 
 from .head import create_res_basic_head, create_res_roi_pooling_head
@@ -312,14 +312,6 @@ def slowfast_blocks(
     return blocks, dim_in + sum(dim_in // r for r in ratios)
 
 
-_BACKBONE_ARGS = frozenset(inspect.signature(slowfast_blocks).parameters)
-
-
-def _backbone(arguments: dict) -> tuple[list[Node], int]:
-    """``slowfast_blocks`` called with the backbone arguments among a builder's arguments."""
-    return slowfast_blocks(**{k: v for k, v in arguments.items() if k in _BACKBONE_ARGS})
-
-
 _FOUR_BOTTLENECKS = (create_bottleneck_block,) * 4
 
 
@@ -371,7 +363,7 @@ def create_slowfast(
     fast->slow fusion (``fusion_builder``, by default ``FastToSlowFusionBuilder`` from the
     slowfast_* settings); the pathways are pooled (``head_pool``, one window per pathway) and
     concatenated, then ``head`` (called with ``pool=None``) classifies. Inputs: [slow, fast]."""
-    blocks, dim = _backbone(locals())
+    blocks, dim = call_with(slowfast_blocks, locals())
     if head is not None:
         blocks.append(head(
             in_features=dim, out_features=model_num_class, pool=None, output_size=head_output_size,
@@ -431,7 +423,7 @@ def create_slowfast_with_roi_head(
     """SlowFast for detection (AVA): the ``create_slowfast`` backbone with a dilated, stride-16
     last stage and temporal-only head pooling, followed by ``head`` (an RoI head, called with
     ``pool=None``) that pools each box. A ``DetectionBBoxNetwork``: inputs ([slow, fast], boxes)."""
-    blocks, dim = _backbone(locals())
+    blocks, dim = call_with(slowfast_blocks, locals())
     detection_head = head(
         in_features=dim, out_features=model_num_class, pool=None, output_size=head_output_size,
         dropout_rate=dropout_rate, activation=head_activation,
