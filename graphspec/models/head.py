@@ -6,6 +6,7 @@ from typing import Callable, Literal, Optional, Tuple
 import torch
 import torch.nn as nn
 
+from graphspec.compiler.component import Component
 from graphspec.compiler.infer import Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import sequential
@@ -48,13 +49,31 @@ def project_channels(ctx: Inference, proj: Optional[Node], x: TensorType) -> Ten
     return _channels_first(ctx.run(proj, _channels_last(x)))
 
 
-def _basic_head_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+def _classify_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+    """Shape rule of the heads' common tail: dropout -> projection -> activation -> average."""
     a = node.args
-    x = ctx.run(a.get("pool"), x)
     x = ctx.run(a.get("dropout"), x)
     x = project_channels(ctx, a.get("proj"), x)
     x = ctx.run(a.get("activation"), x)
     return _global_average(ctx, a.get("output_pool"), x)
+
+
+def _classify(head: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The heads' common tail: dropout -> linear over channels -> activation -> global average."""
+    if head.dropout is not None:
+        x = head.dropout(x)
+    if head.proj is not None:
+        x = head.proj(x.permute((0, 2, 3, 4, 1))).permute((0, 4, 1, 2, 3))
+    if head.activation is not None:
+        x = head.activation(x)
+    if head.output_pool is not None:
+        x = head.output_pool(x)
+        x = x.view(x.shape[0], -1)
+    return x
+
+
+def _basic_head_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+    return _classify_infer(node, ctx, ctx.run(node.args.get("pool"), x))
 
 
 @register(infer=_basic_head_infer)
@@ -73,18 +92,7 @@ class ResNetBasicHead(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pool is not None:
             x = self.pool(x)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        if self.proj is not None:
-            x = x.permute((0, 2, 3, 4, 1))
-            x = self.proj(x)
-            x = x.permute((0, 4, 1, 2, 3))
-        if self.activation is not None:
-            x = self.activation(x)
-        if self.output_pool is not None:
-            x = self.output_pool(x)
-            x = x.view(x.shape[0], -1)
-        return x
+        return _classify(self, x)
 
 
 def head_activation(activation: Optional[Callable]) -> Optional[Node]:
@@ -92,6 +100,21 @@ def head_activation(activation: Optional[Callable]) -> Optional[Node]:
     if activation is None:
         return None
     return activation(dim=1) if activation.op == "Softmax" else activation()
+
+
+def classifier_nodes(*, in_features: int, out_features: int, dropout_rate: float,
+                     activation: Optional[Callable]) -> dict[str, Optional[Node]]:
+    """The heads' dropout (none at rate 0), linear projection and activation."""
+    return dict(
+        dropout=Component("Dropout")(p=dropout_rate) if dropout_rate > 0 else None,
+        proj=Component("Linear")(in_features=in_features, out_features=out_features),
+        activation=head_activation(activation),
+    )
+
+
+def global_average_node(enabled: bool) -> Optional[Node]:
+    """The heads' final global average over time and space (flattened to batch x classes)."""
+    return Component("AdaptiveAvgPool3d")(output_size=1) if enabled else None
 
 
 def head_pool(pool: Optional[Callable], output_size, kernel_size, stride, padding) -> Optional[Node]:
@@ -118,18 +141,12 @@ def create_res_basic_head(
     output_with_global_average: bool = True,
 ) -> Node:
     """ResNet basic head: pool -> dropout -> linear -> activation -> global average."""
-    from graphspec.compiler.component import Component
-
-    return Node(
-        "ResNetBasicHead",
-        dict(
-            pool=head_pool(pool, output_size, pool_kernel_size, pool_stride, pool_padding),
-            dropout=Component("Dropout")(p=dropout_rate) if dropout_rate > 0 else None,
-            proj=Component("Linear")(in_features=in_features, out_features=out_features),
-            activation=head_activation(activation),
-            output_pool=Component("AdaptiveAvgPool3d")(output_size=1) if output_with_global_average else None,
-        ),
-    )
+    return Node("ResNetBasicHead", dict(
+        pool=head_pool(pool, output_size, pool_kernel_size, pool_stride, pool_padding),
+        **classifier_nodes(in_features=in_features, out_features=out_features, dropout_rate=dropout_rate,
+                           activation=activation),
+        output_pool=global_average_node(output_with_global_average),
+    ))
 
 
 def _roi_head_infer(node: Node, ctx: Inference, x: TensorType, bboxes: TensorType) -> TensorType:
@@ -144,10 +161,7 @@ def _roi_head_infer(node: Node, ctx: Inference, x: TensorType, bboxes: TensorTyp
         x = ctx.run(a["roi_layer"], x.with_shape((*x.shape[:2], *x.shape[3:])), bboxes)
         x = ctx.run(a.get("pool_spatial"), x)
         x = x.with_shape((*x.shape[:2], 1, *x.shape[2:]))
-    x = ctx.run(a.get("dropout"), x)
-    x = project_channels(ctx, a.get("proj"), x)
-    x = ctx.run(a.get("activation"), x)
-    return _global_average(ctx, a.get("output_pool"), x)
+    return _classify_infer(node, ctx, x)
 
 
 @register(infer=_roi_head_infer)
@@ -175,16 +189,7 @@ class ResNetRoIHead(nn.Module):
             if self.pool_spatial is not None:
                 x = self.pool_spatial(x)
             x = x.unsqueeze(-3)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        if self.proj is not None:
-            x = self.proj(x.permute((0, 2, 3, 4, 1))).permute((0, 4, 1, 2, 3))
-        if self.activation is not None:
-            x = self.activation(x)
-        if self.output_pool is not None:
-            x = self.output_pool(x)
-            x = x.view(x.shape[0], -1)
-        return x
+        return _classify(self, x)
 
 
 @builder
@@ -208,21 +213,15 @@ def create_res_roi_pooling_head(
 ) -> Node:
     """ResNet RoI head: pool -> RoI align (``resolution`` bins, boxes scaled by ``spatial_scale``,
     aligned) -> 2D pool over the bins -> dropout -> linear -> activation -> global average."""
-    from graphspec.compiler.component import Component
-
-    return Node(
-        "ResNetRoIHead",
-        dict(
-            pool=head_pool(pool, output_size, pool_kernel_size, pool_stride, pool_padding),
-            pool_spatial=optional(pool_spatial, kernel_size=resolution, stride=1),
-            roi_layer=optional(roi, output_size=resolution, spatial_scale=spatial_scale,
-                               sampling_ratio=sampling_ratio, aligned=True),
-            dropout=Component("Dropout")(p=dropout_rate) if dropout_rate > 0 else None,
-            proj=Component("Linear")(in_features=in_features, out_features=out_features),
-            activation=head_activation(activation),
-            output_pool=Component("AdaptiveAvgPool3d")(output_size=1) if output_with_global_average else None,
-        ),
-    )
+    return Node("ResNetRoIHead", dict(
+        pool=head_pool(pool, output_size, pool_kernel_size, pool_stride, pool_padding),
+        pool_spatial=optional(pool_spatial, kernel_size=resolution, stride=1),
+        roi_layer=optional(roi, output_size=resolution, spatial_scale=spatial_scale,
+                           sampling_ratio=sampling_ratio, aligned=True),
+        **classifier_nodes(in_features=in_features, out_features=out_features, dropout_rate=dropout_rate,
+                           activation=activation),
+        output_pool=global_average_node(output_with_global_average),
+    ))
 
 
 # ---- vision transformer head: tokens (batch, tokens, channels) in ----------------------------
@@ -284,14 +283,8 @@ def create_vit_basic_head(
 ) -> Node:
     """Vision transformer head: sequence pool (``"cls"``, ``"mean"`` or ``"none"``) -> dropout
     -> linear -> activation."""
-    from graphspec.compiler.component import Component
-
-    return Node(
-        "VisionTransformerBasicHead",
-        dict(
-            sequence_pool=None if seq_pool_type == "none" else Component("SequencePool")(mode=seq_pool_type),
-            dropout=Component("Dropout")(p=dropout_rate) if dropout_rate > 0 else None,
-            proj=Component("Linear")(in_features=in_features, out_features=out_features),
-            activation=head_activation(activation),
-        ),
-    )
+    return Node("VisionTransformerBasicHead", dict(
+        sequence_pool=None if seq_pool_type == "none" else Component("SequencePool")(mode=seq_pool_type),
+        **classifier_nodes(in_features=in_features, out_features=out_features, dropout_rate=dropout_rate,
+                           activation=activation),
+    ))

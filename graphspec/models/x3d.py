@@ -21,7 +21,7 @@ from graphspec.layers.utils import round_repeats, round_width
 from graphspec.ops.torch_ops import SequentialNode
 from graphspec.registry import register
 
-from .head import head_activation
+from .head import classifier_nodes, global_average_node
 from .stem import norm_node, optional
 
 Triple = Tuple[int, int, int]
@@ -300,10 +300,9 @@ def create_x3d_head(
     ))
     return Node("ResNetBasicHead", dict(
         pool=projected_pool,
-        dropout=Component("Dropout")(p=dropout_rate) if dropout_rate > 0 else None,
-        proj=Component("Linear")(in_features=dim_out, out_features=num_classes, bias=True),
-        activation=head_activation(activation),
-        output_pool=Component("AdaptiveAvgPool3d")(output_size=1) if output_with_global_average else None,
+        **classifier_nodes(in_features=dim_out, out_features=num_classes, dropout_rate=dropout_rate,
+                           activation=activation),
+        output_pool=global_average_node(output_with_global_average),
     ))
 
 
