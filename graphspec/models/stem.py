@@ -48,6 +48,18 @@ def norm_node(norm: Optional[Callable], channels: int, eps: float, momentum: flo
     return optional(norm, num_features=channels, eps=eps, momentum=momentum)
 
 
+def stem_node(conv: Node, *, out_channels: int, norm: Optional[Callable], norm_eps: float, norm_momentum: float,
+              activation: Optional[Callable], pool: Optional[Callable] = None, pool_kernel_size=None,
+              pool_stride=None, pool_padding=None) -> Node:
+    """A ``ResNetBasicStem`` around ``conv``: norm -> activation -> optional pool."""
+    return Node("ResNetBasicStem", dict(
+        conv=conv,
+        norm=norm_node(norm, out_channels, norm_eps, norm_momentum),
+        activation=optional(activation),
+        pool=optional(pool, kernel_size=pool_kernel_size, stride=pool_stride, padding=pool_padding),
+    ))
+
+
 @builder
 def create_res_basic_stem(
     *,
@@ -68,15 +80,12 @@ def create_res_basic_stem(
     activation: Optional[Callable] = nn.ReLU,
 ) -> Node:
     """ResNet basic stem: Conv3d -> norm -> activation -> pool (see ``ResNetBasicStem``)."""
-    return Node(
-        "ResNetBasicStem",
-        dict(
-            conv=conv(in_channels=in_channels, out_channels=out_channels, kernel_size=conv_kernel_size,
-                      stride=conv_stride, padding=conv_padding, bias=conv_bias),
-            norm=norm_node(norm, out_channels, norm_eps, norm_momentum),
-            activation=optional(activation),
-            pool=optional(pool, kernel_size=pool_kernel_size, stride=pool_stride, padding=pool_padding),
-        ),
+    return stem_node(
+        conv(in_channels=in_channels, out_channels=out_channels, kernel_size=conv_kernel_size,
+             stride=conv_stride, padding=conv_padding, bias=conv_bias),
+        out_channels=out_channels, norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum,
+        activation=activation, pool=pool, pool_kernel_size=pool_kernel_size, pool_stride=pool_stride,
+        pool_padding=pool_padding,
     )
 
 
@@ -107,14 +116,10 @@ def create_acoustic_res_basic_stem(
         kernel_size=((k_t, 1, 1), (1, k_h, k_w)), stride=(conv_stride, conv_stride),
         padding=((p_t, 0, 0), (0, p_h, p_w)), bias=(conv_bias, conv_bias), reduction_method="sum",
     )
-    return Node(
-        "ResNetBasicStem",
-        dict(
-            conv=conv,
-            norm=norm_node(norm, out_channels, norm_eps, norm_momentum),
-            activation=optional(activation),
-            pool=optional(pool, kernel_size=pool_kernel_size, stride=pool_stride, padding=pool_padding),
-        ),
+    return stem_node(
+        conv, out_channels=out_channels, norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum,
+        activation=activation, pool=pool, pool_kernel_size=pool_kernel_size, pool_stride=pool_stride,
+        pool_padding=pool_padding,
     )
 
 

@@ -22,7 +22,7 @@ from graphspec.ops.torch_ops import SequentialNode
 from graphspec.registry import register
 
 from .head import classifier_nodes, global_average_node
-from .stem import norm_node, optional
+from .stem import norm_node, optional, stem_node
 
 Triple = Tuple[int, int, int]
 
@@ -151,13 +151,10 @@ def create_x3d_stem(
                      stride=(1, sh, sw), padding=(0, ph, pw), bias=False)
     temporal = conv3d(in_channels=out_channels, out_channels=out_channels, kernel_size=(kt, 1, 1),
                       stride=(st, 1, 1), padding=(pt, 0, 0), bias=False, groups=out_channels)
-    return Node("ResNetBasicStem", dict(
-        conv=Node("Conv2plus1d", dict(conv_t=spatial, norm=None, activation=None, conv_xy=temporal,
-                                      conv_xy_first=False)),
-        norm=norm_node(norm, out_channels, norm_eps, norm_momentum),
-        activation=optional(activation),
-        pool=None,
-    ))
+    conv = Node("Conv2plus1d", dict(conv_t=spatial, norm=None, activation=None, conv_xy=temporal,
+                                    conv_xy_first=False))
+    return stem_node(conv, out_channels=out_channels, norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum,
+                     activation=activation)
 
 
 @builder
