@@ -14,13 +14,15 @@ from graphspec.compiler.ir import Node
 from graphspec.compiler.template import builder
 
 from .head import create_res_basic_head
-from .resnet import _MODEL_STAGE_DEPTH, create_bottleneck_block, create_res_stage, half, per_stage
+from .resnet import (
+    _MODEL_STAGE_DEPTH, create_bottleneck_block, create_res_stage, entries, half, per_stage, same_padded_stem, stage_depths,
+)
 from .stem import create_res_basic_stem
 
 Triple = Tuple[int, int, int]
 
-#: depths of the bottleneck ResNets that CSN and R(2+1)D are built on
-_BOTTLENECK_DEPTHS = (50, 101, 152)
+#: stage depths of the bottleneck ResNets that CSN and R(2+1)D are built on
+_BOTTLENECK_DEPTHS = {depth: _MODEL_STAGE_DEPTH[depth] for depth in (50, 101, 152)}
 
 
 def conv_b_strided_stages(
@@ -34,18 +36,15 @@ def conv_b_strided_stages(
     bottleneck are one value for all stages or one per stage. conv_b has ``conv_b_num_groups[stage]``
     groups, or groups of ``conv_b_width_per_group`` channels when that is set (CSN).
     Returns the stages and the channels of the last one."""
-    if model_depth not in _BOTTLENECK_DEPTHS:
-        raise ValueError(f"model_depth must be one of {list(_BOTTLENECK_DEPTHS)}, got {model_depth}")
-    depths = _MODEL_STAGE_DEPTH[model_depth]
+    depths = stage_depths(model_depth, _BOTTLENECK_DEPTHS)
     n = len(depths)
     conv_a_kernels = per_stage(conv_a_kernel_size, n, "stage_conv_a_kernel_size")
     conv_b_kernels = per_stage(conv_b_kernel_size, n, "stage_conv_b_kernel_size")
     dilations = per_stage(conv_b_dilation, n, "stage_conv_b_dilation")
-    bottlenecks = bottleneck if isinstance(bottleneck, (list, tuple)) else [bottleneck] * n
-    for name, seq in (("stage_bottleneck", bottlenecks), ("stage_conv_b_num_groups", conv_b_num_groups),
+    bottlenecks = entries("stage_bottleneck", bottleneck if isinstance(bottleneck, (list, tuple)) else [bottleneck] * n, n)
+    for name, seq in (("stage_conv_b_num_groups", conv_b_num_groups),
                       ("stage_spatial_stride", spatial_stride), ("stage_temporal_stride", temporal_stride)):
-        if len(seq) < n:
-            raise ValueError(f"{name} has {len(seq)} entries, the model has {n} stages")
+        entries(name, seq, n)
     stages, dim_out = [], dim_in * 4
     for idx, depth in enumerate(depths):
         dim_inner = dim_out // bottleneck_ratio
@@ -93,11 +92,10 @@ def create_csn(
 ) -> Node:
     """CSN: ResNet stem, four stages of bottlenecks with a channel-separated (depthwise for
     ``stage_conv_b_width_per_group=1``) conv_b, and a ResNet basic head."""
-    stem = create_res_basic_stem.node(
-        in_channels=input_channel, out_channels=stem_dim_out, conv_kernel_size=stem_conv_kernel_size,
-        conv_stride=stem_conv_stride, conv_padding=half(stem_conv_kernel_size), pool=stem_pool,
-        pool_kernel_size=stem_pool_kernel_size, pool_stride=stem_pool_stride,
-        pool_padding=half(stem_pool_kernel_size), norm=norm, activation=activation,
+    stem = same_padded_stem(
+        create_res_basic_stem.node, in_channels=input_channel, out_channels=stem_dim_out,
+        conv_kernel_size=stem_conv_kernel_size, conv_stride=stem_conv_stride, pool=stem_pool,
+        pool_kernel_size=stem_pool_kernel_size, pool_stride=stem_pool_stride, norm=norm, activation=activation,
     )
     stages, dim = conv_b_strided_stages(
         model_depth=model_depth, dim_in=stem_dim_out, bottleneck_ratio=bottleneck_ratio, bottleneck=bottleneck,

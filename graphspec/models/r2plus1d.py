@@ -16,7 +16,7 @@ from graphspec.layers.convolutions import create_conv_2plus1d
 
 from .csn import conv_b_strided_stages
 from .head import create_res_basic_head
-from .resnet import half
+from .resnet import same_padded_stem
 from .stem import create_res_basic_stem, norm_node, optional
 
 Triple = Tuple[int, int, int]
@@ -100,9 +100,9 @@ def create_r2plus1d(
 ) -> Node:
     """R(2+1)D: a stem without pooling, four stages of (2+1)D bottlenecks whose conv_b carries the
     stage's temporal and spatial stride, and a ResNet basic head (softmax by default)."""
-    stem = create_res_basic_stem.node(
-        in_channels=input_channel, out_channels=stem_dim_out, conv_kernel_size=stem_conv_kernel_size,
-        conv_stride=stem_conv_stride, conv_padding=half(stem_conv_kernel_size), pool=None, norm=norm,
+    stem = same_padded_stem(
+        create_res_basic_stem.node, in_channels=input_channel, out_channels=stem_dim_out,
+        conv_kernel_size=stem_conv_kernel_size, conv_stride=stem_conv_stride, pool=None, norm=norm,
         norm_eps=norm_eps, norm_momentum=norm_momentum, activation=activation,
     )
     stages, dim = conv_b_strided_stages(

@@ -360,6 +360,28 @@ def per_stage(value: Sequence, stages: int, name: str) -> list:
     return items
 
 
+def entries(name: str, value: Sequence, count: int, what: str = "stages") -> list:
+    """``value`` as a list with an entry for each of ``count`` stages (or pathways)."""
+    items = list(value)
+    if len(items) < count:
+        raise ValueError(f"{name} has {len(items)} entries, the model has {count} {what}")
+    return items
+
+
+def stage_depths(model_depth: int, table: dict[int, tuple[int, ...]] = _MODEL_STAGE_DEPTH) -> tuple[int, ...]:
+    """Blocks per stage of a ResNet of ``model_depth`` layers (a family may have its own table)."""
+    if model_depth not in table:
+        raise ValueError(f"model_depth must be one of {sorted(table)}, got {model_depth}")
+    return table[model_depth]
+
+
+def same_padded_stem(stem: Callable, *, conv_kernel_size: Sequence[int], pool_kernel_size: Sequence[int] = (1, 3, 3),
+                     **kwargs: Any) -> Node:
+    """``stem`` called as every ResNet-style builder calls it: conv and pool padded by half their kernels."""
+    return stem(conv_kernel_size=conv_kernel_size, conv_padding=half(conv_kernel_size),
+                pool_kernel_size=pool_kernel_size, pool_padding=half(pool_kernel_size), **kwargs)
+
+
 def half(kernel: Sequence) -> list:
     """'Same' padding of a kernel, or of each kernel in a list."""
     return [k // 2 for k in kernel] if isinstance(kernel[0], int) else [[k // 2 for k in ks] for ks in kernel]
@@ -379,25 +401,21 @@ def resnet_blocks(
 ) -> tuple[list[Node], int]:
     """Stem and stages of a ResNet (shared by the classification and detection builders);
     returns the blocks and the channels of the last stage."""
-    if model_depth not in _MODEL_STAGE_DEPTH:
-        raise ValueError(f"model_depth must be one of {sorted(_MODEL_STAGE_DEPTH)}, got {model_depth}")
-    depths = _MODEL_STAGE_DEPTH[model_depth]
+    depths = stage_depths(model_depth)
     n = len(depths)
     conv_a_kernels = per_stage(stage_conv_a_kernel_size, n, "stage_conv_a_kernel_size")
     conv_b_kernels = per_stage(stage_conv_b_kernel_size, n, "stage_conv_b_kernel_size")
     dilations = per_stage(stage_conv_b_dilation, n, "stage_conv_b_dilation")
-    bottlenecks = bottleneck if isinstance(bottleneck, (list, tuple)) else [bottleneck] * n
-    for name, seq in (("stage_conv_b_num_groups", stage_conv_b_num_groups), ("bottleneck", bottlenecks),
+    bottlenecks = entries("bottleneck", bottleneck if isinstance(bottleneck, (list, tuple)) else [bottleneck] * n, n)
+    for name, seq in (("stage_conv_b_num_groups", stage_conv_b_num_groups),
                       ("stage_spatial_h_stride", stage_spatial_h_stride),
                       ("stage_spatial_w_stride", stage_spatial_w_stride),
                       ("stage_temporal_stride", stage_temporal_stride)):
-        if len(seq) < n:
-            raise ValueError(f"{name} has {len(seq)} entries, the model has {n} stages")
-    blocks = [stem(
-        in_channels=input_channel, out_channels=stem_dim_out, conv_kernel_size=stem_conv_kernel_size,
-        conv_stride=stem_conv_stride, conv_padding=half(stem_conv_kernel_size), pool=stem_pool,
-        pool_kernel_size=stem_pool_kernel_size, pool_stride=stem_pool_stride,
-        pool_padding=half(stem_pool_kernel_size), norm=norm, activation=activation,
+        entries(name, seq, n)
+    blocks = [same_padded_stem(
+        stem, in_channels=input_channel, out_channels=stem_dim_out, conv_kernel_size=stem_conv_kernel_size,
+        conv_stride=stem_conv_stride, pool=stem_pool, pool_kernel_size=stem_pool_kernel_size,
+        pool_stride=stem_pool_stride, norm=norm, activation=activation,
     )]
     dim_in, dim_out = stem_dim_out, stem_dim_out * 4
     for idx, depth in enumerate(depths):

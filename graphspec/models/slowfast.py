@@ -18,7 +18,9 @@ from graphspec.registry import register
 
 from .head import create_res_basic_head, create_res_roi_pooling_head
 from .head import head_pool as head_pool_node
-from .resnet import conv_b_padding, create_bottleneck_block, create_res_stage, half
+from .resnet import (
+    conv_b_padding, create_bottleneck_block, create_res_stage, entries, half, same_padded_stem, stage_depths,
+)
 from .stem import create_res_basic_stem, norm_node, optional
 
 Triple = Tuple[int, int, int]
@@ -194,16 +196,8 @@ class FastToSlowFusionBuilder:
 
 
 # ---- builders ---------------------------------------------------------------------------------
-def _entries(name: str, value: Any, count: int, what: str) -> list:
-    """``value`` as a list with an entry for each of ``count`` pathways or stages."""
-    items = list(value)
-    if len(items) < count:
-        raise ValueError(f"{name} has {len(items)} entries, the model has {count} {what}")
-    return items
-
-
 def _per_pathway(name: str, value: Any, pathways: int) -> list:
-    return _entries(name, value, pathways, "pathways")
+    return entries(name, value, pathways, "pathways")
 
 
 def _bottleneck_grid(bottleneck: Any, pathways: int, stages: int) -> list[list[Component]]:
@@ -214,7 +208,7 @@ def _bottleneck_grid(bottleneck: Any, pathways: int, stages: int) -> list[list[C
     grid = _per_pathway("bottleneck", bottleneck, pathways)
     out = []
     for p, row in enumerate(grid):
-        row = _entries(f"bottleneck[{p}]", row if isinstance(row, (list, tuple)) else [row] * stages, stages, "stages")
+        row = entries(f"bottleneck[{p}]", row if isinstance(row, (list, tuple)) else [row] * stages, stages)
         out.append([as_component(b, ("bottleneck", p, s)) for s, b in enumerate(row)])
     return out
 
@@ -229,9 +223,7 @@ def slowfast_blocks(
     """Stems and stages as ``MultiPathWayWithFuse`` blocks (each followed by its fast->slow
     fusion), then the ``PoolConcatPathway`` that pools and joins the pathways; shared by the
     recognition and detection builders. Returns the blocks and the joined channel count."""
-    if model_depth not in _MODEL_STAGE_DEPTH:
-        raise ValueError(f"model_depth must be one of {sorted(_MODEL_STAGE_DEPTH)}, got {model_depth}")
-    depths = _MODEL_STAGE_DEPTH[model_depth]
+    depths = stage_depths(model_depth, _MODEL_STAGE_DEPTH)
     pathways = len(input_channels)
     ratios = (slowfast_channel_reduction_ratio,) if isinstance(slowfast_channel_reduction_ratio, int) \
         else tuple(slowfast_channel_reduction_ratio)
@@ -250,7 +242,7 @@ def slowfast_blocks(
     for name in ("stage_conv_a_kernel_sizes", "stage_conv_b_kernel_sizes", "stage_conv_b_num_groups",
                  "stage_conv_b_dilations", "stage_spatial_strides", "stage_temporal_strides"):
         for p, row in enumerate(per_pathway[name]):
-            _entries(f"{name}[{p}]", row, len(depths), "stages")
+            entries(f"{name}[{p}]", row, len(depths))
     bottlenecks = _bottleneck_grid(bottleneck, pathways, len(depths))
     if fusion_builder is None:
         fusion_builder = Component("FastToSlowFusionBuilder", dict(
@@ -272,12 +264,11 @@ def slowfast_blocks(
 
     stems = []
     for p in range(pathways):
-        kernel, pool_kernel = per_pathway["stem_conv_kernel_sizes"][p], per_pathway["stem_pool_kernel_sizes"][p]
-        stems.append(per_pathway["stem_function"][p](
-            in_channels=input_channels[p], out_channels=per_pathway["stem_dim_outs"][p], conv_kernel_size=kernel,
-            conv_stride=per_pathway["stem_conv_strides"][p], conv_padding=half(kernel),
-            pool=per_pathway["stem_pool"][p], pool_kernel_size=pool_kernel,
-            pool_stride=per_pathway["stem_pool_strides"][p], pool_padding=half(pool_kernel),
+        stems.append(same_padded_stem(
+            per_pathway["stem_function"][p], in_channels=input_channels[p],
+            out_channels=per_pathway["stem_dim_outs"][p], conv_kernel_size=per_pathway["stem_conv_kernel_sizes"][p],
+            conv_stride=per_pathway["stem_conv_strides"][p], pool=per_pathway["stem_pool"][p],
+            pool_kernel_size=per_pathway["stem_pool_kernel_sizes"][p], pool_stride=per_pathway["stem_pool_strides"][p],
             norm=norm, activation=activation,
         ))
     blocks = [fused(stems, stem_dim_outs[0], 0)]
