@@ -10,14 +10,15 @@ from typing import Callable, Optional, Tuple, Union
 
 import torch.nn as nn
 
+from graphspec.compiler.component import Component
 from graphspec.compiler.ir import Node
 from graphspec.compiler.template import builder
 from graphspec.layers.convolutions import create_conv_2plus1d
 
 from .csn import conv_b_strided_stages
 from .head import create_res_basic_head
-from .resnet import same_padded_stem
-from .stem import create_res_basic_stem, norm_node, optional
+from .resnet import create_bottleneck_block, same_padded_stem
+from .stem import create_res_basic_stem
 
 Triple = Tuple[int, int, int]
 PerStage = Tuple[Triple, ...]
@@ -51,21 +52,16 @@ def create_2plus1d_bottleneck_block(
     As in PyTorchVideo, conv_b is always built by ``create_conv_2plus1d``: ``create_res_block``
     hands every bottleneck its plain ``nn.Conv3d`` default for ``conv_b``, which cannot take the
     norm/activation arguments, so the argument is accepted for signature compatibility only."""
-    return Node("BottleneckBlock", dict(
-        conv_a=conv_a(in_channels=dim_in, out_channels=dim_inner, kernel_size=conv_a_kernel_size,
-                      stride=conv_a_stride, padding=conv_a_padding, bias=False),
-        norm_a=norm_node(norm, dim_inner, norm_eps, norm_momentum),
-        act_a=optional(activation),
-        conv_b=create_conv_2plus1d.node(
-            in_channels=dim_inner, out_channels=dim_inner, kernel_size=conv_b_kernel_size, stride=conv_b_stride,
-            padding=conv_b_padding, bias=False, dilation=conv_b_dilation, groups=conv_b_num_groups, norm=norm,
-            norm_eps=norm_eps, norm_momentum=norm_momentum, activation=activation,
-        ),
-        norm_b=norm_node(norm, dim_inner, norm_eps, norm_momentum),
-        act_b=optional(activation),
-        conv_c=conv_c(in_channels=dim_inner, out_channels=dim_out, kernel_size=(1, 1, 1), bias=False),
-        norm_c=norm_node(norm, dim_out, norm_eps, norm_momentum),
+    conv_2plus1d = Component("create_conv_2plus1d", dict(
+        norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum, activation=activation,
     ))
+    return create_bottleneck_block.node(
+        dim_in=dim_in, dim_inner=dim_inner, dim_out=dim_out, conv_a_kernel_size=conv_a_kernel_size,
+        conv_a_stride=conv_a_stride, conv_a_padding=conv_a_padding, conv_a=conv_a,
+        conv_b_kernel_size=conv_b_kernel_size, conv_b_stride=conv_b_stride, conv_b_padding=conv_b_padding,
+        conv_b_num_groups=conv_b_num_groups, conv_b_dilation=conv_b_dilation, conv_b=conv_2plus1d,
+        conv_c=conv_c, norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum, activation=activation,
+    )
 
 
 @builder

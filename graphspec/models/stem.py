@@ -12,7 +12,7 @@ from graphspec.compiler.infer import Dim, Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import sequential
 from graphspec.compiler.template import builder
-from graphspec.layers.convolutions import ConvReduce3D  # noqa: F401  (registers the op the acoustic stem uses)
+from graphspec.layers.convolutions import ConvReduce3D  # noqa: F401  (registers the op the acoustic stem uses)  # noqa: F401  (registers the op the acoustic stem uses)
 from graphspec.registry import register
 
 Triple = Tuple[int, int, int]

@@ -1,7 +1,6 @@
 import numpy as np
 import onnx
 import onnxruntime as ort
-import pytest
 import torch
 
 from graphspec.layers.swish import Swish, SwishFunction
