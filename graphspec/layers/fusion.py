@@ -38,21 +38,28 @@ def _equal_feature_dim(feature_dims: List[int]) -> int:
     return feature_dims[0]
 
 
-class ConcatFusion(nn.Module):
+class _Fusion(nn.Module):
+    """Base of the fusion layers: they all report the last dim of their output."""
+
+    def __init__(self, output_dim: int):
+        super().__init__()
+        self._output_dim = output_dim
+
+    @property
+    def output_dim(self) -> int:
+        """Last dimension size of forward(..) tensor output."""
+        return self._output_dim
+
+
+class ConcatFusion(_Fusion):
     """
     Concatenates all inputs by their last dimension. The resulting tensor last dim
     is the sum of the last dimension of all input tensors.
     """
 
     def __init__(self, feature_dims: List[int]):
-        super().__init__()
         _verify_feature_dims(feature_dims)
-        self._output_dim = sum(feature_dims)
-
-    @property
-    def output_dim(self) -> int:
-        """Last dimension size of forward(..) tensor output."""
-        return self._output_dim
+        super().__init__(sum(feature_dims))
 
     def forward(self, input_list: List[torch.Tensor]) -> torch.Tensor:
         """
@@ -62,20 +69,14 @@ class ConcatFusion(nn.Module):
         return torch.cat(input_list, dim=-1)
 
 
-class TemporalConcatFusion(nn.Module):
+class TemporalConcatFusion(_Fusion):
     """
     Concatenates all inputs by their temporal dimension, assumed to be dim=1. All
     feature_dims must be equal.
     """
 
     def __init__(self, feature_dims: List[int]):
-        super().__init__()
-        self._output_dim = _equal_feature_dim(feature_dims)
-
-    @property
-    def output_dim(self) -> int:
-        """Last dimension size of forward(..) tensor output."""
-        return self._output_dim
+        super().__init__(_equal_feature_dim(feature_dims))
 
     def forward(self, input_list: List[torch.Tensor]) -> torch.Tensor:
         """
@@ -85,7 +86,7 @@ class TemporalConcatFusion(nn.Module):
         return torch.cat(input_list, dim=1)
 
 
-class ReduceFusion(nn.Module):
+class ReduceFusion(_Fusion):
     """
     Generic fusion: stacks the inputs on a new leading dimension and applies
     ``reduce_fn`` to it, e.g. "sum", "max" or "prod" over that dimension. All
@@ -95,14 +96,8 @@ class ReduceFusion(nn.Module):
     def __init__(
         self, feature_dims: List[int], reduce_fn: Callable[[torch.Tensor], torch.Tensor]
     ):
-        super().__init__()
+        super().__init__(_equal_feature_dim(feature_dims))
         self.reduce_fn = reduce_fn
-        self._output_dim = _equal_feature_dim(feature_dims)
-
-    @property
-    def output_dim(self) -> int:
-        """Last dimension size of forward(..) tensor output."""
-        return self._output_dim
 
     def forward(self, input_list: List[torch.Tensor]) -> torch.Tensor:
         """
