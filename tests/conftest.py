@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from graphspec.compiler.infer import TensorType, annotate_state, infer
+from graphspec.compiler.ir import assign_paths, lint
+from graphspec.compiler.lower_torch import lower
+from graphspec.compiler.template import expand_node
+
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = ROOT / "specs"
 REFERENCE = Path(os.environ.get("GRAPHSPEC_REFERENCE", ROOT.parent / "shared" / "reference"))
@@ -15,15 +20,48 @@ REFERENCE = Path(os.environ.get("GRAPHSPEC_REFERENCE", ROOT.parent / "shared" / 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
-def reference_layout(name: str) -> dict[str, tuple[str, tuple]]:
-    """``key -> (dtype, shape)`` from checkpoint-layouts/NAME.txt."""
-    out = {}
+def reference_rows(name: str) -> list[tuple[str, str, tuple]]:
+    """checkpoint-layouts/NAME.txt as ``[(key, dtype, shape)]``, in state_dict order."""
+    rows = []
     for line in (REFERENCE / "checkpoint-layouts" / f"{name}.txt").read_text().splitlines():
         if line.startswith("#") or not line.strip():
             continue
         key, dtype, shape = line.split("\t")
-        out[key] = (dtype, tuple(int(d) for d in re.findall(r"\d+", shape)))
-    return out
+        rows.append((key, dtype, tuple(int(d) for d in re.findall(r"\d+", shape))))
+    return rows
+
+
+def reference_layout(name: str) -> dict[str, tuple[str, tuple]]:
+    """``key -> (dtype, shape)`` from checkpoint-layouts/NAME.txt."""
+    return {key: (dtype, shape) for key, dtype, shape in reference_rows(name)}
+
+
+def meta_tensor(value):
+    """A meta-device tensor for a ``TensorType`` or a shape (symbols become 2); lists map over."""
+    if isinstance(value, list):
+        return [meta_tensor(v) for v in value]
+    shape = value.shape if hasattr(value, "shape") else value
+    return torch.empty([2 if isinstance(d, str) else d for d in shape], device="meta")
+
+
+def check_zoo_model(name: str, op: str, kwargs: dict) -> None:
+    """Static layout, params, entries and MACs equal the reference (model-zoo.md row with GMACs);
+    the module lowered on the meta device has the same state and output shape."""
+    reference = next(row for row in reference_zoo_table()[name] if row["gmacs"] is not None)
+    root = assign_paths(expand_node(op, kwargs))
+    assert lint(root) == []
+    shape = ("B", 3, *reference["thw"])
+    assert infer(root, TensorType(shape)) == TensorType(("B", 400))
+    assert root.meta["macs"] == pytest.approx(reference["gmacs"] * 1e9, rel=0.01)
+    state = annotate_state(root)
+    assert [(key, dtype, shape_) for key, dtype, shape_, _ in state] == reference_rows(name)
+    assert root.meta["params"] == reference["params"] and len(state) == reference["entries"]
+    with torch.device("meta"):
+        module = lower(root)
+        out = module(meta_tensor(shape))
+    assert [(k, tuple(v.shape)) for k, v in module.state_dict().items()] == [(k, s) for k, _, s, _ in state]
+    assert sum(p.numel() for p in module.parameters()) == root.meta["params"]
+    assert tuple(out.shape) == (2, 400)
 
 
 def reference_zoo_table() -> dict[str, list[dict]]:

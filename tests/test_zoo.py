@@ -7,16 +7,10 @@ import torch
 from graphspec.compiler.infer import TensorType
 from graphspec.compiler.pipeline import compile_spec
 
-from conftest import reference_layout, reference_zoo_table, zoo_specs
+from conftest import meta_tensor, reference_layout, reference_zoo_table, zoo_specs
 
 ZOO = {p.stem: p for p in zoo_specs()}
 TABLE = reference_zoo_table()
-
-
-def _meta_inputs(value):
-    if isinstance(value, list):
-        return [_meta_inputs(v) for v in value]
-    return torch.empty([2 if isinstance(d, str) else d for d in value.shape], device="meta")
 
 
 def _shape(value, batch=2):
@@ -54,7 +48,7 @@ def test_lowered_module_matches_static_layout_and_shapes(compiled):
     }
     assert sum(p.numel() for p in module.parameters()) == compiled.params
     module.eval()
-    out = module(*[_meta_inputs(v) for v in compiled.inputs.values()])
+    out = module(*[meta_tensor(v) for v in compiled.inputs.values()])
     assert _shape(out) == _shape(list(compiled.outputs.values())[0])
 
 

@@ -3,7 +3,6 @@ statically and on the meta device; conv_b is channel-separated and carries the s
 CSN runs eagerly; shape errors deep inside name the IR path; the variant example validates."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -12,50 +11,14 @@ import torch.nn as nn
 
 import graphspec  # noqa: F401  (registers the ops)
 from graphspec.compiler.infer import InferenceFailed, TensorType, annotate_state, infer
-from graphspec.compiler.ir import assign_paths, lint
-from graphspec.compiler.lower_torch import lower
+from graphspec.compiler.ir import assign_paths
 from graphspec.compiler.pipeline import compile_spec
 from graphspec.compiler.template import expand_node
 from graphspec.models.csn import create_csn
 
-from conftest import REFERENCE, needs_reference, reference_zoo_table
+from conftest import check_zoo_model, meta_tensor, needs_reference, reference_zoo_table
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def ordered_layout(name: str) -> list[tuple[str, str, tuple]]:
-    """checkpoint-layouts/NAME.txt as [(key, dtype, shape)], in state_dict order."""
-    rows = []
-    for line in (REFERENCE / "checkpoint-layouts" / f"{name}.txt").read_text().splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        key, dtype, shape = line.split("\t")
-        rows.append((key, dtype, tuple(int(d) for d in re.findall(r"\d+", shape))))
-    return rows
-
-
-def meta_input(shape) -> torch.Tensor:
-    return torch.empty([2 if isinstance(d, str) else d for d in shape], device="meta")
-
-
-def check_zoo_model(name: str, op: str, kwargs: dict) -> None:
-    """Static layout, params, entries and MACs equal the reference (model-zoo.md row with GMACs);
-    the module lowered on the meta device has the same state and output shape."""
-    reference = next(row for row in reference_zoo_table()[name] if row["gmacs"] is not None)
-    root = assign_paths(expand_node(op, kwargs))
-    assert lint(root) == []
-    shape = ("B", 3, *reference["thw"])
-    assert infer(root, TensorType(shape)) == TensorType(("B", 400))
-    assert root.meta["macs"] == pytest.approx(reference["gmacs"] * 1e9, rel=0.01)
-    state = annotate_state(root)
-    assert [(key, dtype, shape_) for key, dtype, shape_, _ in state] == ordered_layout(name)
-    assert root.meta["params"] == reference["params"] and len(state) == reference["entries"]
-    with torch.device("meta"):
-        module = lower(root)
-        out = module(meta_input(shape))
-    assert [(k, tuple(v.shape)) for k, v in module.state_dict().items()] == [(k, s) for k, _, s, _ in state]
-    assert sum(p.numel() for p in module.parameters()) == root.meta["params"]
-    assert tuple(out.shape) == (2, 400)
 
 
 @needs_reference
@@ -121,7 +84,7 @@ def test_variant_example_validates_and_matches_meta_execution():
     assert result.outputs["logits"] == TensorType(("B", 101))
     with torch.device("meta"):
         module = result.lower()
-        inputs = [meta_input(v.shape) for v in result.inputs.values()]
+        inputs = [meta_tensor(v.shape) for v in result.inputs.values()]
         got = module(*inputs)
     assert tuple(got.shape) == (2, 101)
     assert {k: tuple(v.shape) for k, v in module.state_dict().items()} == {k: s for k, _, s, _ in result.state}

@@ -19,7 +19,7 @@ from graphspec.models.net import DetectionBBoxNetwork
 from graphspec.models.resnet import create_resnet_with_roi_head
 from graphspec.models.slowfast import create_slowfast_with_roi_head
 
-from conftest import REFERENCE
+from conftest import meta_tensor, reference_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 BOXES = TensorType(("N", 5))
@@ -31,20 +31,6 @@ ZOO = {
     "slowfast_r50_detection": ("create_slowfast_with_roi_head", SLOWFAST_CLIP,
                                dict(params=33_828_888, entries=662)),
 }
-
-
-def reference_layout(name: str) -> list[tuple[str, str, tuple]]:
-    path = REFERENCE / "checkpoint-layouts" / f"{name}.txt"
-    if not path.is_file():
-        pytest.skip(f"no reference layout {path}")
-    rows = [line.split("\t") for line in path.read_text().splitlines() if line and not line.startswith("#")]
-    return [(key, dtype, tuple(int(d) for d in shape.strip("[]").split(",") if d.strip())) for key, dtype, shape in rows]
-
-
-def meta(value):
-    if isinstance(value, list):
-        return [meta(v) for v in value]
-    return torch.empty([2 if isinstance(d, str) else d for d in value.shape], device="meta")
 
 
 def image_boxes(size: int) -> torch.Tensor:
@@ -63,14 +49,14 @@ def test_zoo_model_matches_reference(name):
     assert root.args["model"].meta["output"].shape[-2:] == (16, 16)
     assert root.args["detection_head"].meta["inputs"][0].shape[2] == (1 if name.startswith("slowfast") else 4)
     state = annotate_state(root)
-    assert [(key, dtype, shape) for key, dtype, shape, _ in state] == reference_layout(name)
+    assert [(key, dtype, shape) for key, dtype, shape, _ in state] == reference_rows(name)
     assert root.meta["params"] == want["params"] and len(state) == want["entries"]
     with torch.device("meta"):
         module = lower(root)
     assert isinstance(module, DetectionBBoxNetwork) and isinstance(module.detection_head, ResNetRoIHead)
     assert {k: tuple(v.shape) for k, v in module.state_dict().items()} == {k: s for k, _, s, _ in state}
     # RoIAlign reads box sizes, so only the backbone runs on the meta device
-    features = module.model.eval()(meta(clip))
+    features = module.model.eval()(meta_tensor(clip))
     assert tuple(features.shape) == tuple(2 if isinstance(d, str) else d
                                           for d in root.args["model"].meta["output"].shape)
 

@@ -18,8 +18,7 @@ from graphspec.layers.convolutions import Conv2plus1d, create_conv_2plus1d
 from graphspec.models.r2plus1d import create_2plus1d_bottleneck_block, create_r2plus1d
 from graphspec.models.resnet import BottleneckBlock
 
-from conftest import needs_reference, reference_zoo_table
-from test_csn import check_zoo_model  # the same zoo checks as CSN's
+from conftest import check_zoo_model, needs_reference, reference_zoo_table
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from graphspec.models.slowfast import (
     FastToSlowFusionBuilder, FuseFastToSlow, PoolConcatPathway, create_slowfast,
 )
 
-from conftest import REFERENCE
+from conftest import meta_tensor, reference_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 RES4_16X8 = ((3, 1, 1),) * 6 + ((1, 1, 1),) * 17
@@ -36,21 +36,9 @@ ZOO = {
 }
 
 
-def reference_layout(name: str) -> list[tuple[str, str, tuple]]:
-    path = REFERENCE / "checkpoint-layouts" / f"{name}.txt"
-    if not path.is_file():
-        pytest.skip(f"no reference layout {path}")
-    rows = [line.split("\t") for line in path.read_text().splitlines() if line and not line.startswith("#")]
-    return [(key, dtype, tuple(int(d) for d in shape.strip("[]").split(",") if d.strip())) for key, dtype, shape in rows]
-
-
 def pathways(frames: int, size: int = 256, batch="B") -> list[TensorType]:
     """[slow, fast] inputs: the slow pathway sees a quarter of the frames (alpha 4)."""
     return [TensorType((batch, 3, frames // 4, size, size)), TensorType((batch, 3, frames, size, size))]
-
-
-def meta(values) -> list[torch.Tensor]:
-    return [torch.empty([2 if isinstance(d, str) else d for d in v.shape], device="meta") for v in values]
 
 
 @pytest.mark.parametrize("name", sorted(ZOO))
@@ -62,12 +50,12 @@ def test_zoo_model_matches_reference(name):
     assert infer(root, inputs) == TensorType(("B", 400))
     assert root.meta["macs"] == pytest.approx(want["gmacs"] * 1e9, rel=0.01)
     state = annotate_state(root)
-    assert [(key, dtype, shape) for key, dtype, shape, _ in state] == reference_layout(name)
+    assert [(key, dtype, shape) for key, dtype, shape, _ in state] == reference_rows(name)
     assert root.meta["params"] == want["params"] and len(state) == want["entries"]
     with torch.device("meta"):
         module = lower(root)
     assert {k: tuple(v.shape) for k, v in module.state_dict().items()} == {k: s for k, _, s, _ in state}
-    assert tuple(module.eval()(meta(inputs)).shape) == (2, 400)
+    assert tuple(module.eval()(meta_tensor(inputs)).shape) == (2, 400)
 
 
 @pytest.mark.parametrize("name", sorted(ZOO))
@@ -200,7 +188,7 @@ def test_alpha8_example_validates_and_builds():
     with torch.device("meta"):
         module = result.lower()
     assert {k: tuple(v.shape) for k, v in module.state_dict().items()} == {k: s for k, _, s, _ in result.state}
-    assert tuple(module.eval()(meta(result.inputs["video"])).shape) == (2, 400)
+    assert tuple(module.eval()(meta_tensor(result.inputs["video"])).shape) == (2, 400)
 
 
 def test_hub_builds_from_the_spec_with_overrides():

@@ -3,7 +3,6 @@ statically and on the meta device; a small X3D runs eagerly; the blocks keep PyT
 semantics (SE on every other block, projected-pool head); shape errors name the IR path."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from graphspec.models.x3d import (
     create_x3d_res_block, create_x3d_stem,
 )
 
-from conftest import REFERENCE, needs_reference, reference_zoo_table
+from conftest import meta_tensor, needs_reference, reference_rows, reference_zoo_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,21 +31,6 @@ ZOO = {
     "x3d_m": (dict(input_clip_length=16, input_crop_size=224), (16, 256, 256)),
     "x3d_l": (dict(input_clip_length=16, input_crop_size=312, depth_factor=5.0), (16, 356, 356)),
 }
-
-
-def ordered_layout(name: str) -> list[tuple[str, str, tuple]]:
-    """checkpoint-layouts/NAME.txt as [(key, dtype, shape)], in state_dict order."""
-    rows = []
-    for line in (REFERENCE / "checkpoint-layouts" / f"{name}.txt").read_text().splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        key, dtype, shape = line.split("\t")
-        rows.append((key, dtype, tuple(int(d) for d in re.findall(r"\d+", shape))))
-    return rows
-
-
-def meta_input(shape) -> torch.Tensor:
-    return torch.empty([2 if isinstance(d, str) else d for d in shape], device="meta")
 
 
 def build_ir(op: str, kwargs: dict):
@@ -65,11 +49,11 @@ def test_zoo_model_matches_reference(name):
     assert infer(root, TensorType(shape)) == TensorType(("B", 400))
     assert root.meta["macs"] == pytest.approx(reference["gmacs"] * 1e9, rel=0.01)
     state = annotate_state(root)
-    assert [(key, dtype, shape_) for key, dtype, shape_, _ in state] == ordered_layout(name)
+    assert [(key, dtype, shape_) for key, dtype, shape_, _ in state] == reference_rows(name)
     assert root.meta["params"] == reference["params"] and len(state) == reference["entries"]
     with torch.device("meta"), torch.no_grad():
         module = lower(root)
-        out = module(meta_input(shape))
+        out = module(meta_tensor(shape))
     assert [(k, tuple(v.shape)) for k, v in module.state_dict().items()] == [(k, s) for k, _, s, _ in state]
     assert sum(p.numel() for p in module.parameters()) == root.meta["params"]
     assert tuple(out.shape) == (2, 400)
@@ -196,7 +180,7 @@ def test_variant_example_validates_and_matches_meta_execution():
     hooks = [m.register_forward_hook(lambda mod, i, o, name=name: shapes.__setitem__(name, tuple(o.shape)))
              for name, m in module.named_modules()]
     with torch.device("meta"):
-        out = module(*[meta_input(v.shape) for v in result.inputs.values()])
+        out = module(*[meta_tensor(v.shape) for v in result.inputs.values()])
     for hook in hooks:
         hook.remove()
     assert tuple(out.shape) == (2, 101)
