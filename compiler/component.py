@@ -13,7 +13,7 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from graphspec import registry
-from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean
+from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, validation_diagnostics
 
 from .ir import PYTHON_OP, Node
 
@@ -152,16 +152,4 @@ def _validate_value(spec: registry.ArgSpec, value: Any, path: tuple) -> Any:
     try:
         return spec.validate(value)
     except ValidationError as err:
-        raise SpecError([_pydantic_diagnostic(e, path) for e in err.errors()]) from None
-
-
-def _pydantic_diagnostic(error: dict, path: tuple) -> Diagnostic:
-    loc = tuple(p for p in error.get("loc", ()) if isinstance(p, int) or not _is_union_tag(p))
-    got = error.get("input")
-    message = error.get("msg", "invalid value")
-    return Diagnostic(f"{message}, got {got!r}", path=path + loc, code="type")
-
-
-def _is_union_tag(part: Any) -> bool:
-    # pydantic names union members in error locations ('tuple[int, int, int]'); they are not keys
-    return isinstance(part, str) and ("[" in part or part in {"int", "float", "str", "bool", "none"})
+        raise SpecError(validation_diagnostics(err.errors(), value, path)) from None

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, model_validator
 
-from .errors import Diagnostic, SpecError, did_you_mean
+from .errors import Diagnostic, SpecError, did_you_mean, validation_diagnostics
 
 Dim = Union[StrictInt, StrictStr]
 Shape = list[Dim]
@@ -91,30 +91,19 @@ def validate_document(data: dict) -> ModelSpec:
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as err:
-        raise SpecError([_diagnostic(e) for e in err.errors()]) from None
+        raise SpecError(_diagnostics(err.errors(), data)) from None
 
 
-def _diagnostic(error: dict) -> Diagnostic:
-    loc = tuple(error["loc"])
-    if loc and loc[0] == "model" and len(loc) > 1 and loc[1] == "model":
-        loc = loc[1:]
-    loc = tuple(p for p in loc if isinstance(p, int) or (isinstance(p, str) and p not in _UNION_TAGS
-                                                          and "[" not in p))
-    if error["type"] == "extra_forbidden":
-        parent_fields = _fields_at(loc[:-1])
-        return Diagnostic(f"unknown key {loc[-1]!r}", path=loc, hint=did_you_mean(str(loc[-1]), parent_fields),
-                          code="unknown-key")
-    if error["type"] == "value_error" and not loc:  # a whole-document rule (model vs nodes)
-        data = error.get("input") or {}
-        where = ("nodes",) if isinstance(data, dict) and "nodes" in data else ("model",)
-        return Diagnostic(error["msg"].removeprefix("Value error, "), path=where, code="schema")
-    if error["type"] == "missing":
-        return Diagnostic(f"missing required key {loc[-1]!r}", path=loc[:-1], code="missing-key")
-    return Diagnostic(f"{error['msg']}, got {error.get('input')!r}", path=loc, code="schema")
-
-
-_UNION_TAGS = {"model", "int", "str", "float", "MacsExpect", "list[union[int,str]]", "dict[str,list[union[int,str]]]",
-               "function-after", "constrained-int", "constrained-float"}
+def _diagnostics(errors: list[dict], data: dict) -> list[Diagnostic]:
+    found, per_key = [], []
+    for error in errors:
+        loc = tuple(error["loc"])[1:]  # the first part is the `kind` tag of the discriminated union
+        if error["type"] == "value_error" and not loc:  # a whole-document rule (model vs nodes)
+            where = ("nodes",) if "nodes" in data else ("model",)
+            found.append(Diagnostic(error["msg"].removeprefix("Value error, "), path=where, code="schema"))
+        else:
+            per_key.append({**error, "loc": loc})
+    return validation_diagnostics(per_key, data, code="schema", fields_at=_fields_at) + found
 
 
 def _fields_at(path: tuple) -> list[str]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Iterable, Literal, Sequence
+from typing import Any, Callable, Iterable, Literal, Sequence
 
 Severity = Literal["error", "warning"]
 
@@ -88,3 +88,49 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A ``did you mean 'x'?`` hint for the nearest candidate, or None when nothing is close."""
     match = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
     return f"did you mean '{match[0]}'?" if match else None
+
+
+def _data_path(loc: Sequence, data: Any) -> tuple[tuple, Any]:
+    """The part of a pydantic error location that are keys and indices of ``data``, and the value
+    they reach. Other parts name union members (``tuple[int, int, int]``, ``MacsExpect``) or a
+    key that is absent (a missing field); they are not spec keys."""
+    path: list = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            continue
+        path.append(part)
+    return tuple(path), node
+
+
+def validation_diagnostics(errors: Iterable[dict], data: Any, prefix: tuple = (), code: str = "type",
+                           fields_at: Callable[[tuple], Iterable[str]] | None = None) -> list[Diagnostic]:
+    """Diagnostics from pydantic's ``ValidationError.errors()`` for ``data`` found at ``prefix``:
+    located by spec key path, one per path (a union's alternatives are joined with 'or'), with a
+    did-you-mean for unknown keys when ``fields_at(path)`` lists the valid ones."""
+    by_path: dict[tuple, Diagnostic] = {}
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        path, node = _data_path(loc, data)
+        kind, got = error.get("type"), error.get("input")
+        hint = None
+        if kind == "extra_forbidden":
+            message = f"unknown key {path[-1]!r}"
+            hint = did_you_mean(str(path[-1]), fields_at(path[:-1])) if fields_at else None
+        elif kind == "missing" and loc and isinstance(node, (list, tuple)) and isinstance(loc[-1], int):
+            message = f"expected at least {loc[-1] + 1} items, got {list(node)!r}"
+        elif kind == "missing" and loc:
+            message = f"missing required key {loc[-1]!r}"
+        else:
+            message = f"{str(error.get('msg', 'invalid value')).removeprefix('Value error, ')}, got {got!r}"
+        key = prefix + path
+        if key in by_path:
+            if message not in by_path[key].message:
+                by_path[key].message += f"; or: {message}"
+            continue
+        by_path[key] = Diagnostic(message, path=key, hint=hint, code=code)
+    return list(by_path.values())
