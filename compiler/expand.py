@@ -14,15 +14,13 @@ produced it.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphspec.spec.errors import Diagnostic, SpecError
 
 from .component import Component
 from .ir import PYTHON_OP, Node
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .pipeline import Compiled
+from .pipeline import Compiled, locate
 
 #: top-level keys copied unchanged (``expect`` is dropped: an overridden spec may not meet it)
 HEADER_KEYS = ("graphspec", "kind", "name", "description", "inputs")
@@ -57,10 +55,7 @@ def expand_document(compiled: "Compiled") -> dict:
     else:
         problems.append(Diagnostic("the spec has no model to expand (it did not compile)", code="expand"))
     if problems:
-        for d in problems:
-            if d.location is None:
-                d.location = compiled.smap.locate(d.path)
-        raise SpecError(problems)
+        raise SpecError(locate(problems, compiled.smap))
     return out
 
 

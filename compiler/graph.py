@@ -38,7 +38,7 @@ def _arity(opdef: registry.OpDef) -> tuple[int, float]:
     forward = getattr(opdef.target, "forward", None)
     if forward is None:
         return 1, 1
-    params = [p for p in list(inspect.signature(forward).parameters.values())[1:]]
+    params = list(inspect.signature(forward).parameters.values())[1:]
     if any(p.kind == p.VAR_POSITIONAL for p in params):
         return 1, float("inf")
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]

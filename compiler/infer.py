@@ -71,7 +71,6 @@ class Inference:
                 opdef = registry.get(node.op)
                 if opdef.infer is None:
                     raise ShapeError(f"op {node.op!r} has no static shape rule")
-                node.meta["macs"] = 0
                 out = opdef.infer(node, self, *inputs)
                 own_macs = opdef.macs(node.args, inputs, out) if opdef.macs else 0
         except ShapeError as err:

@@ -73,14 +73,15 @@ def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> tuple[ModelSpe
     try:
         return validate_document(data), data, smap
     except SpecError as err:
-        raise locate(err, smap) from None
+        raise SpecError(locate(err.diagnostics, smap)) from None
 
 
-def locate(err: SpecError, smap: SourceMap) -> SpecError:
-    for d in err.diagnostics:
+def locate(diagnostics: list[Diagnostic], smap: SourceMap) -> list[Diagnostic]:
+    """Give each diagnostic the file, line and column of its key path."""
+    for d in diagnostics:
         if d.location is None:
             d.location = smap.locate(d.path)
-    return err
+    return diagnostics
 
 
 def compile_spec(path: str | Path, overrides: Sequence[str] = ()) -> Compiled:
@@ -88,8 +89,8 @@ def compile_spec(path: str | Path, overrides: Sequence[str] = ()) -> Compiled:
     try:
         result = compile_document(spec, data, smap, str(path))
     except SpecError as err:
-        raise locate(err, smap) from None
-    locate(SpecError(result.diagnostics), smap)
+        raise SpecError(locate(err.diagnostics, smap)) from None
+    locate(result.diagnostics, smap)
     return result
 
 

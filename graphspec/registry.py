@@ -120,10 +120,6 @@ class OpDef:
     public: Callable | None = None
     extra: dict = field(default_factory=dict)
 
-    @property
-    def leaf(self) -> bool:
-        return self.kind != "builder" and not any(a.component or a.component_list for a in self.args.values())
-
 
 _REGISTRY: dict[str, OpDef] = {}
 _BY_CALLABLE: dict[int, str] = {}
@@ -151,9 +147,7 @@ def derive_args(fn: Callable, overrides: dict[str, Any] | None = None) -> dict[s
         spec = ArgSpec(name=name, annotation=annotation, default=param.default)
         spec.component_list = is_component_list_annotation(annotation)
         spec.component = is_component_annotation(annotation)
-        if spec.component or spec.component_list:
-            pass
-        elif annotation is not Any:
+        if not (spec.component or spec.component_list) and annotation is not Any:
             try:
                 spec.adapter = TypeAdapter(annotation)
             except Exception:  # an annotation pydantic cannot check stays unchecked
