@@ -65,6 +65,7 @@ def lint(root: Node) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     seen: set[int] = set()
     paths: set[str] = set()
+    known = set(registry.names())
     for node in root.walk():
         where = node.path or "<root>"
         if id(node) in seen:
@@ -75,7 +76,7 @@ def lint(root: Node) -> list[Diagnostic]:
         paths.add(node.path)
         if node.op == PYTHON_OP:
             continue
-        if node.op not in registry.names():
+        if node.op not in known:
             found.append(Diagnostic(f"{where}: unknown op {node.op!r}", path=node.source, code="ir"))
             continue
         opdef = registry.get(node.op)
