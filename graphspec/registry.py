@@ -14,6 +14,7 @@ or the bare name). Ops are added with ``@register`` or the ``graphspec.ops`` ent
 """
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import types
 import typing
@@ -40,23 +41,15 @@ class ComponentType:
 
 
 def is_component_annotation(annotation: Any) -> bool:
-    """True for ``Callable``, ``nn.Module`` types and Optionals/Sequences of them."""
+    """True for ``Callable``, ``nn.Module`` types and Optionals of them."""
     import torch.nn as nn
 
-    if annotation is ComponentType:
-        return True
     origin = typing.get_origin(annotation)
     if origin in _UNIONS:
         return any(is_component_annotation(a) for a in typing.get_args(annotation) if a is not type(None))
-    if annotation is Callable or origin is Callable or str(annotation).startswith("typing.Callable"):
+    # typing.Callable, Callable[..., X] and collections.abc.Callable all have this origin
+    if annotation is ComponentType or collections.abc.Callable in (annotation, origin):
         return True
-    try:
-        import collections.abc as cabc
-
-        if origin is cabc.Callable:
-            return True
-    except ImportError:  # pragma: no cover
-        pass
     return inspect.isclass(annotation) and issubclass(annotation, nn.Module)
 
 
@@ -69,7 +62,7 @@ def is_component_list_annotation(annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     if origin in _UNIONS:
         return any(is_component_list_annotation(a) for a in typing.get_args(annotation) if a is not type(None))
-    if origin in (list, tuple, typing.List, typing.Tuple) or str(origin) in ("collections.abc.Sequence",):
+    if origin in (list, tuple, collections.abc.Sequence):
         args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
         return bool(args) and all(is_component_annotation(a) for a in args)
     return False
