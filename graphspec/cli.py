@@ -694,20 +694,9 @@ def _annotation_name(annotation: Any) -> str:
 
 def default_data(spec) -> Any:
     """An argument's default as spec data (components by op name); raises ValueError if none."""
-    from graphspec.registry import op_for_callable
+    from graphspec.registry import as_spec_data
 
-    def plain(value: Any) -> Any:
-        if value is None or isinstance(value, (bool, int, float, str)):
-            return value
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        if callable(value):
-            found = op_for_callable(value)
-            if found is not None and not found[1]:
-                return found[0]
-        raise ValueError(f"no spec form for {value!r}")
-
-    return plain(spec.default)
+    return as_spec_data(spec.default)
 
 
 def _default_text(spec) -> str:

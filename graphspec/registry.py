@@ -237,6 +237,22 @@ def op_for_callable(fn: Any) -> tuple[str, dict] | None:
     return (name, {}) if name else None
 
 
+def as_spec_data(value: Any) -> Any:
+    """A Python argument value as spec data: tuples become lists, a registered callable
+    (``nn.ReLU``, one of our builders) its op name. ``ValueError`` for anything else, a
+    ``functools.partial`` included (its preset has no bare-name form)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [as_spec_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: as_spec_data(v) for k, v in value.items()}
+    found = op_for_callable(value) if callable(value) else None
+    if found is None or found[1]:
+        raise ValueError(f"{value!r} has no spec form: it is not plain data or a registered op")
+    return found[0]
+
+
 def load_entry_points() -> None:
     """Import the ops that installed packages declare in the ``graphspec.ops`` entry-point group.
 

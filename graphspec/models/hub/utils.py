@@ -33,21 +33,13 @@ def zoo_spec(name: str) -> Path:
 def _override(key: str, value: Any) -> str:
     import json
 
-    return f"model.{key}={json.dumps(_plain(value))}"
+    from graphspec.registry import as_spec_data
 
-
-def _plain(value: Any) -> Any:
-    """kwargs as YAML data: tuples become lists; callables stay unsupported (use the builder)."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if callable(value):
-        from graphspec.registry import op_for_callable
-
-        found = op_for_callable(value)
-        if found is None or found[1]:
-            raise TypeError(f"hub kwargs take registered ops only; got {value!r} — call the builder directly")
-        return found[0]
-    return value
+    try:
+        return f"model.{key}={json.dumps(as_spec_data(value))}"
+    except ValueError:
+        raise TypeError(f"hub kwargs take plain values and registered ops only; got {key}={value!r} — "
+                        "call the builder directly") from None
 
 
 def load_checkpoint(model: nn.Module, source: str | Path, progress: bool = True) -> nn.Module:
