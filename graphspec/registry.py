@@ -143,8 +143,9 @@ def derive_args(fn: Callable, overrides: dict[str, Any] | None = None) -> dict[s
         if not (spec.component or spec.component_list) and annotation is not Any:
             try:
                 spec.adapter = TypeAdapter(annotation)
-            except Exception:  # an annotation pydantic cannot check stays unchecked
-                spec.adapter = None
+            except Exception as err:  # no silent gap in validation: the op's author must say the type
+                raise TypeError(f"{getattr(fn, '__name__', fn)}: argument {name!r} has an annotation pydantic "
+                                f"cannot check ({annotation!r}); give its spec type in arg_types") from err
         out[name] = spec
     return out
 

@@ -89,3 +89,25 @@ def test_a_spec_cannot_name_an_arbitrary_python_object():
         as_component("os.system")
     with pytest.raises(SpecError):
         as_component({"op": "torch.nn.Conv3d"})
+
+
+class Opaque:  # not a type pydantic can validate
+    pass
+
+
+class Takes(nn.Module):
+    def __init__(self, thing: Opaque) -> None:
+        super().__init__()
+
+
+def test_an_uncheckable_annotation_is_refused_at_registration():
+    with pytest.raises(TypeError, match="arg_types"):
+        graphspec.register(Takes, infer=identity_infer)
+    graphspec.register(Takes, infer=identity_infer, arg_types={"thing": int})
+    assert registry.get("Takes").args["thing"].validate(3) == 3
+
+
+def test_layer_norm_shape_is_checked():
+    with pytest.raises(SpecError) as err:
+        as_component({"op": "LayerNorm", "normalized_shape": "wide"}, ("model",))
+    assert err.value.diagnostics[0].dotted == "model.normalized_shape"

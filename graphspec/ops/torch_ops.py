@@ -1,7 +1,7 @@
 """torch.nn primitives as ops. Rules as data: each row names the class and its rules."""
 from __future__ import annotations
 
-from typing import Iterator, List
+from typing import Iterator, List, Union
 
 import torch.nn as nn
 
@@ -38,8 +38,11 @@ _LINEAR = {"Linear": (nn.Linear, R.linear_infer, R.linear_state, R.linear_macs)}
 
 TORCH_OPS = {**_CONV, **_POOL, **_ADAPTIVE, **_NORM, **_POINTWISE, **_LINEAR}
 
+#: annotations pydantic cannot check (``torch.Size``), given as the plain data a spec holds
+_ARG_TYPES = {"LayerNorm": {"normalized_shape": Union[int, List[int]]}}
+
 for _name, (_cls, _infer, _state, _macs) in TORCH_OPS.items():
-    register(_cls, name=_name, infer=_infer, state=_state, macs=_macs)
+    register(_cls, name=_name, infer=_infer, state=_state, macs=_macs, arg_types=_ARG_TYPES.get(_name))
 
 
 # ---- nn.Sequential ----------------------------------------------------------------------------
