@@ -59,8 +59,8 @@ class Component:
 def _expand_children(value: Any) -> Any:
     if isinstance(value, Component):
         return value()
-    if isinstance(value, list) and value and all(isinstance(v, Component) for v in value):
-        return [v() for v in value]
+    if isinstance(value, list) and any(isinstance(v, Component) for v in value):
+        return [v() if isinstance(v, Component) else v for v in value]
     return value
 
 
@@ -96,7 +96,7 @@ def as_component(value: Any, path: tuple = ()) -> Component | None:
         if not isinstance(name, str):
             raise SpecError([Diagnostic("'op' must be a string", path=path + ("op",), code="component")])
         opdef = registry.get_or_raise_at(name, path + ("op",))
-        preset = {k: v for k, v in value.items() if k not in ("op", "in")}
+        preset = {k: v for k, v in value.items() if k != "op"}
         return Component(name, bind_args(opdef, preset, path, partial=True), path)
     if callable(value):
         found = registry.op_for_callable(value)

@@ -76,7 +76,8 @@ def build_graph(spec_nodes: dict[str, Any], inputs: list[str], outputs: dict[str
                 g.add_edge(src, name)
         g.add_node(name)
         try:
-            component = as_component(raw, path)
+            # `in` wires the node into the graph; it is no argument of the op
+            component = as_component({k: v for k, v in raw.items() if k != "in"}, path)
             node = component()
         except Exception as err:  # SpecError from validation, or a builder's own ValueError
             found.extend(_as_diagnostics(err, path, raw))

@@ -304,6 +304,8 @@ def create_res_block(
 
 def repeat_to_depth(value: Sequence, depth: int) -> list:
     """A single tuple, or a list of tuples repeated until it covers ``depth`` blocks."""
+    if not value:
+        raise ValueError("a kernel or padding list is empty")
     items = [value] if isinstance(value[0], int) else list(value)
     return (items * depth)[:depth]
 
@@ -354,6 +356,8 @@ def create_res_stage(
 
 def per_stage(value: Sequence, stages: int, name: str) -> list:
     """Broadcast one tuple to every stage; check a per-stage list has one entry per stage."""
+    if not value:
+        raise ValueError(f"{name} is empty; give one value for all stages or one per stage")
     items = [value] * stages if isinstance(value[0], int) else list(value)
     if len(items) != stages:
         raise ValueError(f"{name} has {len(items)} entries, the model has {stages} stages")
