@@ -161,7 +161,7 @@ def builder_error(err: Exception, path: tuple, raw: Any) -> Diagnostic:
 
 def _refine(diag: Diagnostic, data: dict) -> Diagnostic:
     """Point a shape error at the spec key that set the offending value: the argument of the
-    same name with that value, else the one key holding that (list) value."""
+    same name with that value, else the one key holding that value."""
     node_arg = diag.__dict__.pop("node_arg", None)
     if node_arg is None:
         return diag
@@ -172,8 +172,8 @@ def _refine(diag: Diagnostic, data: dict) -> Diagnostic:
     plain = list(value) if isinstance(value, (list, tuple)) else value
     if arg in container and container[arg] == plain:
         diag.path = tuple(diag.path) + (arg,)
-    elif isinstance(plain, list):
-        hits = [k for k, v in container.items() if v == plain]
+    elif not isinstance(plain, bool):  # True/False are too common to identify a key
+        hits = [k for k, v in container.items() if v == plain and not isinstance(v, bool)]
         if len(hits) == 1:
             diag.path = tuple(diag.path) + (hits[0],)
     return diag

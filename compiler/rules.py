@@ -58,6 +58,9 @@ def conv_infer(nd: int) -> Callable:
     def rule(node: Node, ctx: Inference, x: TensorType) -> TensorType:
         a = node.args
         expect_rank(x, nd + 2, f"Conv{nd}d")
+        for arg in ("in_channels", "out_channels"):
+            if a[arg] < 1:
+                raise ShapeError(f"{arg} must be at least 1, got {a[arg]}", arg)
         expect_channels(x, a["in_channels"], "in_channels")
         groups = a.get("groups", 1)
         if a["in_channels"] % groups or a["out_channels"] % groups:
@@ -69,6 +72,8 @@ def conv_infer(nd: int) -> Callable:
         if p == "valid":
             p = 0
         if p == "same":
+            if any(stride != 1 for stride in s):
+                raise ShapeError(f"padding 'same' needs stride 1, got {list(s)}", "padding")
             spatial = x.shape[2:]
         else:
             p = ntuple(p, nd)
@@ -207,6 +212,13 @@ def linear_macs(a: dict, inputs: tuple, out: TensorType) -> int | None:
 
 # ---- element-wise and containers --------------------------------------------------------------
 def identity_infer(node: Node, ctx: Inference, x: Any) -> Any:
+    return x
+
+
+def dropout_infer(node: Node, ctx: Inference, x: Any) -> Any:
+    p = node.args.get("p", 0.5)
+    if not 0 <= p <= 1:
+        raise ShapeError(f"dropout probability must be between 0 and 1, got {p}", "p")
     return x
 
 

@@ -31,12 +31,13 @@ _POINTWISE = {
     name: (getattr(nn, name), R.identity_infer, R.no_state, None)
     for name in (
         "ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Hardswish",
-        "Hardsigmoid", "Softmax", "LogSoftmax", "Dropout", "Dropout2d", "Dropout3d", "Identity",
+        "Hardsigmoid", "Softmax", "LogSoftmax", "Identity",
     )
 }
+_DROPOUT = {name: (getattr(nn, name), R.dropout_infer, R.no_state, None) for name in ("Dropout", "Dropout2d", "Dropout3d")}
 _LINEAR = {"Linear": (nn.Linear, R.linear_infer, R.linear_state, R.linear_macs)}
 
-TORCH_OPS = {**_CONV, **_POOL, **_ADAPTIVE, **_NORM, **_POINTWISE, **_LINEAR}
+TORCH_OPS = {**_CONV, **_POOL, **_ADAPTIVE, **_NORM, **_POINTWISE, **_DROPOUT, **_LINEAR}
 
 #: annotations pydantic cannot check (``torch.Size``), given as the plain data a spec holds
 _ARG_TYPES = {"LayerNorm": {"normalized_shape": Union[int, List[int]]}}
