@@ -211,13 +211,13 @@ def _check_expect(result: Compiled) -> None:
                                     path=("expect", "macs"), code="expect"))
         elif abs(got - macs.value) > macs.rtol * macs.value:
             found.append(Diagnostic(f"expected {macs.value / 1e9:.4g} GMACs (rtol {macs.rtol}), counted "
-                                    f"{got / 1e9:.4g}", path=("expect", "macs"), code="expect"))
+                                    f"{got / 1e9:.4g} GMACs", path=("expect", "macs"), code="expect"))
     for name, shape in (expect.outputs or {}).items():
         if name not in result.outputs:
             found.append(Diagnostic(f"no output named {name!r} (outputs: {', '.join(result.outputs)})",
                                     path=("expect", "outputs", name), code="expect"))
         elif not _same_shape(result.outputs[name], shape):
-            found.append(Diagnostic(f"expected output shape {shape}, inferred {result.outputs[name]}",
+            found.append(Diagnostic(f"expected output shape {TensorType(tuple(shape))}, inferred {result.outputs[name]}",
                                     path=("expect", "outputs", name), code="expect"))
 
 
