@@ -1,12 +1,14 @@
 """The one op registry.
 
 Every name a spec may use is an op registered here, keyed by its public Python name (as timm
-keys its models). Three kinds exist:
+keys its models). Four kinds exist:
 
 * ``module``  -- lowers to one ``nn.Module`` class (``Conv3d``, ``ResNetBasicStem``, ...). Its
   arguments are plain values or child components (sub-modules).
 * ``builder`` -- a template (``create_resnet``, ...) that expands into an IR tree of other ops.
 * ``graph``   -- small dataflow ops for explicit graphs (``Concat``, ``Add``, ...); also modules.
+* ``object``  -- builds a plain Python object by calling its target with its (lowered) arguments:
+  datasets, clip samplers, transform functions -- the parts of data and transform specs.
 
 Each op carries a typed argument schema derived from its Python signature. An argument that takes
 a callable in Python (``norm=nn.BatchNorm3d``) takes a *component* in YAML (``{op: BatchNorm3d}``
@@ -26,7 +28,7 @@ from pydantic import TypeAdapter
 
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean
 
-OpKind = Literal["module", "builder", "graph"]
+OpKind = Literal["module", "builder", "graph", "object"]
 
 _MISSING = inspect.Parameter.empty
 #: Constructor arguments of torch modules that a spec must not set (placement is not architecture).
