@@ -14,7 +14,10 @@ import torch
 import yaml
 
 import graphspec
-from graphspec import cli
+from graphspec.cli import specs as cli_specs
+from graphspec.cli.expand import expanded_yaml
+from graphspec.compiler.draw import dot_quote, mermaid_quote
+from graphspec.schema import spec_schema
 from graphspec.cli import main
 from graphspec.compiler.expand import expand_document
 from graphspec.compiler.ir import PYTHON_OP, Node
@@ -183,7 +186,7 @@ def test_validate_expands_globs_folders_and_skips_non_yaml(tmp_path, capsys):
 
 
 def test_expand_spec_args_recursive_glob():
-    files, unmatched = cli.expand_spec_args([str(ROOT / "specs" / "**" / "*.yaml"), str(ROOT / "specs" / "models")])
+    files, unmatched = cli_specs.expand_spec_args([str(ROOT / "specs" / "**" / "*.yaml"), str(ROOT / "specs" / "models")])
     assert unmatched == []
     names = [Path(f).name for f in files]
     assert "slow_r50.yaml" in names and names.count("slow_r50.yaml") == 1  # no duplicates
@@ -335,7 +338,7 @@ def test_expand_round_trip(spec):
     if not original.ok:
         pytest.skip(f"{spec.name} does not compile: {original.diagnostics[0]}")
     data = expand_document(original)
-    text = cli.expanded_yaml(original, str(spec))
+    text = expanded_yaml(original, str(spec))
     # the YAML text holds exactly the data (checked with libyaml: the expanded files are large)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     assert yaml.load(text, Loader=loader) == json.loads(json.dumps(data))
@@ -425,8 +428,8 @@ def test_graph_mermaid_of_a_model_spec(capsys):
 
 
 def test_graph_labels_are_escaped():
-    assert cli._dot_quote('a "b" \\ c\nd') == '"a \\"b\\" \\\\ c\\nd"'
-    assert cli._mermaid_quote('a "b" <i> & c\nd') == '"a #quot;b#quot; #lt;i#gt; #amp; c<br/>d"'
+    assert dot_quote('a "b" \\ c\nd') == '"a \\"b\\" \\\\ c\\nd"'
+    assert mermaid_quote('a "b" <i> & c\nd') == '"a #quot;b#quot; #lt;i#gt; #amp; c<br/>d"'
 
 
 def test_graph_title_with_quotes(tmp_path, capsys):
@@ -489,7 +492,7 @@ def test_zoo_lists_specs_with_expected_figures(capsys):
 @pytest.fixture(scope="module")
 def validator():
     jsonschema = pytest.importorskip("jsonschema")  # test-only dependency
-    schema = cli.spec_schema()
+    schema = spec_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 
@@ -557,14 +560,14 @@ def test_schema_command_writes_json(tmp_path, capsys):
 def test_internal_error_is_one_line_and_exit_3(tmp_path, capsys, monkeypatch):
     spec = write(tmp_path, "tiny.yaml", TINY)
 
-    compile_ = cli._compile
+    compile_ = cli_specs.compile_file
 
     def boom(path, overrides):
         if Path(path).name == "tiny.yaml":
             raise RuntimeError("something broke\nsecond line")
         return compile_(path, overrides)
 
-    monkeypatch.setattr(cli, "_compile", boom)
+    monkeypatch.setattr(cli_specs, "compile_file", boom)
     monkeypatch.delenv("GRAPHSPEC_DEBUG", raising=False)
     code, out, err = run(capsys, "summary", spec)
     assert code == 3
@@ -573,14 +576,22 @@ def test_internal_error_is_one_line_and_exit_3(tmp_path, capsys, monkeypatch):
     code, out, err = run(capsys, "validate", spec, spec.with_name("other.yaml"))
     assert code == 3  # a crash on one file does not hide the others' results
     assert "internal error while validating" in err and "file not found" in out
-    assert out.strip().splitlines()[-1] == "2 files: 0 clean, 1 unusable, 1 internal error (1 error)"
+    assert out.strip().splitlines()[-1] == "2 files: 0 clean, 1 unusable, 1 internal error (2 errors)"
+    assert f"{spec}: internal error: RuntimeError: something broke" in out
+    # machine-readable formats carry the crash too, so CI shows it where it shows findings
+    code, out, _ = run(capsys, "validate", "--format", "json", spec)
+    (entry,) = json.loads(out)
+    assert code == 3 and entry["code"] == "internal" and entry["file"] == str(spec)
+    assert entry["message"] == "internal error: RuntimeError: something broke"
+    code, out, _ = run(capsys, "validate", "--format", "github", spec)
+    assert code == 3 and out.startswith(f"::error file={str(spec).replace(':', '%3A')},line=1,col=1,title=graphspec::")
 
 
 def test_keyboard_interrupt_exits_130(tmp_path, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_compile", interrupted)
+    monkeypatch.setattr(cli_specs, "compile_file", interrupted)
     code, _, err = run(capsys, "validate", write(tmp_path, "tiny.yaml", TINY))
     assert code == 130 and "interrupted" in err
 

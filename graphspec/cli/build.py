@@ -1,0 +1,82 @@
+"""``graphspec build SPEC [-o FILE]``: compile and lower a spec, print its summary, optionally save
+the state_dict with the expanded spec beside it."""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from . import specs
+from .expand import expanded_yaml
+from .output import DEFAULT_DEPTH, EXIT_OK, UsageError, atomic_write, check_writable, depth_arg, err, out
+
+HELP = "compile to an nn.Module, print the summary, optionally save it"
+DESCRIPTION = ("Compile and lower a spec to an nn.Module and print its summary. With -o, save the state_dict "
+               "(torch.save) and beside it NAME.spec.yaml, the expanded spec that rebuilds the model. "
+               "expect: is not enforced (failures are warnings).")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    specs.add_spec_arguments(parser)
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the state_dict here (e.g. model.pt)")
+    parser.add_argument("--seed", type=int, help="torch seed for the weight initialization")
+    parser.add_argument("--depth", type=depth_arg, default=DEFAULT_DEPTH, help="summary depth (-1: all)")
+
+
+def sidecar_path(output: str | Path) -> Path:
+    """``model.pt`` -> ``model.spec.yaml`` beside it."""
+    output = Path(output)
+    stem = output.name[: -len(output.suffix)] if output.suffix else output.name
+    return output.with_name(f"{stem}.spec.yaml")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_outputs(spec: str, output: str | None) -> None:
+    """Refuse, before any work, an ``-o`` that would overwrite the spec being built (the state_dict
+    itself or the spec written beside it) or that cannot be written."""
+    if not output:
+        return
+    for target, what in ((Path(output), "the state_dict"), (sidecar_path(output), "the expanded spec")):
+        if _same_file(target, Path(spec)):
+            raise UsageError(f"-o {output} would overwrite the input spec {spec} with {what}; "
+                             "choose another output name")
+        check_writable(target)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    check_outputs(args.spec, args.output)
+    compiled = specs.compile_for_build(args.spec, args.set)
+    spec_text = expanded_yaml(compiled, args.spec) if args.output else None  # fails before writing
+    if args.seed is not None:
+        torch.manual_seed(args.seed)
+    try:
+        model = compiled.lower()
+    except (ValueError, TypeError, RuntimeError, AssertionError) as exc:  # torch rejected an argument value
+        from graphspec.spec.errors import Diagnostic, SpecError
+
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SpecError([Diagnostic(
+            f"torch rejected the model while building it: {detail}", code="lower",
+            hint="the static checks should have caught this; please report it")]) from None
+    from .summary import summary_lines
+
+    out("\n".join(summary_lines(compiled, args.depth)))
+    if args.output:
+        output = Path(args.output)
+        sidecar = sidecar_path(output)
+        state = model.state_dict()
+        atomic_write([
+            (output, lambda f: torch.save(state, f)),
+            (sidecar, lambda f: f.write(spec_text.encode("utf-8"))),
+        ])
+        err(f"wrote {output} ({len(state)} state_dict entries) and {sidecar} (the expanded spec that "
+            "rebuilds the model)")
+    return EXIT_OK

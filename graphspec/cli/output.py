@@ -1,0 +1,139 @@
+"""What every command shares for its output: exit codes, stdout/stderr, tables, human-readable
+numbers and atomic writes (a temporary file in the same folder, then ``os.replace``, so an
+interrupted run never leaves a half-written file behind)."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, Callable, Iterable, Sequence
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 3, 130, 141
+PROG = "graphspec"
+#: default ``--depth`` of ``summary`` and ``graph``: the model, its blocks, their sub-blocks
+DEFAULT_DEPTH = 3
+
+
+class UsageError(Exception):
+    """Bad command-line input that is not a spec problem (exit 2)."""
+
+
+def out(text: str = "") -> None:
+    print(text, file=sys.stdout)
+
+
+def err(text: str = "") -> None:
+    print(text, file=sys.stderr)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def human(n: int | float | None, unit: str = "") -> str:
+    """``41918652416`` -> ``41.92G``; None (not countable) -> ``?``."""
+    if n is None:
+        return "?"
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= factor:
+            return f"{n / factor:.2f}{suffix}{unit}"
+    return f"{n:g}{unit}" if isinstance(n, float) else f"{n}{unit}"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], right: Sequence[int] = ()) -> list[str]:
+    """Aligned text columns with a rule under the header; columns in ``right`` are right-aligned."""
+    rows = [list(map(str, r)) for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        return "  ".join(parts).rstrip()
+
+    return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]
+
+
+def atomic_write(targets: Sequence[tuple[Path, Callable[[IO[bytes]], None]]]) -> None:
+    """Write every target atomically: all go to temporary files in their own folders first and
+    are moved into place only when all of them were written (nothing is left on failure)."""
+    done: list[tuple[str, Path]] = []
+    try:
+        for path, writer in targets:
+            folder = path.parent if str(path.parent) else Path(".")
+            if path.is_dir():
+                raise IsADirectoryError(21, "is a directory", str(path))
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+            except OSError as error:  # name the file the user asked for, not our temporary one
+                raise OSError(error.errno, error.strerror, str(path)) from None
+            done.append((tmp, path))
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    writer(f)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.chmod(tmp, _file_mode(path))
+            except OSError as error:
+                raise OSError(error.errno, error.strerror or str(error), str(path)) from None
+        for tmp, path in done:
+            try:
+                os.replace(tmp, path)
+            except OSError as error:
+                raise OSError(error.errno, error.strerror, str(path)) from None
+    except BaseException:
+        for tmp, _ in done:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+
+
+def _file_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def check_writable(output: str | Path | None) -> None:
+    """Fail early (before any work) when ``-o`` cannot be written: no such folder, a folder,
+    a folder we may not write in, a read-only file."""
+    if output is None or output == "-":
+        return
+    path = Path(output)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"cannot write {output}: it is a directory; give a file name")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {output}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {output}: no permission to create files in {str(folder)!r}")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"cannot write {output}: the file is read-only")
+
+
+def write_text(path: str | Path, text: str) -> None:
+    atomic_write([(Path(path), lambda f: f.write(text.encode("utf-8")))])
+
+
+def emit(text: str, output: str | None) -> None:
+    """Print ``text``, or write it atomically to ``output`` (and say so on stderr)."""
+    if output is None or output == "-":
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        write_text(output, text if text.endswith("\n") else text + "\n")
+        err(f"wrote {output}")
+
+
+def depth_arg(text: str) -> int:
+    """``--depth``: 1 or more, or -1 for all levels."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer (-1 for all levels), got {text!r}") from None
+    if value < -1 or value == 0:
+        raise argparse.ArgumentTypeError(f"expected a depth of 1 or more, or -1 for all levels; got {value}")
+    return value

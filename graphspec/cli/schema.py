@@ -1,0 +1,21 @@
+"""``graphspec schema``: the JSON Schema of spec files, for editors (``graphspec.schema``)."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from .output import EXIT_OK, check_writable, emit
+
+HELP = "JSON Schema of the spec format, for editors"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the schema here instead of printing it")
+
+
+def run(args: argparse.Namespace) -> int:
+    from graphspec.schema import spec_schema
+
+    check_writable(args.output)
+    emit(json.dumps(spec_schema(), indent=2), args.output)
+    return EXIT_OK

@@ -1,0 +1,116 @@
+"""Spec arguments shared by the commands: ``SPEC`` / ``SPEC...`` with ``--set``, glob and folder
+expansion, and compiling with the findings split the way each command needs them."""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+from graphspec.spec.report import format_diagnostic
+
+from .output import err
+
+_YAML_SUFFIXES = (".yaml", ".yml")
+_GLOB_CHARS = set("*?[")
+
+
+def add_spec_arguments(parser: argparse.ArgumentParser, many: bool = False) -> None:
+    """``SPEC`` (or ``SPEC...`` with ``many``) and the repeatable ``--set PATH=VALUE``."""
+    if many:
+        parser.add_argument("specs", nargs="+", metavar="SPEC",
+                            help="spec files, folders (their *.yaml, recursively) or glob patterns (** allowed)")
+    else:
+        parser.add_argument("spec", metavar="SPEC", help="spec file (.yaml)")
+    parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                        help="override a value by dotted key path, e.g. --set model.model_num_class=174 "
+                             "(repeatable; the value is YAML)")
+
+
+def expand_spec_args(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Spec files named by ``args``: files, folders (their ``*.yaml``, recursively) and glob
+    patterns (``*``, ``?``, ``[...]``, ``**``), expanded here for shells that don't. Non-YAML
+    files and ``__init__.py`` are skipped. Returns (files, patterns that matched nothing)."""
+    files: list[str] = []
+    unmatched: list[str] = []
+
+    def add_dir(folder: str) -> None:
+        found = sorted(str(p) for p in Path(folder).rglob("*") if p.is_file() and _is_spec_name(p.name))
+        files.extend(found)
+
+    for arg in args:
+        if os.path.isdir(arg):
+            add_dir(arg)
+        elif _GLOB_CHARS & set(arg) and not os.path.exists(arg):
+            matches = sorted(glob.glob(arg, recursive=True))
+            if not matches:
+                unmatched.append(arg)
+            for match in matches:
+                if os.path.isdir(match):
+                    add_dir(match)
+                elif _is_spec_name(os.path.basename(match)):
+                    files.append(match)
+        elif _is_spec_name(os.path.basename(arg)) or not os.path.exists(arg):
+            files.append(arg)  # a missing file is reported by the loader, located
+    seen: set[str] = set()
+    unique = []
+    for f in files:
+        key = os.path.normpath(f)
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique, unmatched
+
+
+def _is_spec_name(name: str) -> bool:
+    return name.endswith(_YAML_SUFFIXES) and name != "__init__.py"
+
+
+def compile_file(spec: str, overrides: Sequence[str]):
+    """Compile any kind of spec (model, transform, data) through the Python API."""
+    from graphspec import api
+
+    return api.compile(spec, list(overrides))
+
+
+def report(diagnostics, spec: str | None, overrides: Sequence[str], as_warnings: bool = False) -> None:
+    """Print findings of a non-``validate`` command to stderr."""
+    for diag in diagnostics:
+        if as_warnings and diag.severity == "error":
+            diag = replace(diag, severity="warning")
+        err(format_diagnostic(diag, spec, overrides))
+
+
+def split_findings(diagnostics) -> tuple[list, list]:
+    """(errors that stop build/expand, the rest: warnings and failed ``expect`` assertions)."""
+    hard, soft = [], []
+    for d in diagnostics:
+        (hard if d.severity == "error" and d.code != "expect" else soft).append(d)
+    return hard, soft
+
+
+def compile_for_report(spec: str, overrides: Sequence[str]):
+    """Compile for ``summary``/``graph``: errors are printed (the partial result is still
+    shown, to help find them); failed ``expect`` assertions are only warnings here.
+    Returns (compiled, exit code so far)."""
+    from .output import EXIT_FINDINGS, EXIT_OK
+
+    compiled = compile_file(spec, overrides)
+    hard, soft = split_findings(compiled.diagnostics)
+    report(hard, spec, overrides)
+    report(soft, spec, overrides, as_warnings=True)
+    return compiled, EXIT_FINDINGS if hard else EXIT_OK
+
+
+def compile_for_build(spec: str, overrides: Sequence[str]):
+    """Compile for ``build``/``expand``: any error but a failed ``expect`` stops the command."""
+    from graphspec.spec.errors import SpecError
+
+    compiled = compile_file(spec, overrides)
+    hard, soft = split_findings(compiled.diagnostics)
+    report(soft, spec, overrides, as_warnings=True)
+    if hard:
+        raise SpecError(hard)
+    return compiled
