@@ -151,14 +151,14 @@ def test_interrupted_run_leaves_no_partial_output_and_resumes(kinetics_raw, tmp_
     real = media.transcode
     calls = []
 
-    def interrupted(src, dest, step, cut=None):
+    def interrupted(src, dest, step, cut=None, threads=0):
         calls.append(src)
         if len(calls) == 2:  # the machine goes away while writing the second video
             tmp = media._temporary(dest)
             tmp.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_bytes(b"half a video")
             raise KeyboardInterrupt
-        return real(src, dest, step, cut)
+        return real(src, dest, step, cut, threads)
 
     monkeypatch.setattr(runner, "transcode", interrupted)
     with pytest.raises(KeyboardInterrupt):

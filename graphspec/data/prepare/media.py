@@ -98,9 +98,10 @@ def _temporary(dest: Path) -> Path:
     return dest.with_name(f".{dest.stem}.partial-{os.getpid()}{dest.suffix}")
 
 
-def transcode(src: Path, dest: Path, step: ResizeStep, cut: Optional[CutStep] = None) -> dict:
+def transcode(src: Path, dest: Path, step: ResizeStep, cut: Optional[CutStep] = None, threads: int = 0) -> dict:
     """Re-encode ``src`` into ``dest`` at ``step.short_side`` with a keyframe every
-    ``step.keyframe_interval_sec``; returns facts of the output for the report."""
+    ``step.keyframe_interval_sec``; returns facts of the output for the report. ``threads`` caps
+    the codecs' threads (0: FFmpeg's choice; parallel workers split the cores between them)."""
     info = probe(src)
     start, end = _window(info, cut)
     width, height = scaled_size(info.width, info.height, step.short_side)
@@ -113,6 +114,8 @@ def transcode(src: Path, dest: Path, step: ResizeStep, cut: Optional[CutStep] = 
             video = out.add_stream(step.codec, rate=rate)
             video.width, video.height, video.pix_fmt = width, height, "yuv420p"
             video.codec_context.gop_size = max(1, round(float(rate) * step.keyframe_interval_sec))
+            video.codec_context.thread_count = threads
+            inp.streams.video[0].codec_context.thread_count = threads
             if step.codec in ("libx264", "libx265"):
                 video.codec_context.options = {"crf": str(step.crf)}
             # every stream must exist before the first packet is written (the header)

@@ -102,8 +102,9 @@ def _verified(job: Job, raw_root: Path, out_root: Path, plan: PreparePlan) -> Op
         return None
 
 
-def run_job(job: Job, raw_root: Path, out_root: Path, plan: PreparePlan) -> Outcome:
-    """Prepare one video; never raises for a bad input file (the outcome says why)."""
+def run_job(job: Job, raw_root: Path, out_root: Path, plan: PreparePlan, threads: int = 0) -> Outcome:
+    """Prepare one video; never raises for a bad input file (the outcome says why). ``threads``
+    caps the codec threads (0: FFmpeg's choice)."""
     started = time.perf_counter()
     outcome = Outcome(job.source, "done", output_of(job, plan), job.split, job.label)
     try:
@@ -114,7 +115,8 @@ def run_job(job: Job, raw_root: Path, out_root: Path, plan: PreparePlan) -> Outc
             frames = extract_frames(raw_root / job.source, out_root / "frames", plan.output, job.video_name, plan.cut)
             outcome.facts = {"frames": len(frames)}
         else:
-            outcome.facts = transcode(raw_root / job.source, out_root / outcome.output, plan.output, plan.cut)
+            outcome.facts = transcode(raw_root / job.source, out_root / outcome.output, plan.output, plan.cut,
+                                      threads)
     except MediaError as err:
         outcome.status, outcome.reason, outcome.output = "failed", str(err), None
     except OSError as err:  # unreadable input, full disk: this file fails, the run goes on
@@ -172,7 +174,9 @@ def run(plan: PreparePlan, raw_root: Path, out_root: Path, *, shard: tuple[int, 
         raise ValueError(f"shard {index}/{count}: need 0 <= I < N")
     started = time.perf_counter()
     jobs = [j for j in discover(raw_root, plan) if shard_of(j, count) == index]
-    tasks = [(job, raw_root, out_root, plan) for job in jobs]
+    # parallel workers share the cores instead of each running a codec thread per core
+    threads = 0 if workers <= 1 else max(1, (os.cpu_count() or 1) // workers)
+    tasks = [(job, raw_root, out_root, plan, threads) for job in jobs]
     outcomes = list(_progress(_map(tasks, workers), len(tasks), progress))
     report = Report(shard, plan.model_dump(mode="json"), outcomes, round(time.perf_counter() - started, 3))
     write_json_atomic(report_path(out_root, shard), report.to_json())
