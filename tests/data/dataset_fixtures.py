@@ -1,7 +1,8 @@
 """Tiny on-disk fixtures in the datasets' real formats, shared by the dataset tests.
 
-Frame ``i`` of video ``v`` is a flat 32x32 image with red ``STEP * i`` and green ``STEP * v``,
-so the frames a dataset returns can be identified after JPEG / H.264 coding."""
+Frame ``i`` of video ``v`` is a flat 32x32 image with red ``STEP * (i % 32)``, blue
+``STEP * (i // 32)`` and green ``STEP * v``, so the frames a dataset returns can be identified
+after JPEG / H.264 coding."""
 from __future__ import annotations
 
 import csv
@@ -18,8 +19,9 @@ SIZE = 32
 
 def frame_rgb(index: int, video: int = 0) -> np.ndarray:
     rgb = np.zeros((SIZE, SIZE, 3), np.uint8)
-    rgb[..., 0] = STEP * index
+    rgb[..., 0] = STEP * (index % 32)
     rgb[..., 1] = STEP * video
+    rgb[..., 2] = STEP * (index // 32)
     return rgb
 
 
@@ -55,7 +57,8 @@ def write_video(path: Path, num_frames: int, fps: int = 10, video: int = 0) -> P
 
 def frame_ids(video: torch.Tensor) -> list[int]:
     """The frame indices a (C, T, H, W) clip of fixture frames shows (read from the red channel)."""
-    return [int(v) for v in (video[0].float().mean(dim=(1, 2)) / STEP).round()]
+    low, high = ((video[c].float().mean(dim=(1, 2)) / STEP).round().long() for c in (0, 2))
+    return (low + 32 * high).tolist()
 
 
 def video_ids(video: torch.Tensor) -> set[int]:

@@ -1,0 +1,82 @@
+"""EPIC-Kitchens action recognition: fixed-length clips tiling each video, with the actions that
+overlap each clip."""
+from __future__ import annotations
+
+import random
+from enum import Enum
+from typing import Any, Callable, Optional
+
+from graphspec.data.dataset_manifest_utils import VideoClipInfo, VideoDatasetType, empty_tensors_for_none
+from graphspec.data.epic_kitchen.epic_kitchen_dataset import ActionData, EpicKitchenDataset
+
+
+class ClipSampling(Enum):
+    RandomOffsetUniform = 1
+
+
+class EvenFrameFilter:
+    """``frames_per_clip`` frames at a constant step from the clip's first frame (every
+    ``len // frames_per_clip``-th frame, at most ``frames_per_clip`` of them). Picklable."""
+
+    def __init__(self, frames_per_clip: int) -> None:
+        if frames_per_clip < 1:
+            raise ValueError(f"frames_per_clip must be >= 1, got {frames_per_clip}")
+        self.frames_per_clip = frames_per_clip
+
+    def __call__(self, frame_indices: list[int]) -> list[int]:
+        step = max(1, len(frame_indices) // self.frames_per_clip)
+        return frame_indices[::step][: self.frames_per_clip]
+
+
+class RandomOffsetUniformClips:
+    """Tiles each video with back-to-back clips of ``seconds_per_clip`` after a random offset in
+    ``[0, seconds_per_clip)`` (one offset per video, drawn from ``random``)."""
+
+    def __init__(self, seconds_per_clip: float) -> None:
+        if seconds_per_clip <= 0:
+            raise ValueError(f"seconds_per_clip must be > 0, got {seconds_per_clip}")
+        self.seconds_per_clip = seconds_per_clip
+
+    def __call__(self, videos: dict, actions: dict) -> list[VideoClipInfo]:
+        clips = []
+        for video_id, video in videos.items():
+            offset = random.random() * self.seconds_per_clip
+            count = int((video.duration - offset) // self.seconds_per_clip)
+            for i in range(count):
+                start = offset + i * self.seconds_per_clip
+                clips.append(VideoClipInfo(video_id, start, start + self.seconds_per_clip))
+        return clips
+
+
+class _OverlappingActions:
+    """The recognition transform: keep the actions overlapping ``[start_time, stop_time]``."""
+
+    def __init__(self, transform: Optional[Callable]) -> None:
+        self.transform = transform
+
+    def __call__(self, clip: dict[str, Any]) -> Any:
+        actions: list[ActionData] = clip["actions"]
+        clip["actions"] = [a for a in actions if a.start_time <= clip["stop_time"] and a.stop_time >= clip["start_time"]]
+        clip = empty_tensors_for_none(clip)
+        return self.transform(clip) if self.transform is not None else clip
+
+
+class EpicKitchenRecognition(EpicKitchenDataset):
+    """Action recognition on EPIC-Kitchens-55: each video is tiled with ``seconds_per_clip`` clips
+    (``ClipSampling.RandomOffsetUniform``); an item's ``actions`` are those overlapping its clip.
+    ``frames_per_clip`` keeps that many frames of each clip at an even step."""
+
+    def __init__(self, video_info_file_path: str, actions_file_path: str, video_data_manifest_file_path: str,
+                 clip_sampling: ClipSampling = ClipSampling.RandomOffsetUniform,
+                 dataset_type: VideoDatasetType = VideoDatasetType.Frame, seconds_per_clip: float = 2.0,
+                 frames_per_clip: Optional[int] = None, transform: Optional[Callable[[dict], Any]] = None,
+                 multithreaded_io: bool = False) -> None:
+        if ClipSampling(clip_sampling) is not ClipSampling.RandomOffsetUniform:
+            raise NotImplementedError(f"only {ClipSampling.RandomOffsetUniform} is implemented")
+        super().__init__(
+            video_info_file_path=video_info_file_path, actions_file_path=actions_file_path,
+            clip_sampler=RandomOffsetUniformClips(seconds_per_clip),
+            video_data_manifest_file_path=video_data_manifest_file_path, dataset_type=dataset_type,
+            transform=_OverlappingActions(transform),
+            frame_filter=EvenFrameFilter(frames_per_clip) if frames_per_clip is not None else None,
+            multithreaded_io=multithreaded_io)
