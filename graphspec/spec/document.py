@@ -65,9 +65,39 @@ class ModelSpec(_Strict):
         return list(self.outputs)
 
 
-SpecDocument = Annotated[Union[ModelSpec], Field(discriminator="kind")]
+class VideoDecl(_Strict):
+    """A video tensor of a transform spec: layout, dtype and shape (symbols allowed)."""
+
+    layout: Literal["CTHW", "TCHW", "THWC"] = Field("CTHW", description="order of the dims in `shape`")
+    dtype: Literal["uint8", "float16", "bfloat16", "float32", "float64"] = "uint8"
+    shape: Shape = Field(min_length=4, max_length=4, description="e.g. [3, T, H, W]")
+
+
+#: a clip key: a video, or ``any`` (a value the transforms pass along: label, name, audio)
+ClipValueDecl = Union[VideoDecl, Literal["any"]]
+
+
+class TransformExpect(_Strict):
+    outputs: dict[str, Union[ClipValueDecl, list[VideoDecl]]] = Field(
+        description="per-key output layouts (a list for pathways or views)")
+
+
+class TransformSpec(_Strict):
+    """A transform pipeline over dict clips (``graphspec.transforms.spec`` compiles it)."""
+
+    graphspec: Literal[1] = Field(description="format version")
+    kind: Literal["transform"]
+    name: str
+    description: str = ""
+    input: dict[str, ClipValueDecl] = Field(min_length=1, description="the clip's keys and their layouts")
+    transform: Any = Field(description="a component or a list of components (applied in order)")
+    seed: Optional[StrictInt] = Field(None, description="seed of the built transform's random draws")
+    expect: Optional[TransformExpect] = None
+
+
+SpecDocument = Annotated[Union[ModelSpec, TransformSpec], Field(discriminator="kind")]
 _ADAPTER: TypeAdapter = TypeAdapter(SpecDocument)
-KINDS = ("model",)
+KINDS = ("model", "transform")
 
 
 def validate_document(data: dict) -> ModelSpec:

@@ -1,0 +1,47 @@
+"""The one video layout of graphspec's transforms, checked at the boundary.
+
+A video clip is a tensor ``(C, T, H, W)`` of dtype ``uint8`` (0..255) or floating point (0..1
+after ``Div255``/``ConvertUint8ToFloat``), the layout PyTorchVideo and TorchVision share. The few
+ops that work on frames (``RandAugment``, ``AugMix``, ``AugmentTransform``) take ``(T, C, H, W)``
+as PyTorchVideo documents them. A transform given anything else fails with an error naming the
+transform and the shape (and dtype) it received. The checks are TorchScript-compatible.
+"""
+from __future__ import annotations
+
+import torch
+
+VIDEO_LAYOUT = "CTHW"
+FRAMES_LAYOUT = "TCHW"
+#: dtypes a video may have: raw frames, or frames converted to float
+VIDEO_DTYPES = ("uint8", "float16", "bfloat16", "float32", "float64")
+
+
+def check_video(x: torch.Tensor, transform: str, layout: str = "C, T, H, W") -> None:
+    """Raise ``ValueError`` unless ``x`` is a 4-D uint8 or floating point tensor."""
+    if x.dim() != 4:
+        raise ValueError(transform + ": expected a video tensor (" + layout + "), got shape "
+                         + str(list(x.shape)))
+    if x.dtype != torch.uint8 and not x.is_floating_point():
+        raise ValueError(transform + ": expected a uint8 or float video (" + layout + "), got dtype "
+                         + str(x.dtype) + " with shape " + str(list(x.shape)))
+
+
+def check_float_video(x: torch.Tensor, transform: str) -> None:
+    """Like ``check_video``, but the video must already be floating point."""
+    check_video(x, transform)
+    if not x.is_floating_point():
+        raise ValueError(transform + ": expected a float video (C, T, H, W), got dtype " + str(x.dtype)
+                         + " (convert it with Div255 or ConvertUint8ToFloat first)")
+
+
+def check_batch(x: torch.Tensor, transform: str) -> None:
+    """A batch of videos ``(B, C, T, H, W)`` (MixUp, CutMix)."""
+    if x.dim() != 5:
+        raise ValueError(transform + ": expected a batch of videos (B, C, T, H, W), got shape "
+                         + str(list(x.shape)))
+
+
+def check_frames(x: torch.Tensor, transform: str) -> None:
+    """``(T, C, H, W)`` frames, or a single image ``(C, H, W)``."""
+    if x.dim() not in (3, 4):
+        raise ValueError(transform + ": expected frames (T, C, H, W), got shape " + str(list(x.shape)))

@@ -1,0 +1,195 @@
+"""The transform ops of the registry, with their static layout rules (rules as data).
+
+Each row names the op, its kind (``module`` for ``nn.Module`` transforms, ``object`` for plain
+callables) and its layout rule (``rules.py``). ``LAYOUT_RULES`` is what transform specs infer
+with; ``graphspec ops`` lists the ops once this module is imported (``graphspec.transforms``).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from graphspec import registry
+
+from . import rules as R
+from . import transforms as T
+from . import vision as V
+
+
+def _subsample(node, value, ctx):
+    v = R.video(value, node.op)
+    return R.subsampled(v, node.args["temporal_dim"], node.args["num_samples"])
+
+
+def _subsample_repeated(node, value, ctx):
+    v = R.video(value, node.op)
+    td = node.args["temporal_dim"]
+    ratios = list(node.args["frame_ratios"])
+    if not ratios or any(r < 1 for r in ratios):
+        raise R.LayoutError(f"{node.op}: frame_ratios {ratios} must be integers >= 1", arg="frame_ratios")
+    t = v.shape[td]
+    if isinstance(t, int) and any(t // r < 1 for r in ratios):
+        raise R.LayoutError(f"{node.op}: {t} frames give no frame at ratio {max(ratios)}", arg="frame_ratios")
+    return [R.subsampled(v, td, R.ratio_frames(t, r)) for r in ratios]
+
+
+def _short_side(node, value, ctx):
+    return R.scaled_short_side(R.video(value, node.op), node.args["size"])
+
+
+def _random_short_side(node, value, ctx):
+    v = R.video(value, node.op)
+    return R.replace(v.with_dims(H=R.UNKNOWN, W=R.UNKNOWN), min_side=node.args["min_size"])
+
+
+def _uniform_crop_video(node, value, ctx):
+    keys = (node.args["video_key"], node.args["aug_index_key"])
+    found = R.clip(value, node.op, *keys)
+    size = node.args["size"]
+    return {**found, keys[0]: R.cropped(R.video(found[keys[0]], node.op), node.op, size, size)}
+
+
+def _normalize(node, value, ctx):
+    v = R.float_video(value, node.op)
+    mean, std = list(node.args["mean"]), list(node.args["std"])
+    if len(mean) != len(std):
+        raise R.LayoutError(f"{node.op}: {len(mean)} means but {len(std)} stds", arg="std")
+    channels = v.dim("C")
+    if isinstance(channels, int) and channels != len(mean):
+        raise R.LayoutError(f"{node.op}: {len(mean)} channel means for {channels} channels ({v})", arg="mean")
+    return v
+
+
+def _to_float(node, value, ctx):
+    return R.replace(R.video(value, node.op), dtype="float32")
+
+
+def _to_uint8(node, value, ctx):
+    return R.replace(R.float_video(value, node.op), dtype="uint8")
+
+
+def _permute_to(dims: list[int]) -> R.Rule:
+    def rule(node, value, ctx):
+        return R.permuted(R.video(value, node.op, "THWC" if dims == [3, 0, 1, 2] else "CTHW"), dims, node.op)
+    return rule
+
+
+def _permute(node, value, ctx):
+    return R.permuted(R.video(value, node.op, "CTHW,TCHW,THWC"), list(node.args["dims"]), node.op)
+
+
+def _random_resized_crop(node, value, ctx):
+    v = R.video(value, node.op)
+    return R.replace(v.with_dims(H=node.args["target_height"], W=node.args["target_width"]), min_side=None)
+
+
+def _op_sampler(node, value, ctx):
+    outs = [ctx.run(child, value) for child in node.children["transforms_list"]]
+    out = R.same_layout(outs, node.op)
+    if node.args["num_sample_op"] > 1 and out != value:
+        raise R.LayoutError(f"{node.op}: drawing {node.args['num_sample_op']} transforms needs transforms that "
+                            f"keep the layout, got {R.describe(value)} -> {R.describe(out)}", arg="num_sample_op")
+    return out
+
+
+def _apply_to_key(node, value, ctx):
+    key = node.args["key"]
+    found = R.clip(value, node.op, key)
+    return {**found, key: ctx.run(node.children["transform"], found[key])}
+
+
+def _remove_key(node, value, ctx):
+    found = R.clip(value, node.op)
+    key = node.args["key"]
+    if key not in found:
+        ctx.warn(node, f"{node.op}: the clip has no key {key!r} (keys: {', '.join(found)}); nothing is removed",
+                 arg="key", hint=R.did_you_mean(key, found))
+    return {k: v for k, v in found.items() if k != key}
+
+
+def _compose(node, value, ctx):
+    for child in node.children["transforms"]:
+        value = ctx.run(child, value)
+    return value
+
+
+def _spatial(layouts: str = "CTHW,TCHW") -> R.Rule:
+    def rule(node, value, ctx):
+        return R.video(value, node.op, layouts)
+    return rule
+
+
+def _center_crop(node, value, ctx):
+    h, w = R.pair(node.args["size"])
+    return R.cropped(R.video(value, node.op, "CTHW,TCHW"), node.op, h, w, pads=True)
+
+
+def _random_crop(node, value, ctx):
+    h, w = R.pair(node.args["size"])
+    v = R.video(value, node.op, "CTHW,TCHW")
+    pads = node.args["pad_if_needed"] or node.args["padding"] is not None
+    return R.cropped(v, node.op, h, w, pads=pads)
+
+
+def _resize(node, value, ctx):
+    v = R.video(value, node.op, "CTHW,TCHW")
+    size = node.args["size"]
+    if isinstance(size, int) or len(size) == 1:
+        short = size if isinstance(size, int) else size[0]
+        if node.args["max_size"] is not None:
+            return R.replace(v.with_dims(H=R.UNKNOWN, W=R.UNKNOWN), min_side=None)
+        return R.scaled_short_side(v, short, rounding=int)
+    return R.replace(v.with_dims(H=size[0], W=size[1]), min_side=None)
+
+
+def _multi_view(node, value, ctx):
+    return [ctx.run(node.children["transform"], value) for _ in range(node.args["num_views"])]
+
+
+def _identity(node, value, ctx):
+    return value
+
+
+#: name -> (python callable, op kind, layout rule)
+TRANSFORM_OPS: dict[str, tuple[Callable, str, R.Rule]] = {
+    "ApplyTransformToKey": (T.ApplyTransformToKey, "object", _apply_to_key),
+    "RemoveKey": (T.RemoveKey, "module", _remove_key),
+    "UniformTemporalSubsample": (T.UniformTemporalSubsample, "module", _subsample),
+    "UniformTemporalSubsampleRepeated": (T.UniformTemporalSubsampleRepeated, "module", _subsample_repeated),
+    "ShortSideScale": (T.ShortSideScale, "module", _short_side),
+    "RandomShortSideScale": (T.RandomShortSideScale, "module", _random_short_side),
+    "UniformCropVideo": (T.UniformCropVideo, "module", _uniform_crop_video),
+    "Normalize": (T.Normalize, "module", _normalize),
+    "ConvertFloatToUint8": (T.ConvertFloatToUint8, "module", _to_uint8),
+    "ConvertUint8ToFloat": (T.ConvertUint8ToFloat, "module", _to_float),
+    "Div255": (T.Div255, "module", _to_float),
+    "MoveChannelRear": (T.MoveChannelRear, "module", _permute_to([1, 2, 3, 0])),
+    "MoveChannelFront": (T.MoveChannelFront, "module", _permute_to([3, 0, 1, 2])),
+    "RandomResizedCrop": (T.RandomResizedCrop, "module", _random_resized_crop),
+    "OpSampler": (T.OpSampler, "module", _op_sampler),
+    "Compose": (V.Compose, "object", _compose),
+    "CenterCrop": (V.CenterCrop, "module", _center_crop),
+    "RandomCrop": (V.RandomCrop, "module", _random_crop),
+    "RandomHorizontalFlip": (V.RandomHorizontalFlip, "module", _spatial()),
+    "Resize": (V.Resize, "module", _resize),
+    "MultiView": (V.MultiView, "object", _multi_view),
+}
+
+#: ops registered elsewhere that transform specs may use, with their layout rules
+SHARED_OPS: dict[str, R.Rule] = {"Permute": _permute, "Identity": _identity}
+
+LAYOUT_RULES: dict[str, R.Rule] = {**{name: row[2] for name, row in TRANSFORM_OPS.items()}, **SHARED_OPS}
+
+
+def add_rows(rows: dict[str, tuple[Callable, str, R.Rule]]) -> None:
+    """Register transform ops and their layout rules (once; re-imports are harmless)."""
+    for name, (target, kind, rule) in rows.items():
+        if name not in registry.names():
+            registry.register(target, name=name, kind=kind)
+        LAYOUT_RULES[name] = rule
+
+
+add_rows(TRANSFORM_OPS)
+
+
+def layout_rule(op: str) -> Any:
+    return LAYOUT_RULES.get(op)

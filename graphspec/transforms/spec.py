@@ -1,0 +1,309 @@
+"""``kind: transform`` specs: compile (validate ops and arguments, infer the layout of every key
+statically) and build the transform callable.
+
+```yaml
+graphspec: 1
+kind: transform
+name: kinetics_val
+input:
+  video: {layout: CTHW, dtype: uint8, shape: [3, T, H, W]}
+  label: any
+transform:
+  - op: ApplyTransformToKey
+    key: video
+    transform:                      # a list is a Compose
+      - {op: UniformTemporalSubsample, num_samples: 8}
+      - Div255
+      - ...
+```
+
+``compile_document`` returns a ``CompiledTransform`` whose ``outputs`` holds each key's static
+layout; ``check_fits`` holds those against the inputs of a compiled model spec.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from graphspec import registry
+from graphspec.spec.document import TransformSpec, VideoDecl
+from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, validation_diagnostics
+from graphspec.spec.source import SourceMap
+
+from . import ops
+from . import rules as R
+
+#: op kinds a transform spec may name (builders and graph ops make models, not transforms)
+_TRANSFORM_KINDS = ("module", "object")
+
+
+@dataclass
+class TransformNode:
+    """One op of a transform spec: its validated arguments (``given`` as written, ``args`` with
+    the defaults), its child transforms and its spec key path."""
+
+    op: str
+    given: dict
+    args: dict
+    children: dict = field(default_factory=dict)
+    path: tuple = ()
+
+    def build(self) -> Callable:
+        kwargs = dict(self.given)
+        for name, child in self.children.items():
+            kwargs[name] = [c.build() for c in child] if isinstance(child, list) else child.build()
+        return registry.get(self.op).target(**kwargs)
+
+
+def parse(data: Any, path: tuple) -> TransformNode:
+    """A transform component from spec data: an op name, ``{op: NAME, ...args}`` or a list
+    (applied in order, a ``Compose``). ``SpecError`` with every problem found."""
+    if isinstance(data, list):
+        children, found = _parse_list(data, path)
+        if found:
+            raise SpecError(found)
+        return TransformNode("Compose", {}, {"transforms": children}, {"transforms": children}, path)
+    if isinstance(data, str):
+        name, raw = data, {}
+    elif isinstance(data, dict) and isinstance(data.get("op"), str):
+        name, raw = data["op"], {k: v for k, v in data.items() if k != "op"}
+    elif isinstance(data, dict):
+        where = path + ("op",) if "op" in data else path
+        raise SpecError([Diagnostic("a transform needs an 'op' naming a registered transform", path=where,
+                                    code="component")])
+    else:
+        raise SpecError([Diagnostic(f"expected a transform (an op name, {{op: ...}} or a list), got {data!r}",
+                                    path=path, code="component")])
+    opdef = registry.get_or_raise_at(name, path + (("op",) if isinstance(data, dict) else ()))
+    if opdef.kind not in _TRANSFORM_KINDS:
+        raise SpecError([Diagnostic(f"{name} is a {opdef.kind} op (it makes models), not a transform",
+                                    path=path, code="component")])
+    return _bind(opdef, raw, path)
+
+
+def _parse_list(items: list, path: tuple) -> tuple[list, list]:
+    children, found = [], []
+    for i, item in enumerate(items):
+        try:
+            children.append(parse(item, path + (i,)))
+        except SpecError as err:
+            found += err.diagnostics
+    return children, found
+
+
+def _bind(opdef: registry.OpDef, raw: dict, path: tuple) -> TransformNode:
+    found: list[Diagnostic] = []
+    given, children = {}, {}
+    for key, value in raw.items():
+        spec = opdef.args.get(key)
+        where = path + (key,)
+        if spec is None:
+            found.append(Diagnostic(f"{opdef.name} has no argument {key!r}", path=where,
+                                    hint=did_you_mean(key, opdef.args), code="unknown-arg"))
+            continue
+        try:
+            if spec.component_list:
+                items, problems = _parse_list(value if isinstance(value, list) else [value], where)
+                if problems:
+                    raise SpecError(problems)
+                children[key] = items
+            elif spec.component:
+                children[key] = parse(value, where)
+            else:
+                given[key] = spec.validate(value)
+        except SpecError as err:
+            found += err.diagnostics
+        except ValueError as err:  # pydantic's ValidationError
+            errors = err.errors() if hasattr(err, "errors") else [{"msg": str(err), "input": value}]
+            found += validation_diagnostics(errors, value, where)
+    for key, spec in opdef.args.items():
+        if spec.required and key not in raw:
+            found.append(Diagnostic(f"{opdef.name} needs argument {key!r}", path=path, code="missing-arg"))
+    if found:
+        raise SpecError(found)
+    defaults = {k: s.default for k, s in opdef.args.items() if not s.required}
+    args = {**defaults, **given, **children}
+    return TransformNode(opdef.name, given, args, children, path)
+
+
+class _Inference:
+    """Runs the layout rules over a parsed transform; collects located findings."""
+
+    def __init__(self) -> None:
+        self.diagnostics: list[Diagnostic] = []
+
+    def warn(self, node: TransformNode, message: str, arg: str | None = None, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(message, path=_at_arg(node, arg), severity="warning", hint=hint,
+                                           code="layout"))
+
+    def run(self, node: TransformNode, value: R.Value) -> R.Value:
+        if isinstance(value, R.Unchecked):
+            return value
+        rule = ops.layout_rule(node.op)
+        if rule is None:
+            self.warn(node, f"{node.op} has no layout rule: the layout after it is not checked")
+            return R.Unchecked()
+        try:
+            return rule(node, value, self)
+        except R.LayoutError as err:
+            self.diagnostics.append(Diagnostic(str(err), path=_at_arg(node, err.arg), hint=err.hint, code="layout"))
+            return R.Unchecked()
+
+
+def _at_arg(node: TransformNode, arg: str | None) -> tuple:
+    return node.path + (arg,) if arg is not None and arg in node.given else node.path
+
+
+def video_type(decl: VideoDecl) -> R.VideoType:
+    return R.VideoType(tuple(decl.shape), decl.dtype, decl.layout)
+
+
+def _declared(decl: Any) -> R.Value:
+    if isinstance(decl, list):
+        return [_declared(d) for d in decl]
+    return R.Opaque() if decl == "any" else video_type(decl)
+
+
+@dataclass
+class CompiledTransform:
+    spec: TransformSpec
+    data: dict
+    smap: SourceMap | None
+    file: str
+    root: TransformNode | None = None
+    inputs: dict[str, R.Value] = field(default_factory=dict)
+    #: each output key's static layout (``VideoType``, a list of them, or ``Opaque``)
+    outputs: dict[str, R.Value] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    def build(self, seed: int | None = None) -> Callable:
+        """The transform callable (a dict clip in, a dict clip out). With a ``seed`` (argument,
+        else the spec's ``seed``) its random draws repeat from run to run; without, they come
+        from torch's global generator (``torch.manual_seed``, DataLoader worker seeding)."""
+        errors = [d for d in self.diagnostics if d.severity == "error" and d.code != "expect"]
+        if errors or self.root is None:
+            raise SpecError(errors or [Diagnostic("the transform could not be compiled", path=("transform",))])
+        transform = self.root.build()
+        seed = self.spec.seed if seed is None else seed
+        return transform if seed is None else Seeded(transform, seed)
+
+
+class Seeded:
+    """Runs ``transform`` with random draws from its own generator seeded by ``seed``: the n-th
+    call gives the same output for the same input in every run, whatever else uses torch's RNG."""
+
+    def __init__(self, transform: Callable, seed: int):
+        self.transform = transform
+        self.seed = seed
+        self._generator = torch.Generator().manual_seed(seed)
+
+    def __call__(self, x: Any) -> Any:
+        call_seed = int(torch.randint(0, 2**62, (1,), generator=self._generator).item())
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(call_seed)
+            return self.transform(x)
+
+    def __repr__(self) -> str:
+        return f"Seeded({self.transform!r}, seed={self.seed})"
+
+
+def compile_document(spec: TransformSpec, data: dict, smap: SourceMap | None, file: str) -> CompiledTransform:
+    """Parse the transform, check every op's arguments, infer each key's output layout."""
+    result = CompiledTransform(spec, data, smap, file)
+    result.inputs = {key: _declared(decl) for key, decl in spec.input.items()}
+    result.root = parse(spec.transform, ("transform",))  # SpecError: unknown ops, bad arguments
+    ctx = _Inference()
+    out = ctx.run(result.root, dict(result.inputs))
+    result.diagnostics += ctx.diagnostics
+    if isinstance(out, dict):
+        result.outputs = out
+    elif not isinstance(out, R.Unchecked):
+        result.diagnostics.append(Diagnostic(f"the transform must return a dict clip, it returns {R.describe(out)}",
+                                             path=("transform",), code="layout"))
+    if result.ok and spec.expect is not None:
+        result.diagnostics += _check_expect(result)
+    if smap is not None:
+        for d in result.diagnostics:
+            if d.location is None:
+                d.location = smap.locate(d.path)
+    return result
+
+
+def _check_expect(result: CompiledTransform) -> list[Diagnostic]:
+    found = []
+    for key, decl in result.spec.expect.outputs.items():
+        where = ("expect", "outputs", key)
+        if key not in result.outputs:
+            found.append(Diagnostic(f"no output key {key!r} (outputs: {', '.join(result.outputs)})", path=where,
+                                    hint=did_you_mean(key, result.outputs), code="expect"))
+            continue
+        want, got = _declared(decl), result.outputs[key]
+        if not _same(want, got):
+            found.append(Diagnostic(f"expected {R.describe(want)}, inferred {R.describe(got)}", path=where,
+                                    code="expect"))
+    return found
+
+
+def _same(want: R.Value, got: R.Value) -> bool:
+    if isinstance(want, list):
+        return isinstance(got, list) and len(want) == len(got) and all(map(_same, want, got))
+    if isinstance(want, R.VideoType) and isinstance(got, R.VideoType):
+        return (want.dtype, want.layout, [str(d) for d in want.shape]) == (got.dtype, got.layout,
+                                                                          [str(d) for d in got.shape])
+    return type(want) is type(got)
+
+
+def check_fits(transform: CompiledTransform, model: Any) -> list[Diagnostic]:
+    """Findings where the transform's output does not fit the model's inputs (a compiled model
+    spec: ``.inputs`` of ``TensorType``s with the batch dim first, or lists for pathways).
+
+    Each model input is fed from the output key of the same name, else (one input, one video
+    key) from that key. Layouts must be CTHW, float, with the model's dims where both are known."""
+    found: list[Diagnostic] = []
+    where = ("transform",)
+    videos = [k for k, v in transform.outputs.items() if not isinstance(v, R.Opaque)]
+    for name, want in model.inputs.items():
+        if name in transform.outputs:
+            key = name
+        elif len(model.inputs) == 1 and len(videos) == 1:
+            key = videos[0]
+        else:
+            found.append(Diagnostic(f"the model's input {name!r} has no output key of that name in transform "
+                                    f"{transform.spec.name!r} (outputs: {', '.join(transform.outputs)})",
+                                    path=where, hint=did_you_mean(name, transform.outputs), code="fit"))
+            continue
+        found += _fit(transform.outputs[key], want, f"{transform.spec.name}: output {key!r}", f"model input {name!r}")
+    for d in found:
+        d.location = d.location or (transform.smap.locate(d.path) if transform.smap is not None else None)
+    return found
+
+
+def _fit(got: R.Value, want: Any, what: str, into: str) -> list[Diagnostic]:
+    def problem(message: str) -> list[Diagnostic]:
+        return [Diagnostic(f"{what} does not fit {into}: {message}", path=("transform",), code="fit")]
+
+    if isinstance(got, R.Unchecked):
+        return []
+    if isinstance(want, list):
+        if not isinstance(got, list) or len(got) != len(want):
+            return problem(f"the model takes {len(want)} pathways, the transform gives {R.describe(got)}")
+        return [d for i, (g, w) in enumerate(zip(got, want)) for d in _fit(g, w, f"{what}[{i}]", f"{into}[{i}]")]
+    if not isinstance(got, R.VideoType):
+        return problem(f"the model takes one tensor {list(want.shape)}, the transform gives {R.describe(got)}")
+    if got.layout != "CTHW":
+        return problem(f"the model takes CTHW clips, the transform gives {got}")
+    if not got.is_float:
+        return problem(f"the model takes float clips, the transform gives {got} (add Div255 or ConvertUint8ToFloat)")
+    per_clip = list(want.shape[1:])
+    if len(per_clip) != 4:
+        return problem(f"the model input {list(want.shape)} is no batch of (C, T, H, W) clips")
+    for axis, have, need in zip("CTHW", got.shape, per_clip):
+        if isinstance(have, int) and isinstance(need, int) and have != need:
+            return problem(f"{axis} is {have}, the model takes {need} (clip {got}, model input {list(want.shape)})")
+    return []
