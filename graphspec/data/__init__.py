@@ -1,0 +1,13 @@
+"""Datasets, decoders and clip samplers (``pytorchvideo.data``)."""
+from .clip_sampling import (  # noqa: F401
+    ClipInfo, ClipInfoList, ClipSampler, ConstantClipsPerVideoSampler, RandomClipSampler, RandomMultiClipSampler,
+    RandomMultiClipSamplerTruncateFromStart, UniformClipSampler, UniformClipSamplerTruncateFromStart,
+    make_clip_sampler,
+)
+from .encoded_video import EncodedVideo  # noqa: F401
+from .frame_video import FrameVideo  # noqa: F401
+from .hmdb51 import Hmdb51  # noqa: F401
+from .kinetics import Kinetics  # noqa: F401
+from .labeled_video_dataset import LabeledVideoDataset, labeled_video_dataset  # noqa: F401
+from .ucf101 import Ucf101  # noqa: F401
+from .video import BadVideoError  # noqa: F401

@@ -1,0 +1,295 @@
+"""``LabeledVideoDataset``: clips of labelled videos (encoded files or frame folders).
+
+Each epoch the video sampler orders the videos; the order is split into disjoint contiguous
+shards, one per (rank, DataLoader worker), which together cover every video once. The clip
+sampler then says which clips to read from each video. Every random choice (the video order, each
+video's clips and the transform's torch randomness) comes from generators derived from
+``seed``, the epoch and the video index, so a seed gives the same samples whatever the number of
+workers or ranks.
+
+Bad files (missing, empty, truncated, not a video) are skipped with one ``BadVideoWarning``
+naming the file and the reason, and remembered in ``bad_files`` (per process: each DataLoader
+worker keeps its own); ``bad_files="strict"`` raises ``BadVideoError`` instead.
+"""
+from __future__ import annotations
+
+import bisect
+import random
+import warnings
+from typing import Any, Callable, Iterator, Literal, Optional
+
+import torch
+import torch.distributed as dist
+import torch.utils.data
+from torch.utils.data import DistributedSampler, RandomSampler
+
+from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler, UniformClipSampler
+from .labeled_video_paths import LabeledVideoPaths
+from .utils import shard_bounds
+from .video import BadVideoError, UniformFrameFilter, Video, VideoPathHandler
+
+BadFilePolicy = Literal["skip", "strict"]
+
+
+class BadVideoWarning(UserWarning):
+    """A video was skipped; the message names the file and the reason."""
+
+
+def current_rank_and_world(rank: Optional[int] = None, world_size: Optional[int] = None) -> tuple[int, int]:
+    """Explicit ``rank``/``world_size`` win; else ``torch.distributed``'s when initialised; else (0, 1)."""
+    if (rank is None) != (world_size is None):
+        raise ValueError("give both rank and world_size, or neither")
+    if rank is None:
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_rank(), dist.get_world_size()
+        return 0, 1
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank {rank} outside world of size {world_size}")
+    return rank, world_size
+
+
+class _ClipReader:
+    """What the iterable and the map-style datasets share: opening videos under the bad-file
+    policy, reading a clip and building the sample dict."""
+
+    def __init__(self, labeled_video_paths, transform, decode_audio, decoder, frames_per_clip, seed,
+                 bad_files: BadFilePolicy) -> None:
+        if bad_files not in ("skip", "strict"):
+            raise ValueError(f"bad_files must be 'skip' or 'strict', not {bad_files!r}")
+        self._labeled_videos = labeled_video_paths
+        self._transform = transform
+        self._decode_audio = decode_audio
+        self._decoder = decoder
+        self._frame_filter = UniformFrameFilter(frames_per_clip) if frames_per_clip else None
+        self._seed = seed
+        self._bad_policy = bad_files
+        self._video_path_handler = VideoPathHandler()
+        #: path -> reason, for every video skipped by this process
+        self.bad_files: dict[str, str] = {}
+
+    def _open(self, path: str) -> Optional[Video]:
+        if path in self.bad_files:
+            return None
+        try:
+            return self._video_path_handler.video_from_path(path, decode_audio=self._decode_audio,
+                                                            decoder=self._decoder)
+        except BadVideoError as err:
+            self._bad(err)
+            return None
+
+    def _bad(self, err: BadVideoError) -> None:
+        if self._bad_policy == "strict":
+            raise err
+        if err.path not in self.bad_files:
+            self.bad_files[err.path] = err.reason
+            warnings.warn(f"skipping video {err.path}: {err.reason}", BadVideoWarning, stacklevel=3)
+
+    def _read(self, video: Video, path: str, clip: ClipInfo | ClipInfoList) -> dict[str, Any]:
+        """The clip's tensors; several clips (``ClipInfoList``) give lists. ``BadVideoError``
+        when a clip holds no frame (a truncated or damaged file)."""
+        many = isinstance(clip, ClipInfoList)
+        starts, ends = (clip.clip_start_sec, clip.clip_end_sec) if many else ([clip.clip_start_sec], [clip.clip_end_sec])
+        parts = []
+        for start, end in zip(starts, ends):
+            part = video.get_clip(start, end, self._frame_filter)
+            if part is None or part.get("video") is None:
+                raise BadVideoError(path, f"no frames in [{float(start):.3f}, {float(end):.3f}) s of a video said "
+                                          f"to last {float(video.duration):.3f} s (truncated or damaged)")
+            parts.append(part)
+        if many:
+            return {key: [p[key] for p in parts] for key in parts[0]}
+        return parts[0]
+
+    def _sample(self, video: Video, path: str, info: dict, video_index: int, clip: ClipInfo | ClipInfoList,
+                epoch: int) -> Any:
+        tensors = self._read(video, path, clip)
+        audio = tensors.pop("audio", None)
+        has_audio = audio is not None and not (isinstance(audio, list) and any(a is None for a in audio))
+        sample = {
+            "video": tensors.pop("video"),
+            "video_name": getattr(video, "name", path),
+            "video_index": video_index,
+            "clip_index": clip.clip_index,
+            "aug_index": clip.aug_index,
+            **info,
+            **({"audio": audio} if has_audio else {}),
+        }
+        if self._transform is None:
+            return sample
+        # the transform's torch randomness is tied to the sample, not to the worker that runs it
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(_seed_of(self._seed, epoch, video_index, _first(clip.clip_index), _first(clip.aug_index)))
+            return self._transform(sample)
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) else value
+
+
+def _seed_of(*parts: Any) -> int:
+    """A 63-bit seed from its parts, the same in every process (no use of ``hash()``)."""
+    return random.Random("/".join(map(str, parts))).getrandbits(63)
+
+
+class LabeledVideoDataset(_ClipReader, torch.utils.data.IterableDataset):
+    """Iterates clips of ``labeled_video_paths`` as dicts ``{"video", "label", "video_name",
+    "video_index", "clip_index", "aug_index", ("audio")}`` passed through ``transform``.
+
+    ``video_sampler`` is a sampler class: ``RandomSampler`` (the default, reseeded per epoch),
+    ``SequentialSampler``, or ``DistributedSampler`` (then it does the rank split). Beyond
+    PyTorchVideo's arguments: ``frames_per_clip`` decodes and converts only that many frames per
+    clip, spread as ``UniformTemporalSubsample`` spreads them; ``seed``; ``rank``/``world_size``
+    (default: ``torch.distributed``'s); ``bad_files`` ("skip" or "strict")."""
+
+    def __init__(self, labeled_video_paths: list[tuple[str, Optional[dict]]] | LabeledVideoPaths,
+                 clip_sampler: ClipSampler, video_sampler: type = RandomSampler,
+                 transform: Optional[Callable[[dict], Any]] = None, decode_audio: bool = True,
+                 decoder: str = "pyav", *, frames_per_clip: Optional[int] = None, seed: int = 0,
+                 rank: Optional[int] = None, world_size: Optional[int] = None,
+                 bad_files: BadFilePolicy = "skip") -> None:
+        super().__init__(labeled_video_paths, transform, decode_audio, decoder, frames_per_clip, seed, bad_files)
+        self._clip_sampler = clip_sampler
+        self._explicit_rank = (rank, world_size)
+        current_rank_and_world(rank, world_size)  # fail early on a bad pair
+        self._epoch = 0
+        if video_sampler is RandomSampler:
+            self._video_sampler = RandomSampler(labeled_video_paths, generator=torch.Generator())
+        elif isinstance(video_sampler, type) and issubclass(video_sampler, DistributedSampler):
+            r, w = current_rank_and_world(rank, world_size)
+            self._video_sampler = video_sampler(labeled_video_paths, num_replicas=w, rank=r, seed=seed)
+        else:
+            self._video_sampler = video_sampler(labeled_video_paths)
+        self._iterator: Optional[Iterator] = None
+
+    @property
+    def video_sampler(self) -> torch.utils.data.Sampler:
+        """The sampler ordering the videos (call ``set_epoch`` on the dataset, which forwards it)."""
+        return self._video_sampler
+
+    @property
+    def num_videos(self) -> int:
+        return len(self._labeled_videos)
+
+    def set_epoch(self, epoch: int) -> None:
+        """A new video order and new clips for ``epoch`` (deterministic given the seed)."""
+        self._epoch = epoch
+        if hasattr(self._video_sampler, "set_epoch"):
+            self._video_sampler.set_epoch(epoch)
+
+    def _shard(self) -> tuple[int, int]:
+        if isinstance(self._video_sampler, DistributedSampler):
+            rank, world = 0, 1  # the sampler has split by rank already
+        else:
+            rank, world = current_rank_and_world(*self._explicit_rank)
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        return rank * workers + worker, world * workers
+
+    def video_indices(self) -> list[int]:
+        """The videos this process (rank and worker) reads this epoch, in order."""
+        if isinstance(self._video_sampler, RandomSampler) and self._video_sampler.generator is not None:
+            self._video_sampler.generator.manual_seed(_seed_of(self._seed, self._epoch, "videos"))
+        order = list(self._video_sampler)
+        start, stop = shard_bounds(len(order), *self._shard())
+        return order[start:stop]
+
+    def __iter__(self) -> Iterator[Any]:
+        for video_index in self.video_indices():
+            yield from self._clips_of(video_index)
+
+    def __next__(self) -> Any:
+        """The next clip of the current pass (a new pass starts after ``StopIteration``)."""
+        if self._iterator is None:
+            self._iterator = iter(self)
+        try:
+            return next(self._iterator)
+        except StopIteration:
+            self._iterator = None
+            raise
+
+    def _clips_of(self, video_index: int) -> Iterator[Any]:
+        path, info = self._labeled_videos[video_index]
+        video = self._open(path)
+        if video is None:
+            return
+        sampler = self._clip_sampler
+        sampler.reset()
+        sampler.rng = random.Random(_seed_of(self._seed, self._epoch, video_index))
+        last_end: Any = 0.0
+        try:
+            while True:
+                clip = sampler(last_end, video.duration, info)
+                try:
+                    sample = self._sample(video, path, info, video_index, clip, self._epoch)
+                except BadVideoError as err:
+                    self._bad(err)
+                    return
+                if sample is not None:  # a transform may drop a sample
+                    yield sample
+                last_end = max(clip.clip_end_sec) if isinstance(clip, ClipInfoList) else clip.clip_end_sec
+                if all(clip.is_last_clip) if isinstance(clip, ClipInfoList) else clip.is_last_clip:
+                    return
+        finally:
+            sampler.reset()
+            video.close()
+
+    def uniform_clips(self) -> "UniformClipDataset":
+        """A map-style view of every clip the (uniform) clip sampler gives: ``len()`` counts clips."""
+        if not isinstance(self._clip_sampler, UniformClipSampler):
+            raise TypeError(f"a map-style view needs a UniformClipSampler, not {type(self._clip_sampler).__name__}")
+        return UniformClipDataset(self._labeled_videos, self._clip_sampler, transform=self._transform,
+                                  decode_audio=self._decode_audio, decoder=self._decoder,
+                                  frames_per_clip=self._frame_filter.num_frames if self._frame_filter else None,
+                                  seed=self._seed, bad_files=self._bad_policy)
+
+
+class UniformClipDataset(_ClipReader, torch.utils.data.Dataset):
+    """Map-style: item ``i`` is the ``i``-th clip of all videos taken in order, clip by clip, by a
+    ``UniformClipSampler``. Each video is opened once here to read its duration; bad ones are
+    handled by the bad-file policy and count no clips. Shard it with torch's samplers
+    (``DistributedSampler``)."""
+
+    def __init__(self, labeled_video_paths, clip_sampler: UniformClipSampler, transform=None,
+                 decode_audio: bool = True, decoder: str = "pyav", *, frames_per_clip: Optional[int] = None,
+                 seed: int = 0, bad_files: BadFilePolicy = "skip") -> None:
+        super().__init__(labeled_video_paths, transform, decode_audio, decoder, frames_per_clip, seed, bad_files)
+        self._clip_sampler = clip_sampler
+        self._videos: list[tuple[int, Any]] = []  # (video index, duration)
+        self._ends: list[int] = []  # cumulative clip counts
+        total = 0
+        for index in range(len(labeled_video_paths)):
+            video = self._open(labeled_video_paths[index][0])
+            if video is None:
+                continue
+            with video:
+                total += clip_sampler.num_clips(video.duration)
+                self._videos.append((index, video.duration))
+            self._ends.append(total)
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def __getitem__(self, index: int) -> Any:
+        if not 0 <= index < len(self):
+            raise IndexError(f"clip {index} out of range for {len(self)} clips")
+        slot = bisect.bisect_right(self._ends, index)
+        video_index, duration = self._videos[slot]
+        clip = self._clip_sampler.clip_at(index - (self._ends[slot - 1] if slot else 0), duration)
+        path, info = self._labeled_videos[video_index]
+        video = self._open(path)
+        if video is None:
+            raise BadVideoError(path, self.bad_files.get(path, "cannot be opened"))
+        with video:
+            return self._sample(video, path, info, video_index, clip, 0)
+
+
+def labeled_video_dataset(data_path: str, clip_sampler: ClipSampler, video_sampler: type = RandomSampler,
+                          transform: Optional[Callable[[dict], Any]] = None, video_path_prefix: str = "",
+                          decode_audio: bool = True, decoder: str = "pyav", **options: Any) -> LabeledVideoDataset:
+    """A ``LabeledVideoDataset`` of the ``path label`` file or class-folder tree at ``data_path``
+    (paths prefixed with ``video_path_prefix``). ``options``: ``LabeledVideoDataset``'s
+    keyword-only extras (``frames_per_clip``, ``seed``, ``rank``, ``world_size``, ``bad_files``)."""
+    paths = LabeledVideoPaths.from_path(data_path)
+    paths.path_prefix = video_path_prefix
+    return LabeledVideoDataset(paths, clip_sampler, video_sampler, transform, decode_audio=decode_audio,
+                               decoder=decoder, **options)

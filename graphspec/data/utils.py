@@ -1,0 +1,221 @@
+"""Small helpers shared by the decoders and datasets (``pytorchvideo.data.utils``)."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import itertools
+import logging
+import math
+import os
+import tempfile
+import threading
+import typing
+from collections import defaultdict
+from fractions import Fraction
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.utils.data
+
+#: A time this close to a whole number of time-base ticks is that tick (floats like 0.1 / (1/90000)
+#: come out as 9000.000000000002; rounding them up would drop a frame).
+_TICK_EPS = 1e-6
+
+
+def thwc_to_cthw(data: torch.Tensor) -> torch.Tensor:
+    """Permute a (T, H, W, C) tensor to the canonical (C, T, H, W) layout."""
+    return data.permute(3, 0, 1, 2)
+
+
+def _ticks(time_in_seconds: float, time_base: float | Fraction, round_mode: str) -> int:
+    if round_mode not in ("floor", "ceil"):
+        raise ValueError(f"round_mode must be 'floor' or 'ceil', not {round_mode!r}")
+    if isinstance(time_in_seconds, Fraction) and isinstance(time_base, Fraction):
+        exact = time_in_seconds / time_base
+        return math.floor(exact) if round_mode == "floor" else math.ceil(exact)
+    ticks = float(time_in_seconds) / float(time_base)
+    nearest = round(ticks)
+    if abs(ticks - nearest) < _TICK_EPS:
+        return int(nearest)
+    return math.floor(ticks) if round_mode == "floor" else math.ceil(ticks)
+
+
+def secs_to_pts(time_in_seconds: float, time_base: float | Fraction, start_pts: int,
+                round_mode: str = "floor") -> int | float:
+    """Seconds (from the stream start) to a presentation timestamp in ``time_base`` units.
+
+    ``round_mode`` ("floor" or "ceil") says where a time between two ticks goes; ``inf`` stays
+    ``inf`` (an open-ended clip)."""
+    if time_in_seconds == math.inf:
+        return math.inf
+    return _ticks(time_in_seconds, time_base, round_mode) + start_pts
+
+
+def pts_to_secs(pts: int | float, time_base: float | Fraction, start_pts: int) -> float | Fraction:
+    """A presentation timestamp to seconds from the stream start (``inf`` stays ``inf``)."""
+    if pts == math.inf:
+        return math.inf
+    return int(pts - start_pts) * time_base
+
+
+def export_video_array(video: np.ndarray | torch.Tensor, output_path: str, rate: str | Fraction | int,
+                       bit_rate: int | None = None, pix_fmt: str | None = "yuv420p",
+                       height: int | None = None, width: int | None = None) -> None:
+    """Encode a (T, H, W, 3) uint8 RGB array as an H.264 video at ``rate`` frames per second.
+
+    Written to a temporary file next to ``output_path`` and renamed, so a reader never sees a
+    half-written video."""
+    import av
+
+    frames = video.numpy() if isinstance(video, torch.Tensor) else np.asarray(video)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"export_video_array expects (T, H, W, 3) frames, got shape {tuple(frames.shape)}")
+    folder = os.path.dirname(os.path.abspath(output_path))
+    suffix = os.path.splitext(output_path)[1] or ".mp4"
+    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        with av.open(tmp, "w") as container:
+            stream = container.add_stream("libx264", rate=rate)
+            stream.height = height or frames.shape[1]
+            stream.width = width or frames.shape[2]
+            if bit_rate:
+                stream.bit_rate = bit_rate
+            if pix_fmt:
+                stream.pix_fmt = pix_fmt
+            for array in frames:
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array, dtype=np.uint8), format="rgb24")
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode())
+        os.replace(tmp, output_path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def shard_bounds(length: int, shard: int, num_shards: int) -> tuple[int, int]:
+    """The contiguous ``[start, stop)`` of ``shard`` when ``length`` items are split ``num_shards``
+    ways as evenly as possible (sizes differ by at most one; together they cover every item once)."""
+    return (length * shard) // num_shards, (length * (shard + 1)) // num_shards
+
+
+class MultiProcessSampler(torch.utils.data.Sampler):
+    """Wraps a sampler so that each DataLoader worker iterates its own contiguous share of it.
+
+    Outside a worker (or with one worker) it yields the whole sampler."""
+
+    def __init__(self, sampler: torch.utils.data.Sampler) -> None:
+        self._sampler = sampler
+
+    def __iter__(self) -> Iterator:
+        info = torch.utils.data.get_worker_info()
+        if info is None or info.num_workers == 1:
+            return iter(self._sampler)
+        start, stop = shard_bounds(len(self._sampler), info.id, info.num_workers)
+        return itertools.islice(iter(self._sampler), start, stop)
+
+    def __len__(self) -> int:
+        info = torch.utils.data.get_worker_info()
+        if info is None:
+            return len(self._sampler)
+        start, stop = shard_bounds(len(self._sampler), info.id, info.num_workers)
+        return stop - start
+
+
+def optional_threaded_foreach(target: Callable, args_iterable: Iterable[tuple], multithreaded: bool) -> None:
+    """Call ``target(*args)`` for every args tuple: in one thread each when ``multithreaded``
+    (for io-bound work such as reading many frame files), else in a loop. Errors propagate."""
+    if not multithreaded:
+        for args in args_iterable:
+            target(*args)
+        return
+    errors: list[BaseException] = []
+
+    def run(args: tuple) -> None:
+        try:
+            target(*args)
+        except BaseException as err:  # re-raised in the caller's thread below
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(args,)) for args in args_iterable]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+class DataclassFieldCaster:
+    """Mixin for dataclasses read from text (csv): casts each field to its annotated type after
+    construction (``"3"`` -> ``3`` for an ``int`` field, ``"1.5"`` -> ``1.5`` for a float one)."""
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for field in dataclasses.fields(self):
+            kind = hints.get(field.name, Any)
+            value = getattr(self, field.name)
+            if kind in (int, float, str) and not isinstance(value, kind):
+                setattr(self, field.name, kind(float(value)) if kind is int and isinstance(value, str)
+                        and "." in value else kind(value))
+            elif kind is bool and isinstance(value, str):
+                setattr(self, field.name, value.strip().lower() in ("1", "true", "yes"))
+
+
+def load_dataclass_dict_from_csv(input_csv_file_path: str, dataclass_class: type, dict_key_field: str,
+                                 list_per_key: bool = False) -> dict[Any, Any]:
+    """Read a headered csv into ``{row[dict_key_field]: dataclass_class(**row)}``.
+
+    With ``list_per_key`` each key maps to the list of its rows (in file order); otherwise a key
+    seen twice is an error naming the file and the key."""
+    names = [f.name for f in dataclasses.fields(dataclass_class)]
+    out: dict[Any, Any] = defaultdict(list) if list_per_key else {}
+    with open(input_csv_file_path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [n for n in names if n not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{input_csv_file_path}: csv header lacks column(s) {missing} of "
+                             f"{dataclass_class.__name__} (header: {reader.fieldnames})")
+        for row in reader:
+            obj = dataclass_class(**{n: row[n] for n in names})
+            key = getattr(obj, dict_key_field)
+            if list_per_key:
+                out[key].append(obj)
+            elif key in out:
+                raise ValueError(f"{input_csv_file_path}: duplicate {dict_key_field} {key!r}")
+            else:
+                out[key] = obj
+    return dict(out)
+
+
+def save_dataclass_objs_to_headered_csv(dataclass_objs: Sequence[Any], file_name: str) -> None:
+    """Write dataclass objects (all of one class) to a csv with a header row, atomically."""
+    if not dataclass_objs:
+        raise ValueError("save_dataclass_objs_to_headered_csv needs at least one object")
+    names = [f.name for f in dataclasses.fields(dataclass_objs[0])]
+    folder = os.path.dirname(os.path.abspath(file_name))
+    fd, tmp = tempfile.mkstemp(suffix=".csv", dir=folder)
+    try:
+        with os.fdopen(fd, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(names)
+            for obj in dataclass_objs:
+                writer.writerow([getattr(obj, n) for n in names])
+        os.replace(tmp, file_name)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A logger under ``graphspec`` that prints ``LEVEL name: message`` to stderr once configured."""
+    logger = logging.getLogger(name)
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    return logger
