@@ -1,34 +1,151 @@
-"""The Python API: ``load_spec``, ``compile``, ``build`` and ``check``."""
+"""The Python API: ``load_spec``, ``compile``, ``build`` and ``check``, for every kind of spec.
+
+A spec's ``kind`` picks its compiler: ``model`` specs go through ``graphspec.compiler`` (the
+result lowers to an ``nn.Module``); ``transform`` and ``data`` specs go to
+``graphspec.transforms.spec`` and ``graphspec.data.spec`` (``compile_document``), imported only
+when such a spec is compiled. Every result has ``.spec``, ``.file``, ``.diagnostics`` and ``.ok``.
+"""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Sequence
+import importlib
+import json
+import os
+from collections.abc import Mapping
+from typing import Any, Sequence, Union
 
-import torch.nn as nn
-
-from graphspec.compiler.pipeline import Compiled, build as _build, compile_spec, load_spec as _load_spec
-from graphspec.spec.document import ModelSpec
 from graphspec.spec.errors import Diagnostic, SpecError
 
+#: the module compiling each kind of spec (``compile_document(spec, data, smap, file)``)
+KIND_COMPILERS = {
+    "model": "graphspec.compiler.pipeline",
+    "transform": "graphspec.transforms.spec",
+    "data": "graphspec.data.spec",
+}
 
-def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> ModelSpec:
-    """Read a spec file (``extends`` resolved, ``overrides`` applied) into a typed ``ModelSpec``."""
-    return _load_spec(path, overrides)[0]
-
-
-def compile(path: str | Path, overrides: Sequence[str] = ()) -> Compiled:  # noqa: A001 (mirrors the CLI verb)
-    """Expand and statically check a spec: IR, per-node shapes, params, MACs, findings."""
-    return compile_spec(path, overrides)
-
-
-def build(spec: str | Path | Compiled, overrides: Sequence[str] = ()) -> nn.Module:
-    """Compile a spec and lower it to the ``nn.Module`` PyTorchVideo's builder would build."""
-    return _build(spec, overrides)
+SpecPath = Union[str, os.PathLike]
+#: ``["model.model_num_class=10", ...]`` or ``{"model.model_num_class": 10, ...}``
+Overrides = Union[Sequence[str], Mapping[str, Any]]
 
 
-def check(path: str | Path, overrides: Sequence[str] = ()) -> list[Diagnostic]:
+def _spec_path(path: Any, function: str) -> str:
+    if isinstance(path, (str, os.PathLike)):
+        return os.fspath(path)
+    raise TypeError(f"graphspec.{function}() takes the path of a spec file (str or pathlib.Path), "
+                    f"got {type(path).__name__}" + (" (None)" if path is None else ""))
+
+
+def override_list(overrides: Any, function: str = "compile") -> list[str]:
+    """``overrides`` as ``PATH=VALUE`` strings: a list of them as is; a mapping's values (plain
+    data or registered ops, e.g. ``nn.ReLU``) written as YAML (JSON is YAML)."""
+    if isinstance(overrides, Mapping):
+        from graphspec.registry import as_spec_data
+
+        items = []
+        for key, value in overrides.items():
+            if not isinstance(key, str):
+                raise TypeError(f"graphspec.{function}(): override keys are dotted key paths (str), "
+                                f"got {key!r}")
+            try:
+                items.append(f"{key}={json.dumps(as_spec_data(value))}")
+            except ValueError as err:
+                raise TypeError(f"graphspec.{function}(): override {key!r}: {err}") from None
+        return items
+    if isinstance(overrides, (str, bytes)) or not isinstance(overrides, Sequence):
+        hint = " (wrap one override in a list: [\"PATH=VALUE\"])" if isinstance(overrides, str) else ""
+        raise TypeError(f"graphspec.{function}(): overrides must be a list of 'PATH=VALUE' strings or a mapping "
+                        f"of paths to values, got {type(overrides).__name__}{hint}")
+    bad = [o for o in overrides if not isinstance(o, str)]
+    if bad:
+        raise TypeError(f"graphspec.{function}(): every override is a 'PATH=VALUE' string, got {bad[0]!r}")
+    return list(overrides)
+
+
+def _load(path: str, overrides: list[str]):
+    """(typed spec, data, source map), every problem located."""
+    from graphspec.spec.document import validate_document
+    from graphspec.spec.source import load_document
+
+    data, smap = load_document(path, overrides)
+    try:
+        return validate_document(data), data, smap
+    except SpecError as err:
+        raise SpecError(_locate(err.diagnostics, smap)) from None
+
+
+def _locate(diagnostics: list[Diagnostic], smap) -> list[Diagnostic]:
+    for d in diagnostics:
+        if d.location is None:
+            d.location = smap.locate(d.path)
+    return diagnostics
+
+
+def ensure_builtin_ops() -> None:
+    """Register graphspec's own ops (torch primitives, graph ops, the model builders): importing
+    ``graphspec`` alone does not, so that the command line starts without torch."""
+    from graphspec import models, ops  # noqa: F401  (importing registers them)
+
+
+def _compiler(kind: str):
+    """The module compiling ``kind``; a located, unusable finding when it is not installed."""
+    name = KIND_COMPILERS[kind]
+    ensure_builtin_ops()
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name is None or not name.startswith(err.name):
+            raise  # a missing dependency inside the compiler: a bug, not bad input
+        raise SpecError([Diagnostic(f"kind {kind!r} is not supported by this installation ({name} is missing)",
+                                    path=("kind",), code="kind", unusable=True)]) from None
+
+
+def load_spec(path: SpecPath, overrides: Overrides = ()):
+    """Read a spec file (``extends`` resolved, ``overrides`` applied) into its typed document
+    (``ModelSpec``, or the document of its kind)."""
+    return _load(_spec_path(path, "load_spec"), override_list(overrides, "load_spec"))[0]
+
+
+def compile(path: SpecPath, overrides: Overrides = ()):  # noqa: A001 (mirrors the CLI verb)
+    """Statically check a spec of any kind. For a model: IR, per-node shapes, params, MACs and
+    findings (``.diagnostics``); ``SpecError`` when it cannot be expanded at all."""
+    file, overrides = _spec_path(path, "compile"), override_list(overrides, "compile")
+    spec, data, smap = _load(file, overrides)
+    compiler = _compiler(spec.kind)
+    try:
+        result = compiler.compile_document(spec, data, smap, file)
+    except SpecError as err:
+        raise SpecError(_locate(err.diagnostics, smap)) from None
+    _locate(result.diagnostics, smap)
+    return result
+
+
+def blocking(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """The findings that stop a build: errors other than a failed ``expect`` (a spec built with
+    overrides, e.g. another number of classes, legitimately differs from its published figures)."""
+    return [d for d in diagnostics if d.severity == "error" and d.code != "expect"]
+
+
+def build(spec: Any, overrides: Overrides = ()):
+    """Compile a spec (a path, or a result of ``compile``) and build it: a model spec gives the
+    ``nn.Module`` PyTorchVideo's builder would build, a transform spec its transform, a data spec
+    its ``DataLoader``. ``SpecError`` when the spec has errors."""
+    if isinstance(spec, (str, os.PathLike)):
+        result = compile(spec, overrides)
+    elif hasattr(spec, "diagnostics") and (hasattr(spec, "lower") or hasattr(spec, "build")):
+        if overrides:
+            raise TypeError("graphspec.build(): overrides apply to a spec file; this spec is already compiled")
+        result = spec
+    else:
+        _spec_path(spec, "build")  # raises the TypeError naming what was given
+        raise AssertionError("unreachable")
+    errors = blocking(result.diagnostics)
+    if errors:
+        raise SpecError(errors)
+    return result.lower() if hasattr(result, "lower") else result.build()
+
+
+def check(path: SpecPath, overrides: Overrides = ()) -> list[Diagnostic]:
     """Every finding of a spec (located), as ``graphspec validate`` reports them; [] when clean."""
     try:
-        return compile_spec(path, overrides).diagnostics
+        return compile(path, overrides).diagnostics
     except SpecError as err:
         return err.diagnostics

@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_outputs(args.spec, args.output)
     compiled = specs.compile_for_build(args.spec, args.set)
+    if not specs.is_model(compiled):
+        return _build_other(compiled, args)
     spec_text = expanded_yaml(compiled, args.spec) if args.output else None  # fails before writing
     if args.seed is not None:
         torch.manual_seed(args.seed)
@@ -80,3 +82,23 @@ def run(args: argparse.Namespace) -> int:
         err(f"wrote {output} ({len(state)} state_dict entries) and {sidecar} (the expanded spec that "
             "rebuilds the model)")
     return EXIT_OK
+
+
+def _build_other(compiled, args: argparse.Namespace) -> int:
+    """A transform or data spec: build its object (checking it can be built) and describe it."""
+    from graphspec import api
+
+    if args.output:
+        raise UsageError(f"-o saves a model's state_dict; {args.spec} is a {compiled.spec.kind} spec, which has none")
+    built = api.build(compiled)
+    out(f"{compiled.spec.kind} {compiled.spec.name}: {describe(built)}")
+    return EXIT_OK
+
+
+def describe(built) -> str:
+    """A short text for a built transform (its repr) or DataLoader (batch size, dataset, workers)."""
+    dataset = getattr(built, "dataset", None)
+    if dataset is not None and hasattr(built, "batch_size"):
+        return (f"DataLoader(dataset={type(dataset).__name__}, batch_size={built.batch_size}, "
+                f"num_workers={built.num_workers})")
+    return repr(built)

@@ -29,6 +29,6 @@ def expanded_yaml(compiled, source: str | None = None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     check_writable(args.output)
-    compiled = specs.compile_for_build(args.spec, args.set)
+    compiled = specs.compile_for_build(args.spec, args.set, "expand")
     emit(expanded_yaml(compiled, args.spec), args.output)
     return EXIT_OK

@@ -46,6 +46,9 @@ def _op_args(opdef) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from graphspec.api import ensure_builtin_ops
+
+    ensure_builtin_ops()
     from graphspec import registry
     from graphspec.schema import first_line, type_name
     from graphspec.spec.errors import did_you_mean

@@ -99,8 +99,8 @@ def _file_mode(path: Path) -> int:
 
 
 def check_writable(output: str | Path | None) -> None:
-    """Fail early (before any work) when ``-o`` cannot be written: no such folder, a folder,
-    a folder we may not write in, a read-only file."""
+    """Fail early (before any work) when ``-o`` cannot be written: no such folder, a folder, a
+    folder where no file can be created (permissions, a read-only file system)."""
     if output is None or output == "-":
         return
     path = Path(output)
@@ -109,10 +109,12 @@ def check_writable(output: str | Path | None) -> None:
         raise UsageError(f"cannot write {output}: it is a directory; give a file name")
     if not folder.is_dir():
         raise UsageError(f"cannot write {output}: folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write {output}: no permission to create files in {str(folder)!r}")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise UsageError(f"cannot write {output}: the file is read-only")
+    try:  # the way the output will be written: a temporary file in the same folder
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+    except OSError as error:
+        raise UsageError(f"cannot write {output}: {error.strerror or error}") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -14,6 +14,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from graphspec.api import ensure_builtin_ops
+
+    ensure_builtin_ops()
     from graphspec.schema import spec_schema
 
     check_writable(args.output)

@@ -11,7 +11,7 @@ from typing import Sequence
 
 from graphspec.spec.report import format_diagnostic
 
-from .output import err
+from .output import UsageError, err
 
 _YAML_SUFFIXES = (".yaml", ".yml")
 _GLOB_CHARS = set("*?[")
@@ -75,6 +75,17 @@ def compile_file(spec: str, overrides: Sequence[str]):
     return api.compile(spec, list(overrides))
 
 
+def is_model(compiled) -> bool:
+    return getattr(compiled.spec, "kind", None) == "model"
+
+
+def require_model(compiled, command: str) -> None:
+    """``summary``, ``expand`` and ``graph`` describe models; other kinds are a usage error."""
+    if not is_model(compiled):
+        raise UsageError(f"`{command}` describes model specs; {compiled.file} is a {compiled.spec.kind} spec "
+                         "(`graphspec validate` checks it, `graphspec build` builds it)")
+
+
 def report(diagnostics, spec: str | None, overrides: Sequence[str], as_warnings: bool = False) -> None:
     """Print findings of a non-``validate`` command to stderr."""
     for diag in diagnostics:
@@ -91,24 +102,28 @@ def split_findings(diagnostics) -> tuple[list, list]:
     return hard, soft
 
 
-def compile_for_report(spec: str, overrides: Sequence[str]):
+def compile_for_report(spec: str, overrides: Sequence[str], command: str):
     """Compile for ``summary``/``graph``: errors are printed (the partial result is still
     shown, to help find them); failed ``expect`` assertions are only warnings here.
     Returns (compiled, exit code so far)."""
     from .output import EXIT_FINDINGS, EXIT_OK
 
     compiled = compile_file(spec, overrides)
+    require_model(compiled, command)
     hard, soft = split_findings(compiled.diagnostics)
     report(hard, spec, overrides)
     report(soft, spec, overrides, as_warnings=True)
     return compiled, EXIT_FINDINGS if hard else EXIT_OK
 
 
-def compile_for_build(spec: str, overrides: Sequence[str]):
-    """Compile for ``build``/``expand``: any error but a failed ``expect`` stops the command."""
+def compile_for_build(spec: str, overrides: Sequence[str], command: str | None = None):
+    """Compile for ``build``/``expand``: any error but a failed ``expect`` stops the command;
+    with ``command``, only a model spec is accepted."""
     from graphspec.spec.errors import SpecError
 
     compiled = compile_file(spec, overrides)
+    if command is not None:
+        require_model(compiled, command)
     hard, soft = split_findings(compiled.diagnostics)
     report(soft, spec, overrides, as_warnings=True)
     if hard:

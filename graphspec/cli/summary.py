@@ -21,7 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    compiled, code = specs.compile_for_report(args.spec, args.set)
+    compiled, code = specs.compile_for_report(args.spec, args.set, "summary")
     if compiled.root is None and compiled.graph is None:
         return max(code, EXIT_FINDINGS)  # the graph could not be built; its findings were printed
     if args.json:

@@ -85,8 +85,12 @@ class SpecError(Exception):
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    """A ``did you mean 'x'?`` hint for the nearest candidate, or None when nothing is close."""
-    match = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
+    """A ``did you mean 'x'?`` hint for the nearest candidate, or None when nothing is close.
+    A candidate differing only in letter case wins (``Relu`` -> ``ReLU``): edit-distance ratios
+    rank short names with several case changes below unrelated ones."""
+    name, candidates = str(name), list(candidates)
+    folded = [c for c in candidates if str(c).casefold() == name.casefold() and c != name]
+    match = folded[:1] or difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return f"did you mean '{match[0]}'?" if match else None
 
 

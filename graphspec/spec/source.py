@@ -428,6 +428,10 @@ def load_document(path: str | Path, overrides: Sequence[str] = ()) -> tuple[dict
 # ---------------------------------------------------------------------------------------------
 # --set overrides
 
+#: mappings whose keys are declared names: ``--set`` may change their values but not add a key
+#: (``--set inputs.vidoe=[...]`` is a typo, not a new model input)
+_DECLARED_NAMES = {("inputs",): "input"}
+
 # One path step: a key (dot-separated, no dot before the first) or a list index [N].
 _STEP = re.compile(r"(?:^|(?<!^)\.)([^.\[\]\s=]+)|\[(\d+)\]")
 
@@ -491,7 +495,11 @@ def _set(data: dict, smap: SourceMap, parsed, number: int, diags: list) -> None:
         problem = hint = None
         if isinstance(node, dict):
             part = str(part)  # `a.2` / `a[2]` on a mapping name the key "2"
-            if part not in node and not last:  # new keys are fine, missing parents are not
+            declared = _DECLARED_NAMES.get(resolved) or _DECLARED_NAMES.get(resolved[:-1])
+            if part not in node and declared:
+                problem = f"no {declared} '{part}' in {where}; --set changes declared {declared}s, it does not add one"
+                hint = did_you_mean(part, node) or (f"{declared}s: {', '.join(node)}" if node else None)
+            elif part not in node and not last:  # new keys are fine, missing parents are not
                 problem = f"no key '{part}' in {where}"
                 hint = did_you_mean(part, node) or (
                     f"keys there: {', '.join(list(node)[:12])}" if node else None)
