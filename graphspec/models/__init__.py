@@ -1,5 +1,9 @@
 """PyTorchVideo-compatible model builders (templates that expand into IR) and containers."""
 from . import head, net, resnet, stem, weight_init  # noqa: F401
+from . import byol, masked_multistream, memory_bank, simclr  # noqa: F401  (self-supervised, multistream)
+from .byol import BYOL
+from .memory_bank import MemoryBank
+from .simclr import SimCLR
 from .csn import create_csn
 from .head import (
     ResNetBasicHead, SequencePool, VisionTransformerBasicHead, create_res_basic_head, create_vit_basic_head,
@@ -19,3 +23,4 @@ from .x3d import (
     ProjectedPool, SqueezeExcitation, create_x3d, create_x3d_bottleneck_block, create_x3d_head,
     create_x3d_res_block, create_x3d_res_stage, create_x3d_stem,
 )
+from . import accelerator  # noqa: F401  (mobile CPU efficient blocks and EfficientX3d)
