@@ -7,9 +7,13 @@ PyTorchVideo pipelines use (``Compose``, ``CenterCrop``, ``RandomCrop``, ``Rando
 specs (``spec.py``).
 """
 from . import ops  # noqa: F401  (registers the transform ops)
+from .augmix import AugMix  # noqa: F401
+from .mix import CutMix, MixUp, MixVideo  # noqa: F401
+from .rand_augment import RandAugment  # noqa: F401
 from .transforms import (  # noqa: F401
     ApplyTransformToKey, Callable, ConvertFloatToUint8, ConvertUint8ToFloat, Dict, Div255, List, MoveChannelFront,
     MoveChannelRear, Normalize, OpSampler, Permute, RandomResizedCrop, RandomShortSideScale, RemoveKey,
     ShortSideScale, Tuple, UniformCropVideo, UniformTemporalSubsample, UniformTemporalSubsampleRepeated,
 )
 from .vision import CenterCrop, Compose, Lambda, MultiView, RandomCrop, RandomHorizontalFlip, Resize  # noqa: F401
+from .transforms_factory import create_video_transform  # noqa: F401

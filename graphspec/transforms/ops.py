@@ -13,6 +13,11 @@ from graphspec import registry
 from . import rules as R
 from . import transforms as T
 from . import vision as V
+from .augmentations import UINT8_ONLY, AugmentTransform
+from .augmix import AugMix
+from .mix import CutMix, MixUp, MixVideo
+from .rand_augment import RandAugment
+from .transforms_factory import create_video_transform
 
 
 def _subsample(node, value, ctx):
@@ -149,6 +154,53 @@ def _identity(node, value, ctx):
     return value
 
 
+def _frames_uint8(node, value, ctx):
+    v = R.video(value, node.op, "TCHW")
+    if v.dtype != "uint8":
+        raise R.LayoutError(f"{node.op} takes uint8 frames (its Posterize and Equalize need them), got {v}",
+                            hint="apply it before Div255 / ConvertUint8ToFloat")
+    return v
+
+
+def _augment_transform(node, value, ctx):
+    if node.args["transform_name"] in UINT8_ONLY:
+        return _frames_uint8(node, value, ctx)
+    return R.video(value, node.op, "TCHW")
+
+
+def _batch_only(node, value, ctx):
+    raise R.LayoutError(f"{node.op} mixes a batch (B, C, T, H, W) with its labels; apply it to collated "
+                        f"batches in the training step, not to clips")
+
+
+def _video_transform(node, value, ctx):
+    a = node.args
+    key = a["video_key"]
+    if key is not None:
+        found = R.clip(value, node.op, key)
+        kept = {k: v for k, v in found.items() if k not in (a["remove_key"] or [])}
+        return {**kept, key: _video_chain(node, found[key])}
+    return _video_chain(node, value)
+
+
+def _video_chain(node, value):
+    a = node.args
+    v = R.video(value, node.op)
+    if a["num_samples"] is not None:
+        v = R.subsampled(v, -3, a["num_samples"])
+    if a["convert_to_float"]:
+        v = R.replace(v, dtype="float32")
+    elif not v.is_float:
+        raise R.LayoutError(f"{node.op}: convert_to_float is false but the video is {v}; its Normalize needs floats",
+                            arg="convert_to_float")
+    h, w = R.pair(a["crop_size"])
+    if a["mode"] == "val":
+        return R.cropped(R.scaled_short_side(v, a["min_size"]), node.op, h, w, pads=True, arg="crop_size")
+    if a["random_resized_crop_paras"] is None:
+        v = R.replace(v.with_dims(H=R.UNKNOWN, W=R.UNKNOWN), min_side=a["min_size"])
+    return R.cropped(v, node.op, h, w, arg="crop_size")
+
+
 #: name -> (python callable, op kind, layout rule)
 TRANSFORM_OPS: dict[str, tuple[Callable, str, R.Rule]] = {
     "ApplyTransformToKey": (T.ApplyTransformToKey, "object", _apply_to_key),
@@ -172,6 +224,13 @@ TRANSFORM_OPS: dict[str, tuple[Callable, str, R.Rule]] = {
     "RandomHorizontalFlip": (V.RandomHorizontalFlip, "module", _spatial()),
     "Resize": (V.Resize, "module", _resize),
     "MultiView": (V.MultiView, "object", _multi_view),
+    "AugmentTransform": (AugmentTransform, "object", _augment_transform),
+    "RandAugment": (RandAugment, "object", _frames_uint8),
+    "AugMix": (AugMix, "object", _frames_uint8),
+    "MixUp": (MixUp, "module", _batch_only),
+    "CutMix": (CutMix, "module", _batch_only),
+    "MixVideo": (MixVideo, "module", _batch_only),
+    "create_video_transform": (create_video_transform, "object", _video_transform),
 }
 
 #: ops registered elsewhere that transform specs may use, with their layout rules

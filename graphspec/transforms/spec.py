@@ -35,7 +35,8 @@ from graphspec.spec.source import SourceMap
 from . import ops
 from . import rules as R
 
-#: op kinds a transform spec may name (builders and graph ops make models, not transforms)
+#: op kinds a transform spec may name (builders and graph ops make models, not transforms;
+#: the graph ops with a layout rule, ``Permute`` and ``Identity``, are transforms too)
 _TRANSFORM_KINDS = ("module", "object")
 
 
@@ -77,7 +78,7 @@ def parse(data: Any, path: tuple) -> TransformNode:
         raise SpecError([Diagnostic(f"expected a transform (an op name, {{op: ...}} or a list), got {data!r}",
                                     path=path, code="component")])
     opdef = registry.get_or_raise_at(name, path + (("op",) if isinstance(data, dict) else ()))
-    if opdef.kind not in _TRANSFORM_KINDS:
+    if opdef.kind not in _TRANSFORM_KINDS and ops.layout_rule(name) is None:
         raise SpecError([Diagnostic(f"{name} is a {opdef.kind} op (it makes models), not a transform",
                                     path=path, code="component")])
     return _bind(opdef, raw, path)
