@@ -42,7 +42,7 @@ class Component:
             return node
         # a module op's own component arguments are complete sub-modules: expand them now
         values = {k: _expand_children(v) for k, v in values.items()}
-        return opdef.extra.get("node", Node)(self.op, values, meta={"source": self.source})
+        return Node(self.op, values, meta={"source": self.source})
 
     def __repr__(self) -> str:
         return f"Component({self.op!r}, {self.preset!r})" if self.preset else f"Component({self.op!r})"

@@ -1,9 +1,9 @@
 """Drawings of a compiled spec as Graphviz DOT or Mermaid, and the short shape and nesting-level
 texts that drawings and summaries share.
 
-Model form: the node tree (parent -- child, op and output shape in each label). Graph form: the
-dataflow from inputs through nodes to outputs; with ``depth`` > 1 each node's sub-tree hangs
-below it (dashed).
+Both spec forms draw the one IR graph: inputs, the dataflow through its steps, outputs; each
+step's sub-tree hangs below it (dashed) to ``depth`` levels (a model spec's one step is the
+model's tree, parent -- child, op and output shape in each label).
 """
 from __future__ import annotations
 
@@ -113,26 +113,18 @@ def _draw_tree(drawing: Drawing, node, parent_id: str | None, depth: int, graph_
 
 
 def draw(compiled, depth: int = DEFAULT_DEPTH) -> Drawing:
-    """The drawing of a compiled model spec, nodes to ``depth`` levels (-1: all)."""
+    """The drawing of a compiled model spec, nodes to ``depth`` levels (-1: all): the inputs,
+    each step's tree (a model spec's one tree, labelled by paths; a graph's nodes by name), the
+    dataflow between them, the outputs."""
     drawing = Drawing(compiled.spec.name)
-    if compiled.root is not None:
-        ins = [drawing.node(f"{k}\n{shape_text(v)}", "input") for k, v in compiled.inputs.items()]
-        top = _draw_tree(drawing, compiled.root, None, depth, False)
-        for i in ins:
-            drawing.edge(i, top)
-        for k, v in compiled.outputs.items():
-            drawing.edge(top, drawing.node(f"{k}\n{shape_text(v)}", "output"))
-        return drawing
     graph = compiled.graph
     ids = {k: drawing.node(f"{k}\n{shape_text(v)}", "input") for k, v in compiled.inputs.items()}
-    for name, node in graph.nodes.items():
-        ids[name] = _draw_tree(drawing, node, None, depth, True, name=name)
-    for name, sources in graph.wiring.items():
-        for src in sources:
-            if src in ids and name in ids:
-                drawing.edge(ids[src], ids[name])
+    for step in graph.steps:
+        ids[step.name] = _draw_tree(drawing, step.node, None, depth, not graph.single,
+                                    name=None if graph.single else step.name)
+    for step in graph.steps:
+        for src in step.inputs:
+            drawing.edge(ids[src], ids[step.name])
     for out_name, src in graph.outputs.items():
-        oid = drawing.node(f"{out_name}\n{shape_text(compiled.outputs.get(out_name))}", "output")
-        if src in ids:
-            drawing.edge(ids[src], oid)
+        drawing.edge(ids[src], drawing.node(f"{out_name}\n{shape_text(compiled.outputs.get(out_name))}", "output"))
     return drawing

@@ -31,29 +31,26 @@ def expand_document(compiled: "Compiled") -> dict:
     data = compiled.data
     out: dict[str, Any] = {key: copy.deepcopy(data[key]) for key in HEADER_KEYS if key in data}
     problems: list[Diagnostic] = []
-    if compiled.root is not None:
-        out["model"] = node_data(compiled.root, problems)
+    graph = compiled.graph
+    if graph is None:
+        problems.append(Diagnostic("the spec has no model to expand (it did not compile)", code="expand"))
+    elif graph.single:
+        out["model"] = node_data(graph.steps[0].node, problems)
         if data.get("outputs") is not None:
             out["outputs"] = copy.deepcopy(data["outputs"])
-    elif compiled.graph is not None:
-        graph = compiled.graph
+    else:
         raw_nodes = data.get("nodes") or {}
-        # the spec's own order: the graph (and so its state_dict order) is rebuilt the same way
-        names = [n for n in raw_nodes if n in graph.nodes] + [n for n in graph.nodes if n not in raw_nodes]
         nodes = {}
-        for name in names:
-            item = node_data(graph.nodes[name], problems)
-            raw = raw_nodes.get(name)
+        for step in graph.steps:  # dependency order: the state_dict order of the lowered module
+            item = node_data(step.node, problems)
+            raw = raw_nodes.get(step.name)
             if isinstance(raw, dict) and "in" in raw:
                 wired = copy.deepcopy(raw["in"])
             else:
-                ins = graph.wiring.get(name, [])
-                wired = ins[0] if len(ins) == 1 else list(ins)
-            nodes[name] = {"op": item.pop("op"), "in": wired, **item}
+                wired = step.inputs[0] if len(step.inputs) == 1 else list(step.inputs)
+            nodes[step.name] = {"op": item.pop("op"), "in": wired, **item}
         out["nodes"] = nodes
         out["outputs"] = copy.deepcopy(data.get("outputs"))
-    else:
-        problems.append(Diagnostic("the spec has no model to expand (it did not compile)", code="expand"))
     if problems:
         raise SpecError(locate(problems, compiled.smap))
     return out

@@ -19,7 +19,7 @@ from .ir import PYTHON_OP, Node
 Dim = Union[int, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TensorType:
     shape: tuple[Dim, ...]
     dtype: str = "float32"
@@ -34,6 +34,8 @@ class TensorType:
     def __str__(self) -> str:
         return "[" + ", ".join(str(d) for d in self.shape) + "]"
 
+    __repr__ = __str__  # messages show shapes, in lists too, never the dataclass form
+
 
 Value = Union[TensorType, list]  # a tensor, or a list of values (multi-pathway models)
 
@@ -47,9 +49,13 @@ class ShapeError(Exception):
 
 
 class InferenceFailed(Exception):
-    def __init__(self, diagnostic: Diagnostic):
+    """A shape rule failed: the located finding, and ``(argument, value)`` of the node argument
+    at fault (if the rule named one), so the pipeline can point at the spec key that set it."""
+
+    def __init__(self, diagnostic: Diagnostic, node_arg: tuple[str, Any] | None = None):
         super().__init__(diagnostic.format())
         self.diagnostic = diagnostic
+        self.node_arg = node_arg
 
 
 def per_sample_numel(value: TensorType) -> int | None:
@@ -74,7 +80,8 @@ class Inference:
                 out = opdef.infer(node, self, *inputs)
                 own_macs = opdef.macs(node.args, inputs, out) if opdef.macs else 0
         except ShapeError as err:
-            raise InferenceFailed(self._diagnostic(node, err, inputs)) from None
+            node_arg = (err.arg, node.args[err.arg]) if err.arg is not None and err.arg in node.args else None
+            raise InferenceFailed(self._diagnostic(node, err, inputs), node_arg) from None
         children = [child.meta.get("macs") for _, child in node.children() if "output" in child.meta]
         parts = [own_macs, *children]
         node.meta["macs"] = None if any(p is None for p in parts) else sum(parts)
@@ -86,11 +93,15 @@ class Inference:
     def _diagnostic(node: Node, err: ShapeError, inputs: tuple) -> Diagnostic:
         where = node.path or "<root>"
         shapes = ", ".join(_fmt(v) for v in inputs)
-        source = node.source
-        diag = Diagnostic(f"{where} ({node.op}): {err} [input {shapes}]", path=source, code="shape")
-        if err.arg is not None and err.arg in node.args:
-            diag.node_arg = (err.arg, node.args[err.arg])  # lets the pipeline point at the key that set it
-        return diag
+        return Diagnostic(f"{where} ({node.op}): {err} [input {shapes}]", path=node.source, code="shape")
+
+    def run_graph(self, graph: Any, inputs: dict[str, Value]) -> dict[str, Value]:
+        """Every step of a ``Graph`` in order: the values by name (inputs and step outputs)."""
+        env = dict(inputs)
+        for step in graph.steps:
+            values = [env[name] for name in step.inputs]
+            env[step.name] = self.run(step.node, values) if step.call == "list" else self.run(step.node, *values)
+        return env
 
 
 def _fmt(value: Value) -> str:

@@ -1,6 +1,7 @@
 """The IR: a tree of nodes, each one call of a registered op.
 
-A node has an ``op`` (registered name), ``args`` (plain values, child nodes, lists of child
+A compiled spec is a ``Graph`` (``compiler.graph``) of steps; each step's ``node`` is the root
+of such a tree. A node has an ``op`` (registered name), ``args`` (plain values, child nodes, lists of child
 nodes or None), ``inputs`` (value names it reads, in explicit graphs), a ``path`` (the qualified
 name of the module it lowers to, e.g. ``blocks.1.res_blocks.0.branch2.conv_a``) and ``meta``
 (facts found by the compiler: output type, params, MACs, the spec key that produced it).
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from graphspec import registry
 from graphspec.spec.errors import Diagnostic
 
 #: op name of a node wrapping an unregistered Python callable (Python API only, never YAML)
@@ -25,14 +27,12 @@ class Node:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def children(self) -> Iterator[tuple[str, "Node"]]:
-        """Direct sub-nodes as ``(relative name, node)``: ``conv``, ``blocks.0``, ..."""
-        for key, value in self.args.items():
-            if isinstance(value, Node):
-                yield key, value
-            elif isinstance(value, (list, tuple)) and any(isinstance(v, Node) for v in value):
-                for i, item in enumerate(value):
-                    if isinstance(item, Node):
-                        yield f"{key}.{i}", item
+        """Direct sub-nodes as ``(relative name, node)``: ``conv``, ``blocks.0``, ... -- the names
+        the lowered module gives them (an op's ``children`` hook says so where they differ)."""
+        opdef = registry.find(self.op)
+        if opdef is not None and opdef.children is not None:
+            return opdef.children(self)
+        return argument_children(self)
 
     def walk(self) -> Iterator["Node"]:
         """This node and every node below it, parents first."""
@@ -49,6 +49,24 @@ class Node:
         return f"Node({self.op!r}, path={self.path!r})"
 
 
+def argument_children(node: Node) -> Iterator[tuple[str, Node]]:
+    """Sub-nodes named by their argument (``conv``), list items by their index (``blocks.0``;
+    a ``null`` item keeps its index, as it does in the lowered ``nn.ModuleList``)."""
+    for key, value in node.args.items():
+        if isinstance(value, Node):
+            yield key, value
+        elif isinstance(value, (list, tuple)) and any(isinstance(v, Node) for v in value):
+            for i, item in enumerate(value):
+                if isinstance(item, Node):
+                    yield f"{key}.{i}", item
+
+
+def call_mode(node: Node) -> registry.CallMode:
+    """How ``node`` takes several inputs: as positional arguments or as one list."""
+    opdef = registry.find(node.op)
+    return opdef.call_mode(node) if opdef is not None else "args"
+
+
 def assign_paths(root: Node, prefix: str = "") -> Node:
     """Give every node below ``root`` the qualified module name it will lower to."""
     root.path = prefix
@@ -60,8 +78,6 @@ def assign_paths(root: Node, prefix: str = "") -> Node:
 def lint(root: Node) -> list[Diagnostic]:
     """Structural checks of an IR tree: registered ops, known and complete arguments, no node
     shared between two parents (a module has one owner), unique paths."""
-    from graphspec import registry
-
     found: list[Diagnostic] = []
     seen: set[int] = set()
     paths: set[str] = set()

@@ -21,15 +21,20 @@ def lower(node: Node) -> nn.Module:
         return node.meta["callable"](*args, **{k: _python_value(v) for k, v in kwargs.items()})
     opdef = registry.get(node.op)
     kwargs = {key: lower_value(value) for key, value in node.args.items()}
-    custom = opdef.extra.get("lower")
-    return custom(**kwargs) if custom else opdef.target(**kwargs)
+    return (opdef.lower or opdef.target)(**kwargs)
 
 
 def lower_value(value: Any) -> Any:
+    """An argument value for the constructor: nodes lowered; a list of nodes becomes an
+    ``nn.ModuleList`` (a ``null`` item keeps its index there, as the IR paths do), or a plain
+    list when its items are no modules (``object`` ops: datasets, samplers, functions)."""
     if isinstance(value, Node):
         return lower(value)
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, (Node, type(None))) for v in value):
-        return nn.ModuleList([lower(v) for v in value if v is not None])
+        items = [lower(v) if v is not None else None for v in value]
+        if all(isinstance(v, (nn.Module, type(None))) for v in items):
+            return nn.ModuleList(items)
+        return items
     return value
 
 

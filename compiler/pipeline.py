@@ -3,6 +3,21 @@
 ``compile_spec`` raises ``SpecError`` when the spec cannot be expanded at all (unreadable file,
 schema errors, unknown ops); findings of the static checks (shape errors, failed ``expect``)
 are collected on the result, located at the spec key that causes them.
+
+Both spec forms compile to the one IR, a ``Graph`` (``compiler.graph``): a model spec is a graph
+of one step. The stable API of a compiled result (``Compiled``), which IR passes and exporters
+build on:
+
+* ``graph``: the ``Graph``; ``graph.steps`` in dependency order, each with ``name``, ``node``
+  (the root ``Node`` of its tree: ``op``, ``args``, ``inputs``, ``path``, ``meta``), ``inputs``
+  (value names it reads) and ``call``. Node paths are the lowered module's qualified names, so
+  ``meta`` facts, state_dict keys and errors share them. ``graph.walk()`` yields every node.
+  ``None`` only when an explicit graph could not be wired (``diagnostics`` say why).
+* ``nodes``: every IR node (``graph.walk()`` as a list).
+* ``inputs`` / ``outputs``: name -> static type (``TensorType`` or a list of them).
+* ``params``, ``macs`` (per clip; None with symbolic dims), ``state`` (static state_dict
+  layout), ``diagnostics`` (located findings), ``ok``.
+* ``lower()``: the ``nn.Module`` (a model spec's own tree, or a ``GraphModule``).
 """
 from __future__ import annotations
 
@@ -18,10 +33,11 @@ from graphspec.spec.errors import Diagnostic, SpecError
 from graphspec.spec.source import SourceMap, load_document
 
 from .component import as_component
-from .graph import GraphIR, build_graph, lower_graph
+from .graph import Graph, build_graph, lower_graph, model_graph
 from .infer import Inference, InferenceFailed, TensorType, Value, annotate_state
-from .ir import Node, assign_paths, lint
-from .lower_torch import lower
+from .ir import Node, lint
+from .limits import size_findings
+from .symbols import same_shape
 
 
 @dataclass
@@ -30,8 +46,7 @@ class Compiled:
     data: dict
     smap: SourceMap
     file: str
-    root: Node | None = None  # model form
-    graph: GraphIR | None = None  # graph form
+    graph: Graph | None = None
     inputs: dict[str, Value] = field(default_factory=dict)
     outputs: dict[str, Value] = field(default_factory=dict)
     state: list = field(default_factory=list)
@@ -39,9 +54,14 @@ class Compiled:
 
     @property
     def nodes(self) -> list[Node]:
-        """Every IR node, parents first."""
-        roots = [self.root] if self.root is not None else list(self.graph.nodes.values())
-        return [n for r in roots for n in r.walk()]
+        """Every IR node: step by step, parents first."""
+        return list(self.graph.walk()) if self.graph is not None else []
+
+    @property
+    def root(self) -> Node | None:
+        """The model spec's one tree (None for an explicit graph). Prefer ``graph``, which both
+        forms share; this is kept for callers written before it."""
+        return self.graph.steps[0].node if self.graph is not None and self.graph.single else None
 
     @property
     def params(self) -> int:
@@ -49,8 +69,7 @@ class Compiled:
 
     @property
     def macs(self) -> int | None:
-        roots = [self.root] if self.root is not None else list(self.graph.nodes.values())
-        values = [r.meta.get("macs") for r in roots]
+        values = [s.node.meta.get("macs") for s in self.graph.steps] if self.graph is not None else [None]
         return None if any(v is None for v in values) else sum(values)
 
     @property
@@ -58,7 +77,10 @@ class Compiled:
         return not any(d.severity == "error" for d in self.diagnostics)
 
     def lower(self) -> nn.Module:
-        return lower(self.root) if self.root is not None else lower_graph(self.graph)
+        if self.graph is None:
+            raise SpecError([d for d in self.diagnostics if d.severity == "error"]
+                            or [Diagnostic("the spec did not compile to a graph", code="graph")])
+        return lower_graph(self.graph)
 
 
 def input_value(decl: Any) -> Value:
@@ -97,57 +119,59 @@ def compile_spec(path: str | Path, overrides: Sequence[str] = ()) -> Compiled:
 def compile_document(spec: ModelSpec, data: dict, smap: SourceMap, file: str) -> Compiled:
     result = Compiled(spec, data, smap, file)
     result.inputs = {name: input_value(decl) for name, decl in spec.inputs.items()}
-    if spec.model is not None:
-        _compile_model(result, spec)
-    else:
-        _compile_graph(result, spec)
+    graph, found = _model_graph(spec) if spec.model is not None else _explicit_graph(spec)
+    result.diagnostics += found
+    if graph is None:
+        return result
+    result.graph = graph
+    for step in graph.steps:
+        result.diagnostics += lint(step.node)
+        result.state += annotate_state(step.node)
+    if not result.ok:
+        return result
+    result.diagnostics += size_findings(result)
+    if not result.ok:
+        return result
+    try:
+        env = Inference().run_graph(graph, result.inputs)
+    except InferenceFailed as failed:
+        result.diagnostics.append(_refine(failed, result.data))
+        return result
+    result.outputs, found = _output_values(graph, env)
+    result.diagnostics += found
+    result.diagnostics += size_findings(result, activations=True)
     if result.ok:
         _check_expect(result)
     return result
 
 
-def _compile_model(result: Compiled, spec: ModelSpec) -> None:
+def _model_graph(spec: ModelSpec) -> tuple[Graph | None, list[Diagnostic]]:
     try:
         root = as_component(spec.model, ("model",))()
-    except (ValueError, TypeError, AssertionError) as err:  # a builder rejected its arguments
+    except (ValueError, TypeError, AssertionError, IndexError) as err:  # a builder rejected its arguments
         raise SpecError([builder_error(err, ("model",), spec.model)]) from None
-    result.root = assign_paths(root)
-    result.diagnostics += lint(root)
-    result.state = annotate_state(root)
-    try:
-        out = Inference().run(root, *result.inputs.values())
-    except InferenceFailed as failed:
-        result.diagnostics.append(_refine(failed.diagnostic, result.data))
-        return
-    names = spec.output_names()
-    outs = out if isinstance(out, list) and len(names) > 1 else [out]
-    if len(outs) != len(names):
-        result.diagnostics.append(Diagnostic(f"model has {len(outs)} outputs, 'outputs' names {len(names)}",
-                                             path=("outputs",), code="outputs"))
-    result.outputs = dict(zip(names, outs))
+    return model_graph(root, list(spec.inputs), spec.output_names())
 
 
-def _compile_graph(result: Compiled, spec: ModelSpec) -> None:
+def _explicit_graph(spec: ModelSpec) -> tuple[Graph | None, list[Diagnostic]]:
     outputs = spec.outputs if isinstance(spec.outputs, dict) else {n: n for n in spec.outputs}
     graph, found = build_graph(spec.nodes, list(spec.inputs), outputs)
-    result.diagnostics += found
-    if graph is None:
-        if not found:
-            raise SpecError([Diagnostic("graph could not be built", path=("nodes",))])
-        return
-    result.graph = graph
-    env: dict[str, Value] = dict(result.inputs)
-    ctx = Inference()
-    for name, node in graph.nodes.items():
-        result.diagnostics += lint(node)
-        result.state += annotate_state(node)
-        values = [env[i] for i in graph.wiring[name]]
-        try:
-            env[name] = ctx.run(node, values) if graph.calls.get(name) == "list" else ctx.run(node, *values)
-        except InferenceFailed as failed:
-            result.diagnostics.append(_refine(failed.diagnostic, result.data))
-            return
-    result.outputs = {k: env[v] for k, v in graph.outputs.items()}
+    if graph is None and not found:
+        raise SpecError([Diagnostic("graph could not be built", path=("nodes",))])
+    return graph, found
+
+
+def _output_values(graph: Graph, env: dict[str, Value]) -> tuple[dict[str, Value], list[Diagnostic]]:
+    """Output name -> type; a model spec's list output is split over several output names."""
+    names = list(graph.outputs)
+    if not (graph.single and len(names) > 1):
+        return {name: env[src] for name, src in graph.outputs.items()}, []
+    out = env[graph.steps[0].name]
+    outs = out if isinstance(out, list) else [out]
+    if len(outs) != len(names):
+        return {}, [Diagnostic(f"model has {len(outs)} outputs, 'outputs' names {len(names)}",
+                               path=("outputs",), code="outputs")]
+    return dict(zip(names, outs)), []
 
 
 def builder_error(err: Exception, path: tuple, raw: Any) -> Diagnostic:
@@ -159,13 +183,13 @@ def builder_error(err: Exception, path: tuple, raw: Any) -> Diagnostic:
     return Diagnostic(message, path=path, code="build")
 
 
-def _refine(diag: Diagnostic, data: dict) -> Diagnostic:
+def _refine(failed: InferenceFailed, data: dict) -> Diagnostic:
     """Point a shape error at the spec key that set the offending value: the argument of the
     same name with that value, else the one key holding that value."""
-    node_arg = diag.__dict__.pop("node_arg", None)
-    if node_arg is None:
+    diag = failed.diagnostic
+    if failed.node_arg is None:
         return diag
-    arg, value = node_arg
+    arg, value = failed.node_arg
     container = _at(data, diag.path)
     if not isinstance(container, dict):
         return diag
@@ -188,10 +212,6 @@ def _at(data: Any, path: tuple) -> Any:
     return data
 
 
-def _same_shape(got: Value, want: list) -> bool:
-    return isinstance(got, TensorType) and [str(d) for d in got.shape] == [str(d) for d in want]
-
-
 def _check_expect(result: Compiled) -> None:
     expect = result.spec.expect
     if expect is None:
@@ -212,13 +232,19 @@ def _check_expect(result: Compiled) -> None:
         elif abs(got - macs.value) > macs.rtol * macs.value:
             found.append(Diagnostic(f"expected {macs.value / 1e9:.4g} GMACs (rtol {macs.rtol}), counted "
                                     f"{got / 1e9:.4g} GMACs", path=("expect", "macs"), code="expect"))
+    fixed = {d for value in result.inputs.values() for t in _tensors(value) for d in t.shape if isinstance(d, str)}
+    binding: dict[str, Any] = {}  # a symbol the inputs do not use binds to what it meets (B -> 1)
     for name, shape in (expect.outputs or {}).items():
         if name not in result.outputs:
             found.append(Diagnostic(f"no output named {name!r} (outputs: {', '.join(result.outputs)})",
                                     path=("expect", "outputs", name), code="expect"))
-        elif not _same_shape(result.outputs[name], shape):
+        elif not same_shape(result.outputs[name], shape, fixed, binding):
             found.append(Diagnostic(f"expected output shape {TensorType(tuple(shape))}, inferred {result.outputs[name]}",
                                     path=("expect", "outputs", name), code="expect"))
+
+
+def _tensors(value: Value) -> list[TensorType]:
+    return [value] if isinstance(value, TensorType) else [t for v in value for t in _tensors(v)]
 
 
 def build(spec: str | Path | Compiled, overrides: Sequence[str] = ()) -> nn.Module:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Sequence
 
+from . import symbols
 from .infer import Dim, Inference, ShapeError, TensorType, per_sample_numel
 from .ir import Node
 
@@ -28,9 +29,7 @@ def window_out(size: Dim, kernel: int, stride: int, pad: int, dilation: int = 1,
                          "kernel_size" if kernel < 1 else "stride" if stride < 1 else "padding")
     span = dilation * (kernel - 1) + 1
     if isinstance(size, str):
-        if span == 1 and stride == 1 and pad == 0:
-            return size
-        return f"({size}+{2 * pad - span})//{stride}+1"
+        return symbols.window(size, span, stride, pad)
     if size + 2 * pad < span:
         raise ShapeError(f"window {kernel} (dilation {dilation}) larger than padded input {size}+2*{pad}", "kernel_size")
     numerator = size + 2 * pad - span
@@ -229,7 +228,9 @@ def sequential(*names: str) -> Callable:
         for name in names:
             value = node.args.get(name)
             if isinstance(value, list):
-                for item in value:
+                for i, item in enumerate(value):
+                    if item is None:  # forward calls every item: a null one would fail there
+                        raise ShapeError(f"{name}[{i}] is null: {node.op} applies every item of {name}", name)
                     x = ctx.run(item, x)
             elif value is not None:
                 x = ctx.run(value, x)

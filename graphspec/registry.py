@@ -1,4 +1,4 @@
-"""The one op registry.
+"""The op registry.
 
 Every name a spec may use is an op registered here, keyed by its public Python name (as timm
 keys its models). Four kinds exist:
@@ -10,32 +10,61 @@ keys its models). Four kinds exist:
 * ``object``  -- builds a plain Python object by calling its target with its (lowered) arguments:
   datasets, clip samplers, transform functions -- the parts of data and transform specs.
 
-Each op carries a typed argument schema derived from its Python signature. An argument that takes
-a callable in Python (``norm=nn.BatchNorm3d``) takes a *component* in YAML (``{op: BatchNorm3d}``
-or the bare name). Ops are added with ``@register`` or the ``graphspec.ops`` entry-point group.
+Each op carries a typed argument schema derived from its Python signature: one pydantic model per
+op (``OpDef.args_model``), whose fields also validate each argument (``ArgSpec.validate``), so
+the JSON Schema (``json_schema()``) and validation cannot drift. Validation is strict: ``true``
+is no number and ``"64"`` no integer; sizes, counts and strides are >= 1 (``ARG_RANGES``). An
+argument that takes a callable in Python (``norm=nn.BatchNorm3d``) takes a *component* in YAML
+(``{op: BatchNorm3d}`` or the bare name).
+
+A ``Registry`` holds the ops; ``default`` is the one specs use, and the module-level
+``register``, ``add``, ``get``, ``names``, ``ops`` are its methods. ``with default.scoped():``
+(or ``registry.scoped()``) lets a test register ops that are gone when the block ends. Installed
+packages add ops through the ``graphspec.ops`` entry-point group.
+
+The registry imports no compiler, model or CLI code (the layering test holds this).
 """
 from __future__ import annotations
 
 import collections.abc
+import importlib
+import contextlib
 import inspect
+import re
 import types
 import typing
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Literal
+from typing import Annotated, Any, Callable, Iterator, Literal
 
-from pydantic import TypeAdapter
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, TypeAdapter, WithJsonSchema, create_model
 
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean
 
 OpKind = Literal["module", "builder", "graph", "object"]
+CallMode = Literal["args", "list"]
 
 _MISSING = inspect.Parameter.empty
 #: Constructor arguments of torch modules that a spec must not set (placement is not architecture).
 _HIDDEN_ARGS = frozenset({"self", "device", "dtype", "args", "kwargs"})
-
-
 _UNIONS = (typing.Union, types.UnionType)
+
+#: Value ranges by argument name, as data: ``(name pattern, bound for every int in it, bound for
+#: every float in it)``; a bound is ``(">=" | ">", value)``. Sizes, channel and class counts,
+#: strides, dilations and groups are >= 1 (torch would fail at build or forward time, or build a
+#: useless layer); paddings and indices >= 0; scales and epsilons > 0.
+ARG_RANGES: tuple[tuple[str, tuple | None, tuple | None], ...] = (
+    (r"(^|_)(in|out|num|inner|input|reduced)?_?channels?(_reduced)?$", (">=", 1), None),
+    (r"(^|_)(in|out|num)_features$", (">=", 1), None),
+    (r"(^|_)num_class(es)?$", (">=", 1), None),
+    (r"(^|_)dim_(in|out|inner)s?$|^(stem|head|fusion)_dim_(in|out)s?$", (">=", 1), None),
+    (r"(^|_)(kernel_sizes?|strides?|dilations?|groups|num_groups|output_size|resolution)$", (">=", 1), None),
+    (r"(^|_)(depth|clip_length|crop_size|width_per_group|normalized_shape|divisor_override)$", (">=", 1), None),
+    (r"(^|_)(bottleneck_ratio|channel_reduction_ratio|channel_fusion_ratio)$", (">=", 1), None),
+    (r"(^|_)paddings?$|(^|_)stage_idx$", (">=", 0), None),
+    (r"(^|_)(eps|spatial_scale|reduction_ratio|width_factor|depth_factor|bottleneck_factor)$", None, (">", 0)),
+    (r"^(p|dropout_rate)$", None, (">=", 0)),
+)
 
 
 class ComponentType:
@@ -70,6 +99,53 @@ def is_component_list_annotation(annotation: Any) -> bool:
     return False
 
 
+# ---- strict argument types ---------------------------------------------------------------------
+def _bound(bound: tuple | None) -> list:
+    if bound is None:
+        return []
+    op, value = bound
+    return [Field(ge=value) if op == ">=" else Field(gt=value)]
+
+
+def _reject_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not a boolean")
+    return value
+
+
+def strict_type(annotation: Any, int_bound: tuple | None = None, float_bound: tuple | None = None) -> Any:
+    """``annotation`` with strict scalars (no bool -> int/float, no str -> number) and the range
+    bounds applied to every int / float inside it; containers and unions are rebuilt around them."""
+    if annotation is bool:
+        return StrictBool
+    if annotation is int:
+        return Annotated[(StrictInt, *_bound(int_bound))] if int_bound else StrictInt
+    if annotation is float:  # an int is a fine float; a bool is not
+        return Annotated[(float, BeforeValidator(_reject_bool), *_bound(float_bound))]
+    if annotation is str:
+        return StrictStr
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Literal:
+        return Annotated[annotation, BeforeValidator(_reject_bool)] if not any(isinstance(a, bool) for a in args) \
+            else annotation
+    if origin is Annotated:
+        return Annotated[(strict_type(args[0], int_bound, float_bound), *annotation.__metadata__)]
+    if origin in _UNIONS:
+        return typing.Union[tuple(strict_type(a, int_bound, float_bound) for a in args)]
+    if origin in (list, tuple, collections.abc.Sequence, typing.List, typing.Tuple) and args:
+        inner = tuple(a if a is Ellipsis else strict_type(a, int_bound, float_bound) for a in args)
+        rebuilt = {list: typing.List, tuple: typing.Tuple, collections.abc.Sequence: typing.Sequence}.get(origin, origin)
+        return rebuilt[inner] if len(inner) > 1 or origin is tuple else rebuilt[inner[0]]
+    return annotation
+
+
+def _ranges_for(name: str) -> tuple[tuple | None, tuple | None]:
+    for pattern, int_bound, float_bound in ARG_RANGES:
+        if re.search(pattern, name):
+            return int_bound, float_bound
+    return None, None
+
+
 @dataclass
 class ArgSpec:
     """One argument of an op: its name, annotation and default."""
@@ -80,10 +156,16 @@ class ArgSpec:
     component: bool = False  # a component (callable in Python, {op: ...} in YAML)
     component_list: bool = False  # a list of components
     adapter: TypeAdapter | None = None
+    #: the checked type: strict scalars and range bounds (what ``adapter`` and the schema use)
+    field_type: Any = Any
 
     @property
     def required(self) -> bool:
         return self.default is _MISSING
+
+    @property
+    def nullable(self) -> bool:
+        return self.default is None or type(None) in typing.get_args(self.annotation)
 
     def validate(self, value: Any) -> Any:
         """Validate a plain value (not a component) against the annotation."""
@@ -92,9 +174,19 @@ class ArgSpec:
         return self.adapter.validate_python(value)
 
 
+#: how an op passes several inputs: ``"args"`` (positional), ``"list"`` (one list: multi-pathway
+#: blocks), or a rule ``(node) -> "args" | "list"`` for containers that pass on what a child takes
+CallRule = CallMode | Callable[[Any], CallMode]
+
+
 @dataclass
 class OpDef:
-    """A registered op. ``target`` is the module class (module/graph ops) or template function."""
+    """A registered op. ``target`` is the module class (module/graph ops) or template function.
+
+    The typed hooks are the op's rules for the compiler: ``infer`` (static output type),
+    ``state`` (state_dict layout), ``macs`` (fvcore's count), ``call`` (how several inputs are
+    passed), ``children`` (the module names of its sub-nodes, where the lowered module names them
+    otherwise than its arguments) and ``lower`` (the constructor, where it is not ``target``)."""
 
     name: str
     kind: OpKind
@@ -107,23 +199,58 @@ class OpDef:
     state: Callable | None = None
     #: MAC rule ``(args, inputs, output) -> int | None`` for leaf modules (fvcore's counting)
     macs: Callable | None = None
-    #: how several inputs are passed: as positional args, or as one list (multi-pathway nets)
-    call: Literal["args", "list"] = "args"
+    call: CallRule = "args"
+    #: ``(node) -> iterator of (relative module name, child node)``; default: the arguments' names
+    children: Callable | None = None
+    #: ``(**lowered_args) -> object`` building the op, when that is not ``target(**args)``
+    lower: Callable | None = None
     #: Python classes / callables that name this op when passed from Python (nn.Conv3d -> Conv3d)
     aliases: tuple = ()
     #: the public Python callable (for builders: returns nn.Module)
     public: Callable | None = None
-    extra: dict = field(default_factory=dict)
+    _model: Any = field(default=None, repr=False)
+
+    def call_mode(self, node: Any) -> CallMode:
+        return self.call(node) if callable(self.call) else self.call
+
+    @property
+    def args_model(self) -> type:
+        """The pydantic model of this op's arguments (components typed as ``Component``)."""
+        if self._model is None:
+            self._model = _args_model(self)
+        return self._model
 
 
-_REGISTRY: dict[str, OpDef] = {}
-_BY_CALLABLE: dict[int, str] = {}
-_entry_points_loaded = False
+def _component_schema(spec: ArgSpec, ref: str) -> dict:
+    item = {"anyOf": [{"$ref": ref}, {"type": "null"}]}
+    if spec.component and spec.component_list:
+        schema: dict = {"anyOf": [{"$ref": ref}, {"type": "array", "items": item}]}
+    elif spec.component_list:
+        schema = {"type": "array", "items": item}
+    else:
+        schema = {"$ref": ref}
+    return {"anyOf": [schema, {"type": "null"}]} if spec.nullable else schema
+
+
+def _args_model(opdef: OpDef, component_ref: str = "#/$defs/Component") -> type:
+    fields: dict[str, Any] = {}
+    for spec in opdef.args.values():
+        kind = spec.field_type
+        if spec.component or spec.component_list:
+            kind = Annotated[Any, WithJsonSchema(_component_schema(spec, component_ref))]
+        if spec.required:
+            fields[spec.name] = (kind, ...)
+            continue
+        try:
+            fields[spec.name] = (kind, Field(default=as_spec_data(spec.default)))
+        except ValueError:  # a default with no spec form (a Python object): optional, not shown
+            fields[spec.name] = (kind, Field(default_factory=lambda d=spec.default: d))
+    return create_model(f"{opdef.name}Args", __config__=ConfigDict(extra="forbid", title=opdef.name), **fields)
 
 
 def _type_hints(fn: Callable) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(fn)
+        return typing.get_type_hints(fn, include_extras=True)
     except Exception:  # unresolvable forward references: fall back to raw annotations
         return dict(getattr(fn, "__annotations__", {}))
 
@@ -143,8 +270,9 @@ def derive_args(fn: Callable, overrides: dict[str, Any] | None = None) -> dict[s
         spec.component_list = is_component_list_annotation(annotation)
         spec.component = is_component_annotation(annotation)
         if not (spec.component or spec.component_list) and annotation is not Any:
+            spec.field_type = strict_type(annotation, *_ranges_for(name))
             try:
-                spec.adapter = TypeAdapter(annotation)
+                spec.adapter = TypeAdapter(spec.field_type)
             except Exception as err:  # no silent gap in validation: the op's author must say the type
                 raise TypeError(f"{getattr(fn, '__name__', fn)}: argument {name!r} has an annotation pydantic "
                                 f"cannot check ({annotation!r}); give its spec type in arg_types") from err
@@ -152,92 +280,147 @@ def derive_args(fn: Callable, overrides: dict[str, Any] | None = None) -> dict[s
     return out
 
 
-def add(opdef: OpDef) -> OpDef:
-    """Add an op; a second op of the same name is a programming error."""
-    if opdef.name in _REGISTRY and _REGISTRY[opdef.name].target is not opdef.target:
-        raise ValueError(f"op {opdef.name!r} is already registered")
-    _REGISTRY[opdef.name] = opdef
-    for alias in (opdef.target, opdef.public, *opdef.aliases):
-        if alias is not None:
-            _BY_CALLABLE[id(alias)] = opdef.name
-    return opdef
+class Registry:
+    """Ops by name, and the Python callables that name them."""
+
+    def __init__(self, *, entry_points: bool = False, builtins: tuple[str, ...] = ()) -> None:
+        self._builtins = builtins  # modules whose import registers ops, imported at the first lookup
+        self._ops: dict[str, OpDef] = {}
+        self._by_callable: dict[int, str] = {}
+        self._entry_points_loaded = not entry_points
+
+    def add(self, opdef: OpDef) -> OpDef:
+        """Add an op; a second op of the same name is a programming error."""
+        if opdef.name in self._ops and self._ops[opdef.name].target is not opdef.target:
+            raise ValueError(f"op {opdef.name!r} is already registered")
+        self._ops[opdef.name] = opdef
+        for alias in (opdef.target, opdef.public, *opdef.aliases):
+            if alias is not None:
+                self._by_callable[id(alias)] = opdef.name
+        return opdef
+
+    def register(
+        self,
+        target: Callable | None = None,
+        *,
+        name: str | None = None,
+        kind: OpKind | None = None,
+        infer: Callable | None = None,
+        state: Callable | None = None,
+        macs: Callable | None = None,
+        call: CallRule = "args",
+        children: Callable | None = None,
+        lower: Callable | None = None,
+        arg_types: dict[str, Any] | None = None,
+        aliases: tuple = (),
+    ):
+        """Register a module class (or a graph op, or an object factory) under its public name.
+        Usable as a decorator.
+
+        ``infer`` is the static shape rule; leaf modules also give ``state`` and ``macs`` rules.
+        ``arg_types`` replaces annotations the signature lacks (e.g. ``{"conv": ComponentType}``).
+        """
+
+        def deco(obj: Callable) -> Callable:
+            self.add(OpDef(
+                name=name or obj.__name__, kind=kind or "module", target=obj, args=derive_args(obj, arg_types),
+                doc=inspect.getdoc(obj) or "", infer=infer, state=state, macs=macs, call=call,
+                children=children, lower=lower, aliases=aliases, public=obj,
+            ))
+            return obj
+
+        return deco(target) if target is not None else deco
+
+    def get(self, name: str) -> OpDef:
+        """The op called ``name``; a ``SpecError`` with a did-you-mean hint if there is none."""
+        return self.get_or_raise_at(name, ())
+
+    def get_or_raise_at(self, name: str, path: tuple) -> OpDef:
+        """Like ``get``, the error located at the spec key ``path``."""
+        self.load_entry_points()
+        try:
+            return self._ops[name]
+        except (KeyError, TypeError):
+            raise SpecError([Diagnostic(f"unknown op {name!r}", path=path, hint=did_you_mean(str(name), self._ops),
+                                        code="unknown-op")]) from None
+
+    def find(self, name: str) -> OpDef | None:
+        """The op called ``name``, or None (no entry points loaded: for hot paths)."""
+        return self._ops.get(name)
+
+    def names(self) -> list[str]:
+        self.load_entry_points()
+        return sorted(self._ops)
+
+    def ops(self) -> list[OpDef]:
+        return [self._ops[n] for n in self.names()]
+
+    def op_for_callable(self, fn: Any) -> tuple[str, dict] | None:
+        """Map a Python callable to ``(op name, preset kwargs)``: ``nn.ReLU`` -> ("ReLU", {}),
+        ``partial(nn.BatchNorm3d, eps=1e-3)`` -> ("BatchNorm3d", {"eps": 1e-3})."""
+        self.load_entry_points()
+        if isinstance(fn, partial) and not fn.args:
+            inner = self.op_for_callable(fn.func)
+            return (inner[0], {**inner[1], **fn.keywords}) if inner is not None else None
+        try:
+            name = self._by_callable.get(id(fn))
+        except TypeError:
+            return None
+        return (name, {}) if name else None
+
+    @contextlib.contextmanager
+    def scoped(self) -> Iterator["Registry"]:
+        """Ops registered inside the block are removed when it ends (tests, notebooks)."""
+        ops, by_callable = dict(self._ops), dict(self._by_callable)
+        try:
+            yield self
+        finally:
+            self._ops, self._by_callable = ops, by_callable
+
+    def json_schema(self, component_ref: str = "#/$defs/Component") -> dict:
+        """JSON Schema of every op's arguments, from the same pydantic models that validate them:
+        ``{"ops": {name: object schema of its arguments}, "$defs": {shared definitions}}``.
+        Component arguments are ``{"$ref": component_ref}`` (the caller defines it)."""
+        ops: dict[str, dict] = {}
+        defs: dict[str, dict] = {}
+        for op in self.ops():
+            model = op.args_model if component_ref == "#/$defs/Component" else _args_model(op, component_ref)
+            schema = model.model_json_schema(ref_template="#/$defs/{model}")
+            defs.update(schema.pop("$defs", {}))
+            schema["description"] = op.doc.split("\n", 1)[0] if op.doc else op.name
+            ops[op.name] = schema
+        return {"ops": ops, "$defs": defs}
+
+    def load_entry_points(self) -> None:
+        """Import the ops that installed packages declare in the ``graphspec.ops`` entry-point group.
+
+        This is the only way code outside graphspec adds ops; a spec itself never imports anything.
+        """
+        if self._entry_points_loaded:
+            return
+        self._entry_points_loaded = True
+        from importlib.metadata import entry_points
+
+        for module in self._builtins:  # graphspec's own ops: imported here so `import graphspec` stays light
+            importlib.import_module(module)
+        for ep in entry_points(group="graphspec.ops"):
+            ep.load()  # importing the module runs its @register decorators
 
 
-def register(
-    target: Callable | None = None,
-    *,
-    name: str | None = None,
-    kind: OpKind | None = None,
-    infer: Callable | None = None,
-    state: Callable | None = None,
-    macs: Callable | None = None,
-    call: Literal["args", "list"] = "args",
-    arg_types: dict[str, Any] | None = None,
-    aliases: tuple = (),
-):
-    """Register a module class (or a graph op) under its public name. Usable as a decorator.
+#: the registry specs use
+default = Registry(entry_points=True, builtins=("graphspec.ops", "graphspec.models"))
 
-    ``infer`` is the static shape rule; leaf modules also give ``state`` and ``macs`` rules.
-    ``arg_types`` replaces annotations the signature lacks (e.g. ``{"conv": ComponentType}``).
-    """
-
-    def deco(obj: Callable) -> Callable:
-        add(
-            OpDef(
-                name=name or obj.__name__,
-                kind=kind or "module",
-                target=obj,
-                args=derive_args(obj, arg_types),
-                doc=inspect.getdoc(obj) or "",
-                infer=infer,
-                state=state,
-                macs=macs,
-                call=call,
-                aliases=aliases,
-                public=obj,
-            )
-        )
-        return obj
-
-    return deco(target) if target is not None else deco
-
-
-def get(name: str) -> OpDef:
-    """The op called ``name``; a ``SpecError`` with a did-you-mean hint if there is none."""
-    return get_or_raise_at(name, ())
-
-
-def get_or_raise_at(name: str, path: tuple) -> OpDef:
-    """Like ``get``, the error located at the spec key ``path``."""
-    load_entry_points()
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise SpecError(
-            [Diagnostic(f"unknown op {name!r}", path=path, hint=did_you_mean(str(name), _REGISTRY), code="unknown-op")]
-        ) from None
-
-
-def names() -> list[str]:
-    load_entry_points()
-    return sorted(_REGISTRY)
-
-
-def ops() -> list[OpDef]:
-    return [_REGISTRY[n] for n in names()]
-
-
-def op_for_callable(fn: Any) -> tuple[str, dict] | None:
-    """Map a Python callable to ``(op name, preset kwargs)``: ``nn.ReLU`` -> ("ReLU", {}),
-    ``partial(nn.BatchNorm3d, eps=1e-3)`` -> ("BatchNorm3d", {"eps": 1e-3})."""
-    load_entry_points()
-    if isinstance(fn, partial) and not fn.args:
-        inner = op_for_callable(fn.func)
-        if inner is not None:
-            return inner[0], {**inner[1], **fn.keywords}
-        return None
-    name = _BY_CALLABLE.get(id(fn))
-    return (name, {}) if name else None
+add = default.add
+register = default.register
+get = default.get
+get_or_raise_at = default.get_or_raise_at
+find = default.find
+names = default.names
+ops = default.ops
+op_for_callable = default.op_for_callable
+scoped = default.scoped
+json_schema = default.json_schema
+load_entry_points = default.load_entry_points
 
 
 def as_spec_data(value: Any) -> Any:
@@ -254,18 +437,3 @@ def as_spec_data(value: Any) -> Any:
     if found is None or found[1]:
         raise ValueError(f"{value!r} has no spec form: it is not plain data or a registered op")
     return found[0]
-
-
-def load_entry_points() -> None:
-    """Import the ops that installed packages declare in the ``graphspec.ops`` entry-point group.
-
-    This is the only way code outside graphspec adds ops; a spec itself never imports anything.
-    """
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group="graphspec.ops"):
-        ep.load()  # importing the module runs its @register decorators

@@ -171,8 +171,10 @@ def test_explicit_graph_example_validates_builds_and_runs():
 def test_symbolic_dims_propagate():
     node = assign_paths(expand_node("Conv3d", dict(in_channels=3, out_channels=4, kernel_size=3, stride=2)))
     out = infer(node, TensorType(("B", 3, "T", 16, 16)))
-    assert out.shape == ("B", 4, "(T+-3)//2+1", 7, 7)
+    assert out.shape == ("B", 4, "(T-3)//2+1", 7, 7)  # (T + 2*0 - 3) // 2 + 1, torch's formula
     assert node.meta["macs"] is None  # unknown T: MACs cannot be counted
+    same = assign_paths(expand_node("Conv3d", dict(in_channels=3, out_channels=4, kernel_size=3, padding=1)))
+    assert infer(same, TensorType(("B", 3, "T", 16, 16))).shape == ("B", 4, "T", 16, 16)  # (T-1)//1+1 is T
 
 
 def test_readme_example_inherits_and_checks():

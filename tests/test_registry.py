@@ -45,7 +45,7 @@ def test_entry_point_group_is_loaded(monkeypatch):
         def load(self):
             loaded.append(True)
 
-    monkeypatch.setattr(registry, "_entry_points_loaded", False)
+    monkeypatch.setattr(registry.default, "_entry_points_loaded", False)
     monkeypatch.setattr(metadata, "entry_points", lambda group: [FakeEntryPoint()] if group == "graphspec.ops" else [])
     registry.load_entry_points()
     assert loaded == [True]

@@ -8,14 +8,20 @@ import torch
 import torch.nn as nn
 
 from graphspec.compiler.infer import Inference, ShapeError, TensorType
-from graphspec.compiler.ir import Node
+from graphspec.compiler.ir import Node, call_mode
 from graphspec.compiler.rules import sequential
 from graphspec.registry import register
 
 from .weight_init import init_net_weights
 
 
-@register(infer=sequential("blocks"), arg_types={"blocks": nn.ModuleList})
+def _first_block_call(node: Node) -> str:
+    """A net takes its inputs as its first block does (one list, for a multi-pathway network)."""
+    blocks = node.args.get("blocks") or []
+    return call_mode(blocks[0]) if blocks and isinstance(blocks[0], Node) else "args"
+
+
+@register(infer=sequential("blocks"), call=_first_block_call, arg_types={"blocks": nn.ModuleList})
 class Net(nn.Module):
     """A general network: the blocks applied in order. Weights are initialised as PyTorchVideo does."""
 

@@ -10,7 +10,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from graphspec import registry
 from graphspec.compiler.component import Component
 from graphspec.compiler.infer import Inference, TensorType
 from graphspec.compiler.ir import Node
@@ -62,16 +61,22 @@ def _se_macs(a: dict, inputs: tuple, out: TensorType) -> int:
     return 2 * a["num_channels"] * _reduced_channels(a)  # two 1x1 convs on the squeezed vector
 
 
+def _se_children(node: Node) -> Iterator[tuple[str, Node]]:
+    """The activation of ``SqueezeExcitation`` lives at ``block.1`` of the lowered module, so
+    that is its path (a stateful activation's keys then match)."""
+    if isinstance(node.args.get("activation"), Node):
+        yield "block.1", node.args["activation"]
+
+
 class SqueezeExcitationNode(Node):
-    """IR node of ``SqueezeExcitation``: its activation lives at ``block.1`` of the lowered
-    module, so that is its path (a stateful activation's keys then match)."""
+    """A node named like ``SqueezeExcitation``'s, whatever its op (a ``Node`` of that op gets the
+    same names from the op's ``children`` hook)."""
 
     def children(self) -> Iterator[tuple[str, Node]]:
-        if isinstance(self.args.get("activation"), Node):
-            yield "block.1", self.args["activation"]
+        return _se_children(self)
 
 
-@register(infer=_se_infer, state=_se_state, macs=_se_macs)
+@register(infer=_se_infer, state=_se_state, macs=_se_macs, children=_se_children)
 class SqueezeExcitation(nn.Module):
     """Squeeze-excitation as in fvcore: global average, reduce conv, activation (ReLU by default),
     expand conv, sigmoid; the input is rescaled channel-wise by the result."""
@@ -94,9 +99,6 @@ class SqueezeExcitation(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         squeezed = F.adaptive_avg_pool3d(x, 1) if self.is_3d else F.adaptive_avg_pool2d(x, 1)
         return x * self.block(squeezed)
-
-
-registry.get("SqueezeExcitation").extra["node"] = SqueezeExcitationNode
 
 
 # ---- projected pool ---------------------------------------------------------------------------

@@ -47,13 +47,11 @@ for _name, (_cls, _infer, _state, _macs) in TORCH_OPS.items():
 
 
 # ---- nn.Sequential ----------------------------------------------------------------------------
-class SequentialNode(Node):
-    """IR node of an ``nn.Sequential``: its modules are named ``0``, ``1``, ... as torch names
-    them (not ``modules.0``), so static paths and state keys match the lowered module."""
-
-    def children(self) -> Iterator[tuple[str, Node]]:
-        items = [m for m in self.args.get("modules") or () if isinstance(m, Node)]
-        for i, item in enumerate(items):
+def _sequential_children(node: Node) -> Iterator[tuple[str, Node]]:
+    """``nn.Sequential`` names its modules ``0``, ``1``, ... (not ``modules.0``): so do the
+    static paths and state keys."""
+    for i, item in enumerate(node.args.get("modules") or ()):
+        if isinstance(item, Node):
             yield str(i), item
 
 
@@ -64,4 +62,11 @@ def _sequential(modules: List[nn.Module] = ()) -> nn.Sequential:
 
 add(OpDef(name="Sequential", kind="module", target=nn.Sequential, args=derive_args(_sequential),
           doc=_sequential.__doc__ or "", infer=R.sequential("modules"), public=nn.Sequential,
-          extra={"lower": _sequential, "node": SequentialNode}))
+          children=_sequential_children, lower=_sequential))
+
+class SequentialNode(Node):
+    """A node named like ``nn.Sequential``'s, whatever its op (a ``Node`` of op ``Sequential``
+    gets the same names from the op's ``children`` hook)."""
+
+    def children(self) -> Iterator[tuple[str, Node]]:
+        return _sequential_children(self)
