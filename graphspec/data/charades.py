@@ -1,0 +1,109 @@
+"""Charades: multi-label action recognition on videos stored as frame images.
+
+The data file is PySlowFast's *frame list*: a space separated csv with the header
+``original_vido_id video_id frame_id path labels`` and one row per frame, ``labels`` being the
+comma separated class ids of that frame (``"12,34"``; ``""`` for none). Frames are read at 30 fps
+in the order of the list.
+"""
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+from typing import Any, Callable, Optional
+
+from torch.utils.data import RandomSampler
+
+from graphspec.registry import ComponentType, register
+
+from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler
+from .frame_video import FrameVideo
+from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset
+from .video import Video
+
+FRAME_LIST_COLUMNS = ("original_vido_id", "video_id", "frame_id", "path", "labels")
+FRAME_LIST_FPS = 30
+
+
+def read_frame_list(frame_list_file: str, prefix: str = "") -> tuple[list[str], list[list[str]], list[list[list[int]]]]:
+    """``(video names, frame paths per video, label ids per frame per video)`` of a frame list,
+    videos in order of first appearance, frames ordered by ``frame_id``."""
+    frames: dict[str, list[tuple[int, str, list[int]]]] = {}
+    with open(frame_list_file, newline="") as handle:
+        reader = csv.DictReader(handle, delimiter=" ")
+        if tuple(reader.fieldnames or ()) != FRAME_LIST_COLUMNS:
+            raise ValueError(f"{frame_list_file}: expected the header {' '.join(FRAME_LIST_COLUMNS)!r}, "
+                             f"got {' '.join(reader.fieldnames or [])!r}")
+        for row in reader:
+            where = f"{frame_list_file}:{reader.line_num}"
+            if None in row or None in row.values():
+                raise ValueError(f"{where}: expected {len(FRAME_LIST_COLUMNS)} space separated fields")
+            try:
+                labels = [int(x) for x in row["labels"].replace('"', "").split(",") if x.strip()]
+                frame_id = int(row["frame_id"])
+            except ValueError:
+                raise ValueError(f"{where}: frame_id and labels must be integers, got {row['frame_id']!r} "
+                                 f"and {row['labels']!r}") from None
+            frames.setdefault(row["original_vido_id"], []).append((frame_id, os.path.join(prefix, row["path"]), labels))
+    if not frames:
+        raise ValueError(f"{frame_list_file}: no frames listed")
+    names = list(frames)
+    ordered = [sorted(frames[name], key=lambda f: f[0]) for name in names]
+    return names, [[f[1] for f in video] for video in ordered], [[f[2] for f in video] for video in ordered]
+
+
+class FrameListDataset(LabeledVideoDataset):
+    """A ``LabeledVideoDataset`` over videos given as lists of frame files (Charades, SSv2).
+
+    ``video_frame_paths[i]`` are the frames of video ``i``; its label dict is ``labels[i]``.
+    Subclasses may add per-clip labels in ``clip_labels``. The keyword-only options are
+    ``LabeledVideoDataset``'s (``seed``, ``rank``, ``world_size``, ``bad_files``)."""
+
+    def __init__(self, video_names: list[str], video_frame_paths: list[list[str]], labels: list[dict],
+                 clip_sampler: ClipSampler, video_sampler: type = RandomSampler,
+                 transform: Optional[Callable[[dict], Any]] = None, frames_per_clip: Optional[int] = None,
+                 **options: Any) -> None:
+        self._frame_paths = dict(zip(video_names, video_frame_paths))
+        super().__init__(list(zip(video_names, labels)), clip_sampler, video_sampler, transform,
+                         decode_audio=False, frames_per_clip=frames_per_clip, **options)
+
+    def _open(self, path: str) -> Optional[Video]:
+        # the "path" of a frame-list video is its name; its frames are the listed files (an
+        # unreadable one is met, and handled by the bad-file policy, when a clip reads it)
+        if path in self.bad_files:
+            return None
+        return FrameVideo.from_frame_paths(self._frame_paths[path], fps=FRAME_LIST_FPS)
+
+    def clip_labels(self, video_index: int, frame_indices: list[int]) -> dict[str, Any]:
+        """Entries added to a clip's sample from the frames it spans (none by default)."""
+        return {}
+
+    def _sample(self, video: Video, path: str, info: dict, video_index: int, clip: ClipInfo | ClipInfoList,
+                epoch: int) -> Any:
+        spans = zip(clip.clip_start_sec, clip.clip_end_sec) if isinstance(clip, ClipInfoList) else \
+            [(clip.clip_start_sec, clip.clip_end_sec)]
+        per_clip = [self.clip_labels(video_index, video.frame_indices(start, end)) for start, end in spans]
+        extra = {key: [p[key] for p in per_clip] for key in per_clip[0]} if isinstance(clip, ClipInfoList) else per_clip[0]
+        return super()._sample(video, path, {**info, **extra}, video_index, clip, epoch)
+
+
+@register(kind="object", arg_types={"clip_sampler": ComponentType})
+class Charades(FrameListDataset):
+    """Charades frame videos with per-frame multi-labels. A clip's sample has ``label``: the
+    label ids of each frame the clip spans (a list per frame), ``video_label``: the ids of the
+    whole video (sorted), and ``video``, ``video_name``, ``video_index``, ``clip_index``,
+    ``aug_index``. ``frames_per_clip`` keeps that many frames per clip, evenly spread."""
+
+    NUM_CLASSES = 157
+
+    def __init__(self, data_path: str, clip_sampler: ClipSampler, video_sampler: type = RandomSampler,
+                 transform: Optional[Callable[[dict], Any]] = None, video_path_prefix: str = "",
+                 frames_per_clip: Optional[int] = None, *, seed: int = 0, rank: Optional[int] = None,
+                 world_size: Optional[int] = None, bad_files: BadFilePolicy = "skip") -> None:
+        names, paths, self._frame_labels = read_frame_list(data_path, video_path_prefix)
+        video_labels = [{"video_label": sorted(set(itertools.chain(*frames)))} for frames in self._frame_labels]
+        super().__init__(names, paths, video_labels, clip_sampler, video_sampler, transform, frames_per_clip,
+                         seed=seed, rank=rank, world_size=world_size, bad_files=bad_files)
+
+    def clip_labels(self, video_index: int, frame_indices: list[int]) -> dict[str, Any]:
+        return {"label": [self._frame_labels[video_index][i] for i in frame_indices]}
