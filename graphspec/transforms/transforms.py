@@ -218,6 +218,7 @@ class RandomResizedCrop(nn.Module):
         self._num_tries = num_tries
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        check_video(x, "RandomResizedCrop")
         return F.random_resized_crop(x, self._target_height, self._target_width, self._scale, self._aspect_ratio,
                                      self._shift, self._log_uniform_ratio, self._interpolation, self._num_tries)
 

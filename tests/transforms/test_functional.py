@@ -1,0 +1,216 @@
+"""pytorchvideo.transforms.functional against its documented semantics and plain torch."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as TF
+
+from graphspec.transforms import functional as F
+
+
+def _clip(c=3, t=10, h=12, w=16, dtype=torch.float32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    if dtype == torch.uint8:
+        return torch.randint(0, 256, (c, t, h, w), generator=g, dtype=torch.uint8)
+    return torch.rand(c, t, h, w, generator=g, dtype=dtype)
+
+
+def _frame_ids(t, c=1, h=2, w=2):
+    """A clip whose every pixel of frame i holds i."""
+    return torch.arange(t, dtype=torch.float32).view(1, t, 1, 1).expand(c, t, h, w).clone()
+
+
+@pytest.mark.parametrize("t,n", [(10, 4), (8, 8), (3, 7), (1, 4), (16, 1)])
+def test_uniform_temporal_subsample_picks_linspace_frames(t, n):
+    out = F.uniform_temporal_subsample(_frame_ids(t), n)
+    expected = [int(i) for i in torch.linspace(0, t - 1, n).tolist()]  # truncated, as documented
+    assert out[0, :, 0, 0].tolist() == expected
+    assert out.shape == (1, n, 2, 2)
+
+
+def test_uniform_temporal_subsample_t_smaller_than_requested_repeats_nearest_frames():
+    out = F.uniform_temporal_subsample(_frame_ids(3), 6)
+    assert out[0, :, 0, 0].tolist() == [0, 0, 0, 1, 1, 2]
+
+
+def test_uniform_temporal_subsample_other_dim_and_empty_clip():
+    x = torch.arange(5.0).view(5, 1)
+    assert F.uniform_temporal_subsample(x, 3, temporal_dim=0).flatten().tolist() == [0, 2, 4]
+    with pytest.raises(ValueError, match="at least one frame"):
+        F.uniform_temporal_subsample(torch.zeros(3, 0, 2, 2), 4)
+
+
+def test_uniform_temporal_subsample_repeated_one_copy_per_ratio():
+    slow, fast = F.uniform_temporal_subsample_repeated(_frame_ids(32), [4, 1])
+    assert slow.shape[1] == 8 and fast.shape[1] == 32
+    assert slow[0, :, 0, 0].tolist() == [int(i) for i in torch.linspace(0, 31, 8).tolist()]
+    assert torch.equal(fast, _frame_ids(32))
+
+
+@pytest.mark.parametrize("h,w,size,expected", [(12, 16, 6, (6, 8)), (16, 12, 6, (8, 6)), (7, 11, 5, (5, 7)),
+                                               (11, 7, 5, (7, 5)), (9, 9, 4, (4, 4)), (10, 15, 20, (20, 30))])
+def test_short_side_scale_size_and_values_match_interpolate(h, w, size, expected):
+    x = _clip(h=h, w=w)
+    out = F.short_side_scale(x, size)
+    new_h, new_w = expected
+    assert (new_h, new_w) == ((math.floor(h / w * size), size) if w < h else (size, math.floor(w / h * size)))
+    reference = TF.interpolate(x, size=(new_h, new_w), mode="bilinear", align_corners=False)
+    assert out.shape == (3, 10, new_h, new_w)
+    torch.testing.assert_close(out, reference)
+
+
+def test_short_side_scale_uint8_is_the_rounded_float_result():
+    x = _clip(h=30, w=40, dtype=torch.uint8)
+    out = F.short_side_scale(x, 18)
+    assert out.dtype == torch.uint8
+    reference = TF.interpolate(x.float(), size=(18, 24), mode="bilinear", align_corners=False)
+    assert (out.float() - reference).abs().max() <= 1.0
+
+
+def test_short_side_scale_nearest_and_bad_arguments():
+    x = _clip(h=4, w=6)
+    torch.testing.assert_close(F.short_side_scale(x, 8, "nearest"), TF.interpolate(x, size=(8, 12), mode="nearest"))
+    with pytest.raises(ValueError, match="interpolation 'cubic'"):
+        F.short_side_scale(x, 8, "cubic")
+    with pytest.raises(ValueError, match="backend 'opencv'"):
+        F.short_side_scale(x, 8, backend="opencv")
+    with pytest.raises(ValueError, match=r"short_side_scale: expected a video tensor \(C, T, H, W\), got shape \[10, 4, 6\]"):
+        F.short_side_scale(x[0], 8)
+
+
+@pytest.mark.parametrize("h,w,idx,offset", [
+    (10, 16, 0, (1, 0)), (10, 16, 1, (1, 4)), (10, 16, 2, (1, 8)),  # wide: left / centre / right
+    (16, 10, 0, (0, 1)), (16, 10, 1, (4, 1)), (16, 10, 2, (8, 1)),  # tall: top / centre / bottom
+    (9, 13, 1, (1, 3)),  # odd: ceil((9-8)/2)=1, ceil((13-8)/2)=3
+])
+def test_uniform_crop_offsets(h, w, idx, offset):
+    x = _clip(h=h, w=w)
+    y0, x0 = offset
+    size = 8
+    torch.testing.assert_close(F.uniform_crop(x, size, idx), x[:, :, y0:y0 + size, x0:x0 + size])
+
+
+def test_uniform_crop_rejects_bad_index_and_large_size():
+    with pytest.raises(ValueError, match="spatial_idx"):
+        F.uniform_crop(_clip(), 8, 3)
+    with pytest.raises(ValueError, match="larger than the frames"):
+        F.uniform_crop(_clip(h=6), 8, 1)
+
+
+BOXES = torch.tensor([[2.0, 1.0, 10.0, 7.0], [0.0, 0.0, 15.0, 11.0]])
+
+
+def test_crop_and_clip_boxes():
+    moved = F.crop_boxes(BOXES, x_offset=3, y_offset=2)
+    assert moved.tolist() == [[-1.0, -1.0, 7.0, 5.0], [-3.0, -2.0, 12.0, 9.0]]
+    clipped = F.clip_boxes_to_image(moved, height=8, width=10)  # x in [0, 9], y in [0, 7]
+    assert clipped.tolist() == [[0.0, 0.0, 7.0, 5.0], [0.0, 0.0, 9.0, 7.0]]
+    assert BOXES[0, 0] == 2.0  # inputs untouched
+
+
+def test_boxes_entirely_outside_the_image_collapse_to_the_border():
+    out = F.clip_boxes_to_image(torch.tensor([[20.0, -5.0, 30.0, -1.0]]), height=8, width=10)
+    assert out.tolist() == [[9.0, 0.0, 9.0, 0.0]]
+
+
+@pytest.mark.parametrize("h,w", [(12, 16), (16, 12)])
+def test_short_side_scale_with_boxes_scales_by_the_frame_ratio(h, w):
+    x = _clip(h=h, w=w)
+    out, boxes = F.short_side_scale_with_boxes(x, BOXES, 6)
+    factor = out.shape[-1] / w if w <= h else out.shape[-1] / w
+    assert torch.allclose(boxes, BOXES * factor)
+    assert out.shape[-2:] == ((8, 6) if w < h else (6, 8))
+
+
+def test_random_short_side_scale_with_boxes_size_in_range():
+    torch.manual_seed(0)
+    sizes = set()
+    for _ in range(30):
+        out, boxes = F.random_short_side_scale_with_boxes(_clip(h=12, w=16), BOXES, 6, 8)
+        sizes.add(out.shape[-2])
+        assert torch.allclose(boxes, BOXES * out.shape[-1] / 16)
+    assert sizes == {6, 7, 8}
+
+
+def _box_mask(h, w, box):
+    x1, y1, x2, y2 = [int(v) for v in box]
+    img = torch.zeros(1, 1, h, w)
+    img[..., y1:y2 + 1, x1:x2 + 1] = 1.0
+    return img
+
+
+def test_random_crop_with_boxes_moves_boxes_with_the_content():
+    box = torch.tensor([[5.0, 4.0, 9.0, 8.0]])
+    torch.manual_seed(1)
+    for _ in range(10):
+        images, moved = F.random_crop_with_boxes(_box_mask(14, 16, box[0]), 10, box)
+        x1, y1, x2, y2 = [int(v) for v in moved[0]]
+        # the mask, cropped, is the box moved (clipped) into the crop
+        assert torch.equal(images, _box_mask(10, 10, moved[0])) or x1 == 0 or y1 == 0 or x2 == 9 or y2 == 9
+        assert 0 <= x1 <= x2 <= 9 and 0 <= y1 <= y2 <= 9
+
+
+def test_uniform_crop_with_boxes_offsets_and_clip():
+    x = _clip(h=10, w=16)
+    out, boxes = F.uniform_crop_with_boxes(x, 8, 2, BOXES)  # right crop: x offset 8, y offset 1
+    torch.testing.assert_close(out, x[:, :, 1:9, 8:16])
+    assert boxes.tolist() == [[0.0, 0.0, 2.0, 6.0], [0.0, 0.0, 7.0, 7.0]]
+
+
+def test_horizontal_flip_with_boxes():
+    x = _clip(w=16)
+    out, boxes = F.horizontal_flip_with_boxes(1.0, x, BOXES)
+    torch.testing.assert_close(out, x.flip(-1))
+    assert boxes.tolist() == [[16 - 10 - 1, 1.0, 16 - 2 - 1, 7.0], [0.0, 0.0, 15.0, 11.0]]
+    same, kept = F.horizontal_flip_with_boxes(0.0, x, BOXES)
+    assert same is x and torch.equal(kept, BOXES)
+
+
+def test_flip_twice_is_identity_on_boxes():
+    x = _clip(w=16)
+    _, once = F.horizontal_flip_with_boxes(1.0, x, BOXES)
+    _, twice = F.horizontal_flip_with_boxes(1.0, x, once)
+    assert torch.equal(twice, BOXES)
+
+
+@pytest.mark.parametrize("smooth", [0.0, 0.1])
+def test_convert_to_one_hot(smooth):
+    out = F.convert_to_one_hot(torch.tensor([2, 0]), 4, smooth)
+    off = smooth / 4
+    expected = torch.full((2, 4), off)
+    expected[0, 2] = expected[1, 0] = 1 - smooth + off
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(out.sum(1), torch.ones(2))
+
+
+def test_convert_to_one_hot_rejects_out_of_range():
+    with pytest.raises(ValueError, match="class index 4 >= num_class 4"):
+        F.convert_to_one_hot(torch.tensor([4]), 4)
+
+
+def test_random_resized_crop_full_box_is_a_plain_resize():
+    x = _clip(h=12, w=16)
+    out = F.random_resized_crop(x, 6, 8, scale=(1.0, 1.0), aspect_ratio=(16 / 12, 16 / 12))
+    torch.testing.assert_close(out, TF.interpolate(x, size=(6, 8), mode="bilinear", align_corners=False))
+
+
+def test_random_resized_crop_shapes_and_shift():
+    torch.manual_seed(0)
+    x = _clip(t=5, h=20, w=30, dtype=torch.uint8)
+    for shift in (False, True):
+        out = F.random_resized_crop(x, 7, 9, scale=(0.1, 0.5), aspect_ratio=(0.5, 2.0), shift=shift)
+        assert out.shape == (3, 5, 7, 9) and out.dtype == torch.uint8
+    with pytest.raises(ValueError, match="scale"):
+        F.random_resized_crop(x, 7, 9, scale=(0.5, 0.1), aspect_ratio=(0.5, 2.0))
+
+
+def test_random_resized_crop_fallback_is_centred():
+    x = _clip(h=10, w=40)  # ratio 4 can never be cropped to ratio <= 1 at area >= 0.9
+    out = F.random_resized_crop(x, 5, 5, scale=(0.9, 1.0), aspect_ratio=(1.0, 1.0), num_tries=3)
+    torch.testing.assert_close(out, TF.interpolate(x[:, :, :, 15:25], size=(5, 5), mode="bilinear",
+                                                   align_corners=False))
+
+
+def test_div_255():
+    x = _clip(dtype=torch.uint8)
+    torch.testing.assert_close(F.div_255(x), x.float() / 255.0)

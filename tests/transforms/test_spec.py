@@ -1,0 +1,172 @@
+"""kind: transform specs: every spec of specs/transforms validates and runs; layout errors are
+located; check_fits against model specs."""
+from pathlib import Path
+
+import pytest
+import torch
+
+import graphspec
+from graphspec.spec.errors import SpecError
+from graphspec.transforms.rules import VideoType
+from graphspec.transforms.spec import check_fits
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = sorted((ROOT / "specs" / "transforms").rglob("*.yaml"))
+
+
+def _clip(t=40, h=36, w=48):
+    return {"video": torch.randint(0, 256, (3, t, h, w), dtype=torch.uint8), "label": 7}
+
+
+def _shapes(value):
+    return [tuple(v.shape) for v in value] if isinstance(value, list) else tuple(value.shape)
+
+
+def _static(value):
+    return [v.shape for v in value] if isinstance(value, list) else value.shape
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: str(p.relative_to(ROOT / "specs")))
+def test_spec_validates_and_its_transform_runs_as_inferred(path):
+    compiled = graphspec.compile(path)
+    assert compiled.ok, [str(d) for d in compiled.diagnostics]
+    assert not compiled.diagnostics
+    out = compiled.build(seed=0)(_clip())
+    assert set(out) == set(compiled.outputs)
+    assert _shapes(out["video"]) == _static(compiled.outputs["video"])  # static inference == run
+    videos = out["video"] if isinstance(out["video"], list) else [out["video"]]
+    assert all(v.dtype == torch.float32 for v in videos) and out["label"] == 7
+
+
+@pytest.mark.parametrize("path", [p for p in SPECS if "train" in p.name or "ssl" in p.name], ids=lambda p: p.name)
+def test_spec_seed_reproduces(path):
+    compiled = graphspec.compile(path)
+    clip = _clip()
+    a, b = compiled.build(seed=3), compiled.build(seed=3)
+    for _ in range(3):
+        first, second = a(dict(clip)), b(dict(clip))
+        assert all(torch.equal(x, y) for x, y in zip(*(v["video"] if isinstance(v["video"], list) else [v["video"]]
+                                                      for v in (first, second))))
+
+
+@pytest.mark.parametrize("transform,model", [
+    ("kinetics_val", "slow_r50"), ("kinetics_train", "slow_r50"), ("slowfast_r50", "slowfast_r50"),
+    ("x3d_xs", "x3d_xs"), ("x3d_s", "x3d_s"), ("x3d_m", "x3d_m"), ("x3d_l", "x3d_l"),
+])
+def test_transform_fits_its_model(transform, model):
+    t = graphspec.compile(ROOT / "specs" / "transforms" / f"{transform}.yaml")
+    m = graphspec.compile(ROOT / "specs" / "models" / f"{model}.yaml")
+    assert check_fits(t, m) == []
+
+
+@pytest.mark.parametrize("transform,model,message", [
+    ("kinetics_val", "x3d_s", "T is 8, the model takes 13"),
+    ("x3d_s", "slowfast_r50", "the model takes 2 pathways"),
+    ("slowfast_r50", "slow_r50", "the model takes one tensor"),
+    ("x3d_m", "x3d_l", "H is 256, the model takes 356"),
+])
+def test_misfit_is_reported(transform, model, message):
+    t = graphspec.compile(ROOT / "specs" / "transforms" / f"{transform}.yaml")
+    m = graphspec.compile(ROOT / "specs" / "models" / f"{model}.yaml")
+    found = check_fits(t, m)
+    assert len(found) == 1 and message in found[0].message and found[0].location is not None
+
+
+HEADER = """graphspec: 1
+kind: transform
+name: t
+input:
+  video: {layout: CTHW, dtype: uint8, shape: [3, T, 64, 80]}
+  label: any
+"""
+
+
+def _compile_text(tmp_path, body):
+    path = tmp_path / "t.yaml"
+    path.write_text(HEADER + body)
+    return graphspec.compile(path)
+
+
+def _errors(tmp_path, body):
+    try:
+        result = _compile_text(tmp_path, body)
+    except SpecError as err:
+        return err.diagnostics
+    return [d for d in result.diagnostics if d.severity == "error"]
+
+
+@pytest.mark.parametrize("body,line,path,message", [
+    ("transform:\n  - {op: ApplyTransformToKey, key: vidoe, transform: Div255}\n", 8,
+     "transform[0].key", "no key 'vidoe'"),
+    ("transform:\n  - op: ApplyTransformToKey\n    key: video\n    transform:\n      - "
+     "{op: Normalize, mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2]}\n", 11, "transform[0].transform[0]",
+     "Normalize needs a float video, got uint8 CTHW [3, T, 64, 80]"),
+    ("transform:\n  - op: ApplyTransformToKey\n    key: video\n    transform:\n      - Div255\n"
+     "      - {op: Normalize, mean: [0.5, 0.5], std: [0.2, 0.2]}\n", 12, "transform[0].transform[1].mean",
+     "2 channel means for 3 channels"),
+    ("transform:\n  - op: ApplyTransformToKey\n    key: video\n    transform:\n"
+     "      - {op: RandomShortSideScale, min_size: 100, max_size: 120}\n      - {op: RandomCrop, size: 112}\n", 12,
+     "transform[0].transform[1].size", "may be as small as 100"),
+    ("transform:\n  - op: ApplyTransformToKey\n    key: video\n    transform: {op: CenterCrop, size: 7}\n"
+     "  - {op: ApplyTransformToKey, key: video, transform: {op: RandomCrop, size: 9}}\n", 11,
+     "transform[1].transform.size", "crop 9 x 9 is larger than the frames 7 x 7"),
+    ("transform:\n  - {op: ApplyTransformToKey, key: video, transform: RandAugment}\n", 8,
+     "transform[0].transform", "RandAugment takes a video in layout TCHW"),
+    ("transform:\n  - {op: ApplyTransformToKey, key: video, transform: MixUp}\n", 8,
+     "transform[0].transform", "mixes a batch"),
+    ("transform:\n  - {op: ApplyTransformToKey, key: video, transform: {op: ShortSideScal, size: 3}}\n", 8,
+     "transform[0].transform.op", "unknown op 'ShortSideScal'"),
+    ("transform:\n  - {op: ApplyTransformToKey, key: video, transform: {op: ShortSideScale, sise: 3}}\n", 8,
+     "transform[0].transform.sise", "ShortSideScale has no argument 'sise'"),
+    ("transform:\n  - {op: ApplyTransformToKey, key: video, transform: create_resnet}\n", 8,
+     "transform[0].transform", "create_resnet is a builder op"),
+    ("transform:\n  - {op: ApplyTransformToKey, key: video, transform: {op: UniformTemporalSubsampleRepeated, "
+     "frame_ratios: [4, 1]}}\n  - {op: ApplyTransformToKey, key: video, transform: Div255}\n", 9,
+     "transform[1].transform", "Div255 takes a video tensor (CTHW), got a list of 2"),
+])
+def test_layout_errors_are_located(tmp_path, body, line, path, message):
+    found = _errors(tmp_path, body)
+    assert found, "expected a finding"
+    first = found[0]
+    assert message in first.message, first.format()
+    assert first.dotted == path and first.location.line == line, first.format()
+
+
+def test_did_you_mean_for_a_wrong_key(tmp_path):
+    found = _errors(tmp_path, "transform:\n  - {op: ApplyTransformToKey, key: vidoe, transform: Div255}\n")
+    assert found[0].hint == "did you mean 'video'?"
+
+
+def test_remove_key_of_a_missing_key_is_a_warning(tmp_path):
+    result = _compile_text(tmp_path, "transform:\n  - {op: RemoveKey, key: audio}\n")
+    assert result.ok and [d.severity for d in result.diagnostics] == ["warning"]
+    assert set(result.outputs) == {"video", "label"}
+
+
+def test_outputs_and_expect(tmp_path):
+    body = ("transform:\n  - op: ApplyTransformToKey\n    key: video\n    transform:\n"
+            "      - {op: UniformTemporalSubsample, num_samples: 4}\n      - {op: ShortSideScale, size: 32}\n"
+            "      - Div255\n  - {op: RemoveKey, key: label}\n"
+            "expect:\n  outputs:\n    video: {dtype: float32, shape: [3, 4, 32, 40]}\n")
+    result = _compile_text(tmp_path, body)
+    assert result.ok, [str(d) for d in result.diagnostics]
+    assert result.outputs == {"video": VideoType((3, 4, 32, 40), "float32", "CTHW")}
+    wrong = _compile_text(tmp_path, body.replace("[3, 4, 32, 40]", "[3, 4, 32, 41]"))
+    assert [d.dotted for d in wrong.diagnostics] == ["expect.outputs.video"]
+
+
+def test_create_video_transform_op_infers_layout(tmp_path):
+    body = ("transform:\n  op: create_video_transform\n  mode: train\n  video_key: video\n  num_samples: 4\n"
+            "  min_size: 40\n  max_size: 48\n  crop_size: 32\n")
+    result = _compile_text(tmp_path, body)
+    assert result.ok and result.outputs["video"] == VideoType((3, 4, 32, 32), "float32", "CTHW")
+    out = result.build()({"video": torch.randint(0, 256, (3, 9, 64, 80), dtype=torch.uint8), "label": 0})
+    assert out["video"].shape == (3, 4, 32, 32)
+    too_big = _errors(tmp_path, body.replace("crop_size: 32", "crop_size: 44"))
+    assert too_big[0].dotted == "transform.crop_size"
+
+
+def test_build_refuses_a_spec_with_errors(tmp_path):
+    result = _compile_text(tmp_path, "transform:\n  - {op: ApplyTransformToKey, key: vidoe, transform: Div255}\n")
+    with pytest.raises(SpecError, match="no key 'vidoe'"):
+        result.build()
