@@ -142,23 +142,28 @@ def spec_schema() -> dict:
     defs["PartialGraphNode"] = {"description": "node overrides merged over the parent's (extends)",
                                 "anyOf": [union("node"), no_op, {"type": "null"}]}
 
+    refs = schema.get("oneOf") or [schema]  # a union of the kinds' documents (or a reference to the one kind)
+    kinds = [defs[ref["$ref"].rsplit("/", 1)[-1]] for ref in refs]
+    for document in kinds:  # every kind may extend a parent: then its required keys may come from there
+        document["properties"]["extends"] = {
+            "description": "parent spec(s) to inherit from, relative to this file; this file's keys are merged over them",
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+        document["if"] = {"required": ["extends"]}
+        document["else"] = {"required": document.pop("required", [])}
+
     model_spec = defs["ModelSpec"]
     props = model_spec["properties"]
     props["model"] = {"description": props["model"].get("description", "")}
     props["nodes"] = {"description": props["nodes"].get("description", ""), "type": "object"}
-    props["extends"] = {"description": "parent spec(s) to inherit from, relative to this file; this file's keys "
-                                       "are merged over them",
-                        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
-    required = model_spec.pop("required", [])
     model_spec["not"] = {"required": ["model", "nodes"]}
-    model_spec["if"] = {"required": ["extends"]}
     model_spec["then"] = {"properties": {
         "model": _ref("PartialModel"),
         "nodes": {"type": "object", "additionalProperties": _ref("PartialGraphNode")}}}
-    model_spec["else"] = {
-        "required": required,
+    model_spec["else"].update({
         "properties": {"model": _ref("Model"), "nodes": {"type": "object", "additionalProperties": _ref("GraphNode")}},
         "anyOf": [{"required": ["model"]}, {"required": ["nodes", "outputs"]}],
-    }
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "graphspec spec",
-            **{k: v for k, v in schema.items() if k != "$defs"}, "$defs": defs}
+    })
+    top = {k: v for k, v in schema.items() if k not in ("$defs", "oneOf", "discriminator")}
+    # anyOf, not oneOf: a partial file without `kind` (it comes from the parent) fits several kinds
+    top["anyOf"] = [{"$ref": f"#/$defs/{d['title']}"} for d in kinds]
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "graphspec spec", **top, "$defs": defs}

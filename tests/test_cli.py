@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SLOW_R50 = ROOT / "specs" / "models" / "slow_r50.yaml"
 TWO_STREAM = ROOT / "examples" / "two_stream.yaml"
 BAD_SPECS = ROOT / "tests" / "bad_specs"
-ROUND_TRIP_SPECS = sorted((ROOT / "specs" / "models").glob("*.yaml")) + sorted((ROOT / "examples").glob("*.yaml"))
+ROUND_TRIP_SPECS = [p for p in sorted((ROOT / "specs" / "models").glob("*.yaml")) + sorted((ROOT / "examples").glob("*.yaml"))
+                    if load_yaml(p)[0].get("kind", "model") == "model"]  # expand describes models
 
 #: a tiny graph spec: compiles and lowers in milliseconds
 TINY = """\
@@ -155,6 +156,45 @@ def test_validate_github_format(tmp_path, capsys):
                     "unknown input 'rbg' (did you mean 'rgb'?)")
 
 
+BASE_WITH_ERROR = """\
+graphspec: 1
+kind: model
+name: base
+inputs: {video: [B, 3, 4, 32, 32]}
+model:
+  op: create_res_basic_stem
+  in_channels: 3
+  out_channel: 8
+outputs: [features]
+"""
+
+
+@pytest.mark.parametrize("fmt", ["text", "github", "json"])
+def test_inherited_finding_names_the_validated_spec(tmp_path, capsys, fmt):
+    base = write(tmp_path, "parts/base.yaml", BASE_WITH_ERROR)
+    child = write(tmp_path, "child.yaml", "extends: parts/base.yaml\nname: child\n")
+    line = BASE_WITH_ERROR.splitlines().index("  out_channel: 8") + 1
+    where = f"{base}:{line}:3"  # the key's own position in the parent file
+    code, out, _ = run(capsys, "validate", "--format", fmt, child)
+    assert code == 1
+    if fmt == "json":
+        (entry,) = json.loads(out)
+        assert (entry["file"], entry["line"], entry["col"]) == (str(base), line, 3)
+        assert entry["spec"] == str(child) and entry["inherited_from"] == where
+    else:
+        finding = out.splitlines()[0]
+        assert f"[in {child}, inherited from {where}]" in finding
+        assert finding.startswith(f"{where}:" if fmt == "text" else f"::error file={str(base).replace(':', '%3A')},line={line},col=3,")
+
+
+def test_set_of_an_undeclared_input_is_refused(tmp_path, capsys):
+    spec = write(tmp_path, "s.yaml", TINY_MODEL)
+    code, out, _ = run(capsys, "validate", spec, "--set", "inputs.vidoe=[B, 3, 4, 32, 32]")
+    assert code == 2 and "no input 'vidoe' in 'inputs'" in out and "did you mean 'video'?" in out
+    code, out, _ = run(capsys, "validate", spec, "--set", "inputs.video=[1, 3, 4, 32, 32]")
+    assert code == 0, out
+
+
 def test_validate_json_format(tmp_path, capsys):
     good = write(tmp_path, "good.yaml", TINY)
     bad = write(tmp_path, "bad.yaml", TINY.replace("in: rgb,", "in: rbg,"))
@@ -252,6 +292,23 @@ def test_build_output_folder_must_exist(tmp_path, capsys):
     assert "folder" in err and "does not exist" in err
 
 
+def test_build_refuses_to_overwrite_its_input_spec(tmp_path, capsys):
+    spec = write(tmp_path, "model.spec.yaml", TINY)
+    for output in (spec, tmp_path / "model.pt"):  # the state_dict, or the spec written beside it
+        code, _, err = run(capsys, "build", spec, "-o", output)
+        assert code == 2 and f"would overwrite the input spec {spec}" in err
+        assert spec.read_text() == TINY
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.spec.yaml"]
+
+
+def test_build_checks_the_destination_before_compiling(tmp_path, capsys, monkeypatch):
+    calls = []
+    monkeypatch.setattr(cli_specs, "compile_file", lambda *a: calls.append(a))
+    spec = write(tmp_path, "tiny.yaml", TINY)
+    code, _, err = run(capsys, "build", spec, "-o", "/proc/model.pt")  # no file can be created there
+    assert code == 2 and "cannot write /proc/model.pt" in err and calls == []
+
+
 def test_build_reports_expect_as_warnings(tmp_path, capsys):
     spec = write(tmp_path, "tiny.yaml", TINY)
     code, out, err = run(capsys, "build", spec, "--set", "nodes.head.out_features=7")
@@ -335,8 +392,7 @@ def _outputs(compiled) -> dict:
 @pytest.mark.parametrize("spec", ROUND_TRIP_SPECS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_expand_round_trip(spec):
     original = compile_spec(spec)
-    if not original.ok:
-        pytest.skip(f"{spec.name} does not compile: {original.diagnostics[0]}")
+    assert original.ok, [d.format() for d in original.diagnostics]
     data = expand_document(original)
     text = expanded_yaml(original, str(spec))
     # the YAML text holds exactly the data (checked with libyaml: the expanded files are large)
@@ -491,7 +547,8 @@ def test_zoo_lists_specs_with_expected_figures(capsys):
 
 @pytest.fixture(scope="module")
 def validator():
-    jsonschema = pytest.importorskip("jsonschema")  # test-only dependency
+    import jsonschema  # a test dependency (pyproject [test])
+
     schema = spec_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
