@@ -23,3 +23,4 @@ from .x3d import (
     ProjectedPool, SqueezeExcitation, create_x3d, create_x3d_bottleneck_block, create_x3d_head,
     create_x3d_res_block, create_x3d_res_stage, create_x3d_stem,
 )
+from . import accelerator  # noqa: F401  (mobile CPU efficient blocks and EfficientX3d)

@@ -1,0 +1,1 @@
+"""PyTorchVideo/Accelerator: efficient blocks for target devices and their deployment utilities."""

@@ -1,0 +1,1 @@
+"""Deployment utilities: the model transmuter and the conversion to deployable form."""

@@ -1,0 +1,1 @@
+"""Deployment to mobile CPUs."""

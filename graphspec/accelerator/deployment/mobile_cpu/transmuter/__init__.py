@@ -1,0 +1,5 @@
+"""The mobile CPU transmuter functions (importing this package registers them)."""
+from .transmuter_mobile_cpu import (  # noqa: F401
+    transmute_Conv3d3x1x1BnAct, transmute_Conv3d3x3x3DwBnAct, transmute_Conv3d5x1x1BnAct, transmute_Conv3dPwBnAct,
+    transmute_Conv3dTemporalKernel1BnAct,
+)

@@ -1,0 +1,1 @@
+"""Mobile CPU deployment utilities."""

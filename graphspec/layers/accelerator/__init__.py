@@ -1,0 +1,1 @@
+"""Efficient blocks of PyTorchVideo/Accelerator, per target device."""

@@ -1,0 +1,54 @@
+"""Squeeze-excitation as an efficient block (op ``mobile_cpu.SqueezeExcitation``; the bare name is the
+X3D layer's). It wraps that layer at ``self.se`` (checkpoint keys ``se.block.0.weight``, ...);
+``convert`` turns its global average into a rank-4 pool and its 1x1(x1) convolutions into
+Linear layers (Gemm) on the pooled vector."""
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from graphspec import registry
+from graphspec.accelerator.efficient_blocks.efficient_block_base import (
+    EfficientBlockBase, check_blob_size, mark_converted,
+)
+from graphspec.compiler.ir import Node
+from graphspec.models.x3d import SqueezeExcitation as _SqueezeExcitationLayer
+from graphspec.registry import register
+
+from .activation_functions import OP_PREFIX
+from .deployable import SqueezeExcitationAsGemm
+
+#: the wrapped layer's static rules (same arguments), its state moved under ``se.``
+_LAYER = registry.get("SqueezeExcitation")
+
+
+def _children(node: Node) -> Iterator[tuple[str, Node]]:
+    """A component ``activation`` lowers to ``se.block.1``."""
+    if isinstance(node.args.get("activation"), Node):
+        yield "se.block.1", node.args["activation"]
+
+
+@register(name=OP_PREFIX + "SqueezeExcitation", infer=_LAYER.infer, macs=_LAYER.macs, children=_children,
+          state=lambda a: [(f"se.{key}", *rest) for key, *rest in _LAYER.state(a)])
+class SqueezeExcitation(EfficientBlockBase):
+    """Squeeze-excitation (global average, reduce conv, activation -- ReLU by default -- expand
+    conv, sigmoid, channel-wise rescale) for 5-D (``is_3d``) or 4-D input."""
+
+    def __init__(self, num_channels: int, num_channels_reduced: Optional[int] = None, reduction_ratio: float = 2.0,
+                 is_3d: bool = False, activation: Optional[nn.Module] = None) -> None:
+        super().__init__()
+        self.se = _SqueezeExcitationLayer(num_channels, num_channels_reduced=num_channels_reduced,
+                                          reduction_ratio=reduction_ratio, is_3d=is_3d, activation=activation)
+        self.is_3d = is_3d
+        self.convert_flag = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.se(x)
+
+    def convert(self, input_blob_size: Sequence[int], **kwargs: Any) -> None:
+        """Pool and Gemm form for inputs of ``input_blob_size``."""
+        size = check_blob_size(self, input_blob_size, 5 if self.is_3d else 4)
+        mark_converted(self)
+        self.se = SqueezeExcitationAsGemm(self.se.block, size)

@@ -1,0 +1,200 @@
+"""Convolution blocks for mobile CPUs: ``kernel = Sequential(conv, [bn], act)`` with a Conv3d of one
+fixed geometry each. ``convert(input_blob_size)`` folds the batch norm into the convolution and
+rewrites the Conv3d as 2-D work XNNPACK has kernels for:
+
+=============================  ====================================  ==============================
+block                          Conv3d                                deployable form
+=============================  ====================================  ==============================
+Conv3dPwBnAct                  1x1x1                                 pointwise Conv2d on [B,C,T*H,W]
+Conv3d3x3x3DwBnAct             3x3x3 depthwise, stride (1,s,s)       3 depthwise 3x3 Conv2d taps,
+                                                                     shifted in time and summed
+Conv3dTemporalKernel1BnAct     1xkxk, stride (1,s,s)                 Conv2d per frame (T in batch)
+Conv3d3x1x1BnAct / 5x1x1       3x1x1 / 5x1x1 (any groups)            3x1 / 5x1 Conv2d on [B,C,T,H*W]
+=============================  ====================================  ==============================
+
+``native_conv3d_op_qnnpack=True`` keeps the depthwise 3x3x3 as a (folded) Conv3d, for runtimes
+with a native 3-D kernel. ``convert_for_quantize`` is accepted for PyTorchVideo compatibility:
+the deployable forms are plain tensor ops that onnxruntime's static quantization handles as they
+are, so it changes nothing here.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Callable, Sequence
+
+import torch
+import torch.nn as nn
+
+from graphspec.accelerator.efficient_blocks.efficient_block_base import (
+    EfficientBlockBase, check_blob_size, mark_converted,
+)
+from graphspec.compiler.infer import Inference, TensorType, per_sample_numel
+from graphspec.compiler.ir import Node
+from graphspec.compiler.rules import batch_norm_macs, batch_norm_state, conv_infer, conv_macs, conv_state
+from graphspec.registry import register
+
+from .activation_functions import ActivationName, make_activation
+from .deployable import (
+    PointwiseConv3dAs2d, SpatialConv3dAs2d, TemporalConv3dAs2d, TemporalTapsConv3dAs2d, fold_batch_norm,
+)
+
+
+class _Conv3dBnAct(EfficientBlockBase):
+    """conv -> optional BatchNorm3d -> activation in ``self.kernel``. Subclasses give the Conv3d's
+    arguments as a function of the block's (``conv_args``, also used by the static rules) and
+    the deployable form of the folded conv (``deployable``)."""
+
+    conv_args: Callable[[dict], dict]
+    deployable: Callable[[nn.Conv3d, tuple, bool], nn.Module]
+
+    def __init__(self, args: dict) -> None:
+        super().__init__()
+        conv = self.conv_args(args)
+        kernel: "OrderedDict[str, nn.Module]" = OrderedDict(conv=nn.Conv3d(**conv))
+        if args["use_bn"]:
+            kernel["bn"] = nn.BatchNorm3d(conv["out_channels"], eps=args["norm_eps"], momentum=args["norm_momentum"])
+        kernel["act"] = make_activation(args["activation"])
+        self.kernel = nn.Sequential(kernel)
+        self.convert_flag = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.kernel(x)
+
+    def convert(self, input_blob_size: Sequence[int], convert_for_quantize: bool = False,
+                native_conv3d_op_qnnpack: bool = False, **kwargs: Any) -> None:
+        """Fold the batch norm and rewrite the Conv3d for inputs of ``input_blob_size``."""
+        size = check_blob_size(self, input_blob_size, 5)
+        mark_converted(self)
+        conv = fold_batch_norm(self.kernel.conv, getattr(self.kernel, "bn", None))
+        act = self.kernel.act
+        act.convert(size)
+        self.kernel = nn.Sequential(OrderedDict(conv=type(self).deployable(conv, size, native_conv3d_op_qnnpack),
+                                                act=act))
+
+
+def _args(local: dict) -> dict:
+    return {k: v for k, v in local.items() if k not in ("self", "__class__")}
+
+
+class Conv3dPwBnAct(_Conv3dBnAct):
+    """Pointwise (1x1x1) Conv3d, batch norm, activation."""
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = False, activation: ActivationName = "relu",
+                 use_bn: bool = True, norm_eps: float = 1e-5, norm_momentum: float = 0.1) -> None:
+        super().__init__(_args(locals()))
+
+    @staticmethod
+    def conv_args(a: dict) -> dict:
+        return dict(in_channels=a["in_channels"], out_channels=a["out_channels"], kernel_size=(1, 1, 1), bias=a["bias"])
+
+    @staticmethod
+    def deployable(conv: nn.Conv3d, size: tuple, native_conv3d: bool) -> nn.Module:
+        return PointwiseConv3dAs2d(conv, size)
+
+
+class Conv3d3x3x3DwBnAct(_Conv3dBnAct):
+    """Depthwise 3x3x3 Conv3d (padding 1, stride (1, spatial_stride, spatial_stride)), batch norm,
+    activation."""
+
+    def __init__(self, in_channels: int, spatial_stride: int = 1, bias: bool = False,
+                 activation: ActivationName = "relu", use_bn: bool = True, norm_eps: float = 1e-5,
+                 norm_momentum: float = 0.1) -> None:
+        super().__init__(_args(locals()))
+
+    @staticmethod
+    def conv_args(a: dict) -> dict:
+        c = a["in_channels"]
+        return dict(in_channels=c, out_channels=c, kernel_size=(3, 3, 3), stride=(1, a["spatial_stride"], a["spatial_stride"]),
+                    padding=(1, 1, 1), groups=c, bias=a["bias"])
+
+    @staticmethod
+    def deployable(conv: nn.Conv3d, size: tuple, native_conv3d: bool) -> nn.Module:
+        return conv if native_conv3d else TemporalTapsConv3dAs2d(conv, size)
+
+
+class Conv3dTemporalKernel1BnAct(_Conv3dBnAct):
+    """Conv3d with temporal kernel 1: kernel (1, k, k), stride (1, s, s), dilation (1, d, d),
+    'same' spatial padding ``d * (k - 1) // 2``; batch norm, activation."""
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = False, groups: int = 1,
+                 spatial_kernel: int = 1, spatial_stride: int = 1, spatial_dilation: int = 1,
+                 activation: ActivationName = "relu", use_bn: bool = True, norm_eps: float = 1e-5,
+                 norm_momentum: float = 0.1) -> None:
+        super().__init__(_args(locals()))
+
+    @staticmethod
+    def conv_args(a: dict) -> dict:
+        k, s, d = a["spatial_kernel"], a["spatial_stride"], a["spatial_dilation"]
+        return dict(in_channels=a["in_channels"], out_channels=a["out_channels"], kernel_size=(1, k, k),
+                    stride=(1, s, s), padding=(0, d * (k - 1) // 2, d * (k - 1) // 2), dilation=(1, d, d),
+                    groups=a["groups"], bias=a["bias"])
+
+    @staticmethod
+    def deployable(conv: nn.Conv3d, size: tuple, native_conv3d: bool) -> nn.Module:
+        return SpatialConv3dAs2d(conv, size)
+
+
+class _TemporalConvBnAct(_Conv3dBnAct):
+    """ktx1x1 Conv3d, padding ``dilation * (kt - 1) // 2`` in time (the clip keeps its length)."""
+
+    temporal_kernel: int
+
+    @classmethod
+    def conv_args(cls, a: dict) -> dict:
+        kt, d = cls.temporal_kernel, a["dilation"]
+        return dict(in_channels=a["in_channels"], out_channels=a["out_channels"], kernel_size=(kt, 1, 1),
+                    padding=(d * (kt - 1) // 2, 0, 0), dilation=(d, 1, 1), groups=a["groups"], bias=a["bias"])
+
+    @staticmethod
+    def deployable(conv: nn.Conv3d, size: tuple, native_conv3d: bool) -> nn.Module:
+        return TemporalConv3dAs2d(conv, size)
+
+
+class Conv3d3x1x1BnAct(_TemporalConvBnAct):
+    """3x1x1 Conv3d (temporal padding ``dilation``), batch norm, activation."""
+
+    temporal_kernel = 3
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = False, groups: int = 1, dilation: int = 1,
+                 activation: ActivationName = "relu", use_bn: bool = True, norm_eps: float = 1e-5,
+                 norm_momentum: float = 0.1) -> None:
+        super().__init__(_args(locals()))
+
+
+class Conv3d5x1x1BnAct(_TemporalConvBnAct):
+    """5x1x1 Conv3d (temporal padding ``2 * dilation``), batch norm, activation."""
+
+    temporal_kernel = 5
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = False, groups: int = 1, dilation: int = 1,
+                 activation: ActivationName = "relu", use_bn: bool = True, norm_eps: float = 1e-5,
+                 norm_momentum: float = 0.1) -> None:
+        super().__init__(_args(locals()))
+
+
+# ---- static rules: the Conv3d's and BatchNorm3d's, under kernel.conv / kernel.bn ----------------
+def _conv_block_rules(cls: type) -> dict:
+    conv3d_infer, conv3d_state, conv3d_macs = conv_infer(3), conv_state(3), conv_macs(3)
+
+    def norm_args(a: dict) -> dict:
+        return {"num_features": cls.conv_args(a)["out_channels"]}
+
+    def infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+        return conv3d_infer(Node("Conv3d", cls.conv_args(node.args)), ctx, x)
+
+    def state(a: dict) -> list:
+        entries = [(f"kernel.conv.{key}", *rest) for key, *rest in conv3d_state(cls.conv_args(a))]
+        if a["use_bn"]:
+            entries += [(f"kernel.bn.{key}", *rest) for key, *rest in batch_norm_state(norm_args(a))]
+        return entries
+
+    def macs(a: dict, inputs: tuple, out: TensorType) -> int | None:
+        conv = conv3d_macs(cls.conv_args(a), inputs, out)
+        norm = batch_norm_macs(norm_args(a), (out,), out) if a["use_bn"] else 0
+        return None if conv is None or norm is None or per_sample_numel(out) is None else conv + norm
+
+    return dict(infer=infer, state=state, macs=macs)
+
+
+for _cls in (Conv3dPwBnAct, Conv3d3x3x3DwBnAct, Conv3dTemporalKernel1BnAct, Conv3d3x1x1BnAct, Conv3d5x1x1BnAct):
+    register(_cls, **_conv_block_rules(_cls))

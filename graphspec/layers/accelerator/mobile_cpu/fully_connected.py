@@ -1,0 +1,30 @@
+"""``FullyConnected``: a linear layer as an efficient block (already deployable: a Gemm/MatMul)."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from graphspec.accelerator.efficient_blocks.efficient_block_base import EfficientBlockBase
+from graphspec.compiler.rules import linear_infer, linear_macs, linear_state
+from graphspec.registry import register
+
+
+def _state(a: dict) -> list:
+    return [(f"model.{key}", *rest) for key, *rest in linear_state(a)]
+
+
+@register(infer=linear_infer, state=_state, macs=linear_macs)
+class FullyConnected(EfficientBlockBase):
+    """``nn.Linear(in_features, out_features, bias)`` at ``self.model``, applied to the last dim."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.model = nn.Linear(in_features, out_features, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def convert(self, *args: Any, **kwargs: Any) -> None:
+        """Already deployable."""

@@ -1,0 +1,114 @@
+"""The transmuter replaces exactly the Conv3d modules whose geometry an efficient block has (weights
+carried over, output unchanged), and convert_to_deployable_form turns a whole model -- a transmuted
+plain one, and EfficientX3d -- into a copy computing the same output with no 3-D convolution,
+3-D pool or batch norm left."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+
+import graphspec.models  # noqa: F401  (registers the ops)
+from graphspec.accelerator.deployment.common.model_transmuter import transmute_model
+from graphspec.accelerator.deployment.mobile_cpu.transmuter import transmuter_mobile_cpu as tm
+from graphspec.accelerator.deployment.mobile_cpu.utils.model_conversion import convert_to_deployable_form
+from graphspec.layers.accelerator.mobile_cpu.convolutions import (
+    Conv3d3x1x1BnAct, Conv3d3x3x3DwBnAct, Conv3d5x1x1BnAct, Conv3dPwBnAct, Conv3dTemporalKernel1BnAct,
+)
+from graphspec.layers.accelerator.mobile_cpu.pool import AdaptiveAvgPool3dOutSize1
+from graphspec.models.accelerator.mobile_cpu.efficient_x3d import EfficientX3d
+
+from accelerator_helpers import NOT_DEPLOYABLE, randomize
+
+# name -> (plain module, the block the transmuter must make of it, or None to leave it alone)
+PLAIN = {
+    "pw": (nn.Conv3d(4, 6, 1), Conv3dPwBnAct),
+    "dw": (nn.Conv3d(6, 6, 3, stride=(1, 2, 2), padding=1, groups=6, bias=False), Conv3d3x3x3DwBnAct),
+    "spatial": (nn.Conv3d(6, 8, (1, 3, 3), padding=(0, 1, 1)), Conv3dTemporalKernel1BnAct),
+    "t3": (nn.Conv3d(8, 8, (3, 1, 1), padding=(1, 0, 0), groups=4), Conv3d3x1x1BnAct),
+    "t5": (nn.Conv3d(8, 8, (5, 1, 1), padding=(2, 0, 0), bias=False), Conv3d5x1x1BnAct),
+    "full3": (nn.Conv3d(8, 8, 3, padding=1), None),  # not depthwise: no block has it
+    "t3_unpadded": (nn.Conv3d(8, 8, (3, 1, 1)), None),  # shortens the clip: not the block's padding
+    "pw_strided": (nn.Conv3d(8, 8, 1, stride=2), None),
+}
+
+
+class Plain(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*(module for module, _ in PLAIN.values()), nn.BatchNorm3d(8), nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool3d(1)
+
+    def forward(self, x):
+        return self.pool(self.body(x)).flatten(1)
+
+
+def test_each_transmuter_accepts_only_its_geometry():
+    transmuters = [tm.transmute_Conv3dPwBnAct, tm.transmute_Conv3d3x3x3DwBnAct,
+                   tm.transmute_Conv3dTemporalKernel1BnAct, tm.transmute_Conv3d3x1x1BnAct, tm.transmute_Conv3d5x1x1BnAct]
+    for name, (module, expected) in PLAIN.items():
+        made = [type(block) for block in (t(module) for t in transmuters) if block is not None]
+        wanted = [] if expected is None else [expected]
+        if name == "pw":  # a 1x1x1 conv is also a 1xkxk one with k = 1; the pointwise transmuter is tried first
+            wanted.append(Conv3dTemporalKernel1BnAct)
+        assert made == wanted, name
+    assert tm.transmute_Conv3dPwBnAct(nn.Conv2d(2, 2, 1)) is None
+
+
+def test_transmute_model_replaces_what_it_should_and_keeps_the_output():
+    torch.manual_seed(0)
+    model = randomize(Plain())
+    x = torch.randn(2, 4, 4, 12, 12)
+    with torch.no_grad():
+        expected = model(x)
+    transmute_model(model, target_device="mobile_cpu")
+    for (module, wanted), got in zip(PLAIN.values(), model.body):
+        assert type(got) is (wanted or type(module))
+        if wanted is not None:
+            assert torch.equal(got.kernel.conv.weight, module.weight)
+    assert isinstance(model.pool, nn.AdaptiveAvgPool3d)  # only convolutions are transmuted
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), expected, rtol=1e-5, atol=1e-5)
+    # the transmuted blocks convert; the convolutions no block covers stay as they are
+    deployable = convert_to_deployable_form(model, x)
+    with torch.no_grad():
+        torch.testing.assert_close(deployable(x), expected, rtol=1e-5, atol=1e-5)
+    left = [type(m) for m in deployable.modules() if isinstance(m, nn.Conv3d)]
+    assert len(left) == 3
+
+
+def test_transmute_model_unknown_target_is_a_clear_error():
+    with pytest.raises(ValueError, match="no transmuter for target device 'gpu'"):
+        transmute_model(Plain(), target_device="gpu")
+
+
+def test_efficient_x3d_converts_end_to_end():
+    torch.manual_seed(0)
+    model = randomize(EfficientX3d(num_classes=10))
+    x = torch.randn(1, 3, 4, 64, 64)
+    with torch.no_grad():
+        expected = model(x)
+    deployable = convert_to_deployable_form(model, x)
+    with torch.no_grad():
+        torch.testing.assert_close(deployable(x), expected, rtol=1e-4, atol=1e-5)
+    assert not [type(m) for m in deployable.modules() if isinstance(m, NOT_DEPLOYABLE)]
+    assert not deployable.training
+    # the original is untouched: still the checkpoint form
+    assert isinstance(model.s2.pathway0_res0.layers.conv_1.kernel.conv, nn.Conv3d)
+    assert isinstance(model.head.avg_pool, AdaptiveAvgPool3dOutSize1) and model.head.avg_pool.convert_flag is False
+
+
+def test_convert_to_deployable_form_errors():
+    with pytest.raises(ValueError, match="no efficient blocks"):
+        convert_to_deployable_form(nn.Conv3d(3, 3, 1), torch.randn(1, 3, 2, 4, 4))
+
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pw = Conv3dPwBnAct(3, 3)
+
+        def forward(self, x):
+            return self.pw(self.pw(x)[:, :, :1])
+
+    with pytest.raises(ValueError, match="inputs of two sizes"):
+        convert_to_deployable_form(Twice(), torch.randn(1, 3, 2, 4, 4))
