@@ -14,18 +14,23 @@ from __future__ import annotations
 
 import datetime
 import os
+import warnings
 from dataclasses import dataclass
 from enum import Enum
-from typing import Union
+from typing import Any, Callable, Literal, Optional, Union
+
+import torch
 
 from graphspec.data.encoded_video import EncodedVideo
 from graphspec.data.frame_video import FrameVideo
+from graphspec.data.labeled_video_dataset import BadFilePolicy, BadVideoWarning
 from graphspec.data.utils import (
     DataclassFieldCaster,
     get_logger,
     load_dataclass_dict_from_csv,
     save_dataclass_objs_to_headered_csv,
 )
+from graphspec.data.video import BadVideoError
 
 _LOG = get_logger(__name__)
 
@@ -93,7 +98,20 @@ class ImageFrameInfo(DataclassFieldCaster):
     frame_file_path: str
 
 
-class VideoDatasetType(Enum):
+class NamedEnum(Enum):
+    """An enum that also takes its members' names (``VideoDatasetType("Frame")``), as specs write them."""
+
+    @classmethod
+    def _missing_(cls, value: object):
+        return cls.__members__.get(value) if isinstance(value, str) else None
+
+    @classmethod
+    def spec_type(cls) -> object:
+        """The annotation a spec argument of this enum validates against: a member or its name."""
+        return Union[cls, Literal[tuple(cls.__members__)]]
+
+
+class VideoDatasetType(NamedEnum):
     Frame = 1
     EncodedVideo = 2
 
@@ -156,13 +174,14 @@ class VideoDataset:
 
     @staticmethod
     def _load_videos(video_data_manifest_file_path: str, video_info_file_path: str, multithreaded_io: bool,
-                     dataset_type: VideoDatasetType) -> dict:
-        """``{video_id: Video}`` for the videos present in both manifests."""
+                     dataset_type: VideoDatasetType, on_bad: Optional[Callable[[BadVideoError], None]] = None) -> dict:
+        """``{video_id: Video}`` for the videos present in both manifests. An encoded video that
+        cannot be opened goes to ``on_bad`` (and is left out) or, without it, raises."""
         video_infos = load_dataclass_dict_from_csv(video_info_file_path, VideoInfo, "video_id")
         dataset_type = VideoDatasetType(dataset_type)
         if dataset_type is VideoDatasetType.Frame:
             return VideoDataset._load_frame_videos(video_data_manifest_file_path, video_infos, multithreaded_io)
-        return VideoDataset._load_encoded_videos(video_data_manifest_file_path, video_infos)
+        return VideoDataset._load_encoded_videos(video_data_manifest_file_path, video_infos, on_bad)
 
     @staticmethod
     def _load_frame_videos(frame_manifest_file_path: str, video_infos: dict[str, VideoInfo],
@@ -175,16 +194,95 @@ class VideoDataset:
         }
 
     @staticmethod
-    def _load_encoded_videos(encoded_video_manifest_file_path: str, video_infos: dict[str, VideoInfo]) -> dict:
+    def _load_encoded_videos(encoded_video_manifest_file_path: str, video_infos: dict[str, VideoInfo],
+                             on_bad: Optional[Callable[[BadVideoError], None]] = None) -> dict:
         encoded = load_dataclass_dict_from_csv(encoded_video_manifest_file_path, EncodedVideoInfo, "video_id")
         _drop_unmatched_videos(encoded, video_infos, encoded_video_manifest_file_path)
-        return {video_id: EncodedVideo.from_path(info.file_path) for video_id, info in encoded.items()}
+        videos = {}
+        for video_id, info in encoded.items():
+            try:
+                videos[video_id] = EncodedVideo.from_path(info.file_path)
+            except BadVideoError as err:
+                if on_bad is None:
+                    raise
+                on_bad(err)
+        return videos
+
+
+class BadFileTracker:
+    """The bad-file policy of the map-style datasets: ``"skip"`` warns once per file
+    (``BadVideoWarning``) and records it in ``bad_files``; ``"strict"`` raises."""
+
+    def __init__(self, bad_files: BadFilePolicy) -> None:
+        if bad_files not in ("skip", "strict"):
+            raise ValueError(f"bad_files must be 'skip' or 'strict', not {bad_files!r}")
+        self._bad_policy = bad_files
+        #: path -> reason, for every file skipped by this process
+        self.bad_files: dict[str, str] = {}
+
+    def _bad(self, err: BadVideoError) -> None:
+        if self._bad_policy == "strict":
+            raise err
+        if err.path not in self.bad_files:
+            self.bad_files[err.path] = err.reason
+            warnings.warn(f"skipping {err.path}: {err.reason}", BadVideoWarning, stacklevel=3)
+
+    def _first_readable(self, index: int, count: int, read: Callable[[int], Any]) -> Any:
+        """``read(i)`` for the first of ``index, index + 1, ...`` (wrapping, each tried once)
+        that is not a bad file."""
+        if not 0 <= index < count:
+            raise IndexError(f"item {index} out of range for {count} items")
+        for offset in range(count):
+            try:
+                return read((index + offset) % count)
+            except BadVideoError as err:
+                self._bad(err)
+        raise BadVideoError(f"item {index}", "no item of the dataset can be read")
+
+
+class ManifestClipDataset(BadFileTracker, torch.utils.data.Dataset):
+    """Map-style clips of manifest videos, laid out once by ``clip_sampler(videos, annotations)``
+    (EPIC-Kitchens, DoMSEV). Item ``i`` is ``{"video_id", "video", "audio", **clip_annotations(clip),
+    "start_time", "stop_time"}`` (``None`` values as empty tensors) passed through ``transform``.
+
+    Bad files: with ``bad_files="skip"`` an encoded video that cannot be opened is left out, and
+    a clip that cannot be read is replaced by the next readable clip, each file with one
+    ``BadVideoWarning`` and an entry in ``bad_files``; ``"strict"`` raises ``BadVideoError``."""
+
+    def __init__(self, video_data_manifest_file_path: str, video_info_file_path: str, annotations_of: Callable,
+                 clip_sampler: Callable, dataset_type: VideoDatasetType, transform: Optional[Callable],
+                 frame_filter: Optional[Callable[[list[int]], list[int]]], multithreaded_io: bool,
+                 bad_files: BadFilePolicy) -> None:
+        super().__init__(bad_files)
+        self._videos = VideoDataset._load_videos(video_data_manifest_file_path, video_info_file_path,
+                                                 multithreaded_io, dataset_type, on_bad=self._bad)
+        self._annotations = annotations_of(set(self._videos))
+        self._clips: list[VideoClipInfo] = clip_sampler(self._videos, self._annotations)
+        self._transform = transform
+        self._frame_filter = frame_filter
+
+    def clip_annotations(self, clip: VideoClipInfo) -> dict[str, Any]:
+        """The entries a clip's item gets from the annotations."""
+        return {}
+
+    def _item(self, index: int) -> Any:
+        clip = self._clips[index]
+        loaded = self._videos[clip.video_id].get_clip(clip.start_time, clip.stop_time, self._frame_filter)
+        if loaded is None or loaded.get("video") is None:
+            raise BadVideoError(clip.video_id, f"no frames in [{clip.start_time:.3f}, {clip.stop_time:.3f}) s")
+        item = empty_tensors_for_none({"video_id": clip.video_id, **loaded, **self.clip_annotations(clip),
+                                       "start_time": clip.start_time, "stop_time": clip.stop_time})
+        return self._transform(item) if self._transform is not None else item
+
+    def __getitem__(self, index: int) -> Any:
+        return self._first_readable(index, len(self), self._item)
+
+    def __len__(self) -> int:
+        return len(self._clips)
 
 
 def empty_tensors_for_none(clip: dict) -> dict:
     """``None`` values (a video without audio) become empty tensors so that clips collate."""
-    import torch
-
     return {key: torch.tensor([]) if value is None else value for key, value in clip.items()}
 
 

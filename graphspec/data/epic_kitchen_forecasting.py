@@ -8,16 +8,17 @@ An item observes ``num_input_clips`` clips of ``seconds_per_clip`` whose starts 
 """
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any, Callable, Optional
 
 import torch
 
-from graphspec.data.dataset_manifest_utils import VideoClipInfo, VideoDatasetType, empty_tensors_for_none
+from graphspec.data.dataset_manifest_utils import NamedEnum, VideoClipInfo, VideoDatasetType
 from graphspec.data.epic_kitchen.epic_kitchen_dataset import ActionData, EpicKitchenDataset
+from graphspec.data.labeled_video_dataset import BadFilePolicy
+from graphspec.registry import register
 
 
-class ClipSampling(Enum):
+class ClipSampling(NamedEnum):
     Random = 1
 
 
@@ -92,19 +93,21 @@ class _NextActions:
                 raise ValueError(f"{clip['video_id']} {clip['start_time']:.3f}-{clip['stop_time']:.3f} s: got "
                                  f"{video.shape[1]} frames, expected {self.num_input_clips} x {self.frames_per_clip}")
             clip["video"] = torch.stack(video.split(self.frames_per_clip, dim=1))
-        clip = empty_tensors_for_none(clip)
         return self.transform(clip) if self.transform is not None else clip
 
 
+@register(kind="object", arg_types={"clip_sampling": ClipSampling.spec_type(),
+                                   "dataset_type": VideoDatasetType.spec_type()})
 class EpicKitchenForecasting(EpicKitchenDataset):
-    """Action forecasting on EPIC-Kitchens-55 (see the module docstring for the clip layout)."""
+    """Action forecasting on EPIC-Kitchens-55 (see the module docstring for the clip layout; the
+    layout has no randomness). ``bad_files``: see ``ManifestClipDataset``."""
 
     def __init__(self, video_info_file_path: str, actions_file_path: str, video_data_manifest_file_path: str,
                  clip_sampling: ClipSampling = ClipSampling.Random,
                  dataset_type: VideoDatasetType = VideoDatasetType.Frame, seconds_per_clip: float = 2.0,
                  clip_time_stride: float = 10.0, num_input_clips: int = 1, frames_per_clip: Optional[int] = None,
                  num_forecast_actions: int = 1, transform: Optional[Callable[[dict], Any]] = None,
-                 multithreaded_io: bool = False) -> None:
+                 multithreaded_io: bool = False, *, bad_files: BadFilePolicy = "skip") -> None:
         if ClipSampling(clip_sampling) is not ClipSampling.Random:
             raise NotImplementedError(f"only {ClipSampling.Random} is implemented")
         if seconds_per_clip <= 0 or clip_time_stride <= 0 or num_input_clips < 1 or num_forecast_actions < 1:
@@ -121,4 +124,4 @@ class EpicKitchenForecasting(EpicKitchenDataset):
             clip_sampler=ForecastClips(seconds_per_clip, clip_time_stride, num_input_clips, num_forecast_actions),
             video_data_manifest_file_path=video_data_manifest_file_path, dataset_type=dataset_type,
             transform=_NextActions(transform, num_forecast_actions, frames_per_clip, num_input_clips),
-            frame_filter=frame_filter, multithreaded_io=multithreaded_io)
+            frame_filter=frame_filter, multithreaded_io=multithreaded_io, bad_files=bad_files)

@@ -3,14 +3,15 @@ overlap each clip."""
 from __future__ import annotations
 
 import random
-from enum import Enum
 from typing import Any, Callable, Optional
 
-from graphspec.data.dataset_manifest_utils import VideoClipInfo, VideoDatasetType, empty_tensors_for_none
+from graphspec.data.dataset_manifest_utils import NamedEnum, VideoClipInfo, VideoDatasetType
 from graphspec.data.epic_kitchen.epic_kitchen_dataset import ActionData, EpicKitchenDataset
+from graphspec.data.labeled_video_dataset import BadFilePolicy
+from graphspec.registry import register
 
 
-class ClipSampling(Enum):
+class ClipSampling(NamedEnum):
     RandomOffsetUniform = 1
 
 
@@ -28,19 +29,23 @@ class EvenFrameFilter:
         return frame_indices[::step][: self.frames_per_clip]
 
 
+@register(kind="object")
 class RandomOffsetUniformClips:
     """Tiles each video with back-to-back clips of ``seconds_per_clip`` after a random offset in
-    ``[0, seconds_per_clip)`` (one offset per video, drawn from ``random``)."""
+    ``[0, seconds_per_clip)``, one offset per video, drawn from ``random.Random(seed)`` (from
+    Python's global ``random`` without a seed). A clip layout for the manifest datasets
+    (``clip_sampler(videos, annotations)``)."""
 
-    def __init__(self, seconds_per_clip: float) -> None:
+    def __init__(self, seconds_per_clip: float, seed: Optional[int] = None) -> None:
         if seconds_per_clip <= 0:
             raise ValueError(f"seconds_per_clip must be > 0, got {seconds_per_clip}")
         self.seconds_per_clip = seconds_per_clip
+        self.rng = random.Random(seed) if seed is not None else random
 
-    def __call__(self, videos: dict, actions: dict) -> list[VideoClipInfo]:
+    def __call__(self, videos: dict, annotations: dict) -> list[VideoClipInfo]:
         clips = []
         for video_id, video in videos.items():
-            offset = random.random() * self.seconds_per_clip
+            offset = self.rng.random() * self.seconds_per_clip
             count = int((video.duration - offset) // self.seconds_per_clip)
             for i in range(count):
                 start = offset + i * self.seconds_per_clip
@@ -57,26 +62,29 @@ class _OverlappingActions:
     def __call__(self, clip: dict[str, Any]) -> Any:
         actions: list[ActionData] = clip["actions"]
         clip["actions"] = [a for a in actions if a.start_time <= clip["stop_time"] and a.stop_time >= clip["start_time"]]
-        clip = empty_tensors_for_none(clip)
         return self.transform(clip) if self.transform is not None else clip
 
 
+@register(kind="object", arg_types={"clip_sampling": ClipSampling.spec_type(),
+                                   "dataset_type": VideoDatasetType.spec_type()})
 class EpicKitchenRecognition(EpicKitchenDataset):
     """Action recognition on EPIC-Kitchens-55: each video is tiled with ``seconds_per_clip`` clips
     (``ClipSampling.RandomOffsetUniform``); an item's ``actions`` are those overlapping its clip.
-    ``frames_per_clip`` keeps that many frames of each clip at an even step."""
+    ``frames_per_clip`` keeps that many frames of each clip at an even step. Beyond PyTorchVideo's
+    arguments: ``seed`` (for the offsets) and ``bad_files`` (see ``ManifestClipDataset``)."""
 
     def __init__(self, video_info_file_path: str, actions_file_path: str, video_data_manifest_file_path: str,
                  clip_sampling: ClipSampling = ClipSampling.RandomOffsetUniform,
                  dataset_type: VideoDatasetType = VideoDatasetType.Frame, seconds_per_clip: float = 2.0,
                  frames_per_clip: Optional[int] = None, transform: Optional[Callable[[dict], Any]] = None,
-                 multithreaded_io: bool = False) -> None:
+                 multithreaded_io: bool = False, *, seed: Optional[int] = None,
+                 bad_files: BadFilePolicy = "skip") -> None:
         if ClipSampling(clip_sampling) is not ClipSampling.RandomOffsetUniform:
             raise NotImplementedError(f"only {ClipSampling.RandomOffsetUniform} is implemented")
         super().__init__(
             video_info_file_path=video_info_file_path, actions_file_path=actions_file_path,
-            clip_sampler=RandomOffsetUniformClips(seconds_per_clip),
+            clip_sampler=RandomOffsetUniformClips(seconds_per_clip, seed),
             video_data_manifest_file_path=video_data_manifest_file_path, dataset_type=dataset_type,
             transform=_OverlappingActions(transform),
             frame_filter=EvenFrameFilter(frames_per_clip) if frames_per_clip is not None else None,
-            multithreaded_io=multithreaded_io)
+            multithreaded_io=multithreaded_io, bad_files=bad_files)

@@ -23,7 +23,9 @@ from graphspec.data.epic_kitchen.utils import (
 )
 from graphspec.data.epic_kitchen_forecasting import EpicKitchenForecasting
 from graphspec.data.epic_kitchen_recognition import ClipSampling, EpicKitchenRecognition
+from graphspec.data.labeled_video_dataset import BadVideoWarning
 from graphspec.data.utils import load_dataclass_dict_from_csv
+from graphspec.data.video import BadVideoError
 
 FPS = 10
 #: EPIC_train_action_labels.csv columns (uid is not an ActionData field: it is ignored)
@@ -179,3 +181,43 @@ def test_forecasting_single_clip_without_frame_filter(epic):
 def test_forecasting_several_clips_need_frames_per_clip(epic):
     with pytest.raises(ValueError, match="frames_per_clip"):
         EpicKitchenForecasting(**epic, num_input_clips=2)
+
+
+def test_bad_frame_gives_the_next_clip_or_raises(epic, tmp_path, monkeypatch):
+    monkeypatch.setattr(random, "random", lambda: 0.0)
+    (tmp_path / "frames" / "P01_01" / "frame_0000000005.jpg").write_bytes(b"not a jpeg")  # frame 4, in clip 0
+    dataset = EpicKitchenRecognition(**epic, seconds_per_clip=1.0)
+    with pytest.warns(BadVideoWarning, match="frame_0000000005.jpg"):
+        item = dataset[0]
+    assert item["start_time"] == 1.0 and frame_ids(item["video"]) == list(range(10, 20))
+    assert list(dataset.bad_files) == [f"{tmp_path}/frames/P01_01/frame_0000000005.jpg"]
+    assert dataset[1]["start_time"] == 1.0  # the good clips are unaffected
+    strict = EpicKitchenRecognition(**epic, seconds_per_clip=1.0, bad_files="strict")
+    with pytest.raises(BadVideoError, match="frame_0000000005.jpg"):
+        strict[0]
+
+
+def test_missing_encoded_video_is_left_out_or_raises(tmp_path):
+    good = write_video(tmp_path / "P01" / "P01_01.mp4", num_frames=20, fps=FPS)
+    manifest = save_encoded_video_manifest({"P01_01": EncodedVideoInfo("P01_01", str(good)),
+                                            "P01_02": EncodedVideoInfo("P01_02", str(tmp_path / "P01_02.mp4"))},
+                                           str(tmp_path / "enc.csv"))
+    info = write_csv(tmp_path / "info.csv", ["video_id", "resolution", "duration", "fps"],
+                     [["P01_01", "32x32", 2.0, FPS], ["P01_02", "32x32", 2.0, FPS]])
+    actions = write_csv(tmp_path / "actions.csv", ACTION_HEADER, _action_rows("P01_01") + _action_rows("P01_02"))
+    args = (str(info), str(actions), manifest)
+    with pytest.warns(BadVideoWarning, match="P01_02.mp4: no such file"):
+        dataset = EpicKitchenRecognition(*args, dataset_type="EncodedVideo", seconds_per_clip=1.0)
+    assert {dataset[i]["video_id"] for i in range(len(dataset))} == {"P01_01"}
+    with pytest.raises(BadVideoError, match="P01_02.mp4"):
+        EpicKitchenRecognition(*args, dataset_type="EncodedVideo", bad_files="strict")
+
+
+def test_recognition_offsets_follow_the_seed(epic):
+    def starts(seed):
+        dataset = EpicKitchenRecognition(**epic, seconds_per_clip=1.0, seed=seed)
+        return [dataset._clips[i].start_time for i in range(len(dataset))]
+
+    first = starts(3)
+    assert first == starts(3) and 0 <= first[0] < 1.0
+    assert [b - a for a, b in zip(first, first[1:])] == pytest.approx([1.0] * (len(first) - 1))

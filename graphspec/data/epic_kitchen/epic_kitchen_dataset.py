@@ -6,14 +6,14 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-import torch
-
 from graphspec.data.dataset_manifest_utils import (
+    ManifestClipDataset,
     VideoClipInfo,
-    VideoDataset,
     VideoDatasetType,
     get_seconds_from_hms_time,
 )
+from graphspec.data.labeled_video_dataset import BadFilePolicy
+from graphspec.registry import register
 from graphspec.data.utils import DataclassFieldCaster, load_dataclass_dict_from_csv
 from graphspec.data.video import Video
 
@@ -63,42 +63,32 @@ class ActionData(DataclassFieldCaster):
         return get_seconds_from_hms_time(self.stop_timestamp)
 
 
-class EpicKitchenDataset(torch.utils.data.Dataset):
+@register(kind="object", arg_types={"dataset_type": VideoDatasetType.spec_type()})
+class EpicKitchenDataset(ManifestClipDataset):
     """Clips of EPIC-Kitchens videos (frame folders or encoded files) with their video's actions.
 
     ``clip_sampler(videos, actions)`` lays out every clip once, at construction; item ``i`` is
     ``{"video_id", "video", "audio", "actions", "start_time", "stop_time"}`` (``actions``: all
     actions of the clip's video, sorted by start time; the task datasets narrow them in their
-    transform), then ``transform`` is applied."""
+    transform), then ``transform`` is applied. ``bad_files``: see ``ManifestClipDataset``."""
 
     def __init__(self, video_info_file_path: str, actions_file_path: str, clip_sampler: ClipStructure,
                  video_data_manifest_file_path: str, dataset_type: VideoDatasetType = VideoDatasetType.Frame,
                  transform: Optional[Callable[[dict], Any]] = None,
                  frame_filter: Optional[Callable[[list[int]], list[int]]] = None,
-                 multithreaded_io: bool = False) -> None:
+                 multithreaded_io: bool = False, *, bad_files: BadFilePolicy = "skip") -> None:
         for name, value in (("video_info_file_path", video_info_file_path), ("actions_file_path", actions_file_path),
                             ("video_data_manifest_file_path", video_data_manifest_file_path)):
             if not value:
                 raise ValueError(f"EpicKitchenDataset needs {name}")
-        self._transform = transform
-        self._frame_filter = frame_filter
-        self._videos: dict[str, Video] = VideoDataset._load_videos(
-            video_data_manifest_file_path, video_info_file_path, multithreaded_io, dataset_type)
-        actions = load_dataclass_dict_from_csv(actions_file_path, ActionData, "video_id", list_per_key=True)
-        self._actions: dict[str, list[ActionData]] = {
-            video_id: sorted(video_actions, key=lambda action: action.start_time)
-            for video_id, video_actions in actions.items() if video_id in self._videos
-        }
-        self._clips: list[VideoClipInfo] = clip_sampler(self._videos, self._actions)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        clip = self._clips[index]
-        loaded = self._videos[clip.video_id].get_clip(clip.start_time, clip.stop_time, self._frame_filter)
-        if loaded is None:
-            raise IndexError(f"clip {index} ({clip.video_id} {clip.start_time:.3f}-{clip.stop_time:.3f} s) has no frames")
-        item = {"video_id": clip.video_id, **loaded, "actions": self._actions.get(clip.video_id, []),
-                "start_time": clip.start_time, "stop_time": clip.stop_time}
-        return self._transform(item) if self._transform is not None else item
+        def sorted_actions(video_ids: set[str]) -> dict[str, list[ActionData]]:
+            actions = load_dataclass_dict_from_csv(actions_file_path, ActionData, "video_id", list_per_key=True)
+            return {video_id: sorted(video_actions, key=lambda action: action.start_time)
+                    for video_id, video_actions in actions.items() if video_id in video_ids}
 
-    def __len__(self) -> int:
-        return len(self._clips)
+        super().__init__(video_data_manifest_file_path, video_info_file_path, sorted_actions, clip_sampler,
+                         dataset_type, transform, frame_filter, multithreaded_io, bad_files)
+
+    def clip_annotations(self, clip: VideoClipInfo) -> dict[str, Any]:
+        return {"actions": self._annotations.get(clip.video_id, [])}

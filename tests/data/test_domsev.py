@@ -1,0 +1,95 @@
+"""DoMSEV frame and clip datasets on a tiny fixture: manifests + LabelData segments."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dataset_fixtures import STEP, frame_ids, write_csv, write_frames
+from graphspec.data.dataset_manifest_utils import VideoClipInfo, VideoFrameInfo, save_video_frame_info
+from graphspec.data.domsev import (
+    LABEL_TYPE_2_MAP,
+    DomsevFrameDataset,
+    DomsevVideoDataset,
+    LabelType,
+    _get_overlap_for_time_range_pair,
+)
+
+LABEL_HEADER = ["video_id", "start_time", "stop_time", "start_frame", "stop_frame", "label_id", "label_name"]
+#: vid0 (20 frames at 10 fps, files numbered from 1): frames 0-8 "indoor", 9-14 "crowded", 15-19 unlabelled
+SEGMENTS = [["vid0", 0.0, 0.9, 0, 8, 1, "indoor"], ["vid0", 0.9, 1.5, 9, 14, 3, "crowded_environment"]]
+
+
+@pytest.fixture(scope="module")
+def domsev(tmp_path_factory):
+    root = tmp_path_factory.mktemp("domsev")
+    write_frames(root / "vid0", [f"vid0_{n:05d}.jpg" for n in range(1, 21)])
+    manifest = save_video_frame_info({"vid0": VideoFrameInfo("vid0", str(root / "vid0"), "vid0_", 10, 1, 20, "jpg")},
+                                     str(root / "frames.csv"))
+    info = write_csv(root / "info.csv", ["video_id", "resolution", "duration", "fps"], [["vid0", "32x32", 2.0, 10]])
+    labels = write_csv(root / "labels.csv", LABEL_HEADER, SEGMENTS)
+    return {"video_data_manifest_file_path": manifest, "video_info_file_path": str(info),
+            "labels_file_path": str(labels)}
+
+
+def test_label_maps():
+    assert LABEL_TYPE_2_MAP[LabelType.Environment][3] == "crowded_environment"
+    assert LABEL_TYPE_2_MAP[LabelType.Activity][7] == "cooking"
+    assert LABEL_TYPE_2_MAP[LabelType.UserAttention][2] == "interacting"
+
+
+def test_overlap():
+    assert _get_overlap_for_time_range_pair(0.0, 2.0, 1.0, 3.0) == (1.0, 2.0)
+    assert _get_overlap_for_time_range_pair(0.0, 1.0, 2.0, 3.0) is None
+
+
+def test_frame_dataset_labels_each_frame_of_a_segment(domsev, caplog):
+    dataset = DomsevFrameDataset(**domsev)
+    assert "5 of 20 frames lie in no labelled segment" in caplog.text
+    assert len(dataset) == 15
+    items = {item["frame_id"]: item for item in (dataset[i] for i in range(len(dataset)))}
+    assert items["vid0_00001"]["label"] == 1 and items["vid0_00009"]["label"] == 1
+    assert items["vid0_00010"]["label"] == 3 and items["vid0_00015"]["label"] == 3
+    image = items["vid0_00010"]["image"]
+    assert image.shape == (3, 32, 32) and image.dtype == torch.float32
+    assert round(float(image[0].mean()) / STEP) == 9  # the file numbered 10 is frame 9
+
+
+def test_video_dataset_one_label_per_frame(domsev):
+    def clips(videos, labels):
+        assert set(videos) == {"vid0"} and [s.label_id for s in labels["vid0"]] == [1, 3]
+        return [VideoClipInfo("vid0", 0.5, 1.2), VideoClipInfo("vid0", 1.0, 2.0)]
+
+    dataset = DomsevVideoDataset(**domsev, clip_sampler=clips, frames_per_second=10)
+    assert len(dataset) == 2
+    item = dataset[0]
+    assert frame_ids(item["video"]) == [5, 6, 7, 8, 9, 10, 11]
+    # [0.5, 0.9] of "indoor" gives 4 frames, [0.9, 1.2] of "crowded" 3
+    assert item["labels"].tolist() == [1, 1, 1, 1, 3, 3, 3]
+    assert (item["video_id"], item["start_time"], item["stop_time"]) == ("vid0", 0.5, 1.2)
+    assert isinstance(item["audio"], torch.Tensor) and item["audio"].numel() == 0
+    assert dataset[1]["labels"].tolist() == [3] * 5  # only [1.0, 1.5] is labelled
+
+
+def test_video_dataset_frame_filter(domsev):
+    dataset = DomsevVideoDataset(**domsev, clip_sampler=lambda v, l: [VideoClipInfo("vid0", 0.0, 1.0)],
+                                 frames_per_second=10, frame_filter=lambda idx: idx[::3])
+    assert frame_ids(dataset[0]["video"]) == [0, 3, 6, 9]
+
+
+def test_unreadable_image_gives_the_next_frame_or_raises(domsev, tmp_path):
+    import shutil
+
+    from graphspec.data.labeled_video_dataset import BadVideoWarning
+    from graphspec.data.video import BadVideoError
+
+    frames = tmp_path / "vid0"
+    shutil.copytree(domsev["video_data_manifest_file_path"].rsplit("/", 1)[0] + "/vid0", frames)
+    (frames / "vid0_00001.jpg").write_bytes(b"")
+    manifest = save_video_frame_info({"vid0": VideoFrameInfo("vid0", str(frames), "vid0_", 10, 1, 20, "jpg")},
+                                     str(tmp_path / "frames.csv"))
+    files = {**domsev, "video_data_manifest_file_path": manifest}
+    dataset = DomsevFrameDataset(**files)
+    with pytest.warns(BadVideoWarning, match="vid0_00001.jpg"):
+        assert dataset[0]["frame_id"] == "vid0_00002"
+    with pytest.raises(BadVideoError, match="vid0_00001.jpg"):
+        DomsevFrameDataset(**files, bad_files="strict")[0]
