@@ -224,8 +224,8 @@ def create_acoustic_bottleneck_block(
     norm_momentum: float = 0.1,
     activation: Optional[Callable] = nn.ReLU,
 ) -> Node:
-    """Acoustic bottleneck: conv_b split into a temporal (k_t x 1 x 1) and a spatial (1 x k_h x k_w)
-    convolution, in that order (``conv_b.0``, ``conv_b.1`` as in PyTorchVideo), summed."""
+    """Acoustic bottleneck: conv_b split into a frequency (1 x k_h x k_w) and a temporal (k_t x 1 x 1)
+    convolution, in that order (``conv_b.0``, ``conv_b.1`` as in PyTorchVideo's checkpoints), summed."""
     k, s, p, d = conv_b_kernel_size, conv_b_stride, conv_b_padding, conv_b_dilation
 
     def conv_b_branch(kernel, padding, dilation) -> Node:
@@ -241,7 +241,7 @@ def create_acoustic_bottleneck_block(
                       stride=conv_a_stride, padding=conv_a_padding, bias=False),
         norm_a=norm_node(norm, dim_inner, norm_eps, norm_momentum),
         act_a=optional(activation),
-        conv_b=[temporal, spatial],
+        conv_b=[spatial, temporal],
         norm_b=branch_norms if norm is not None else None,
         act_b=branch_acts if activation is not None else None,
         conv_c=conv_c(in_channels=dim_inner, out_channels=dim_out, kernel_size=(1, 1, 1), bias=False),

@@ -4,6 +4,7 @@ an eager forward on a small spectrogram, and located errors."""
 from __future__ import annotations
 
 import inspect
+import re
 
 import pytest
 import torch
@@ -19,6 +20,7 @@ from graphspec.models.resnet import (
 )
 from graphspec.models.stem import create_acoustic_res_basic_stem
 
+from conftest import REFERENCE, SPECS, reference_rows
 from test_head_stem import build_ir, check_against_lowered
 
 SPECTROGRAM = (1, 1, 32, 1, 48)  # batch, channel, time, 1, frequency: the smallest the head pool allows
@@ -52,8 +54,8 @@ def test_structure_separable_stem_and_first_two_stages():
     for stage, width in zip(model.blocks[1:3], (64, 128)):
         block = stage.res_blocks[0].branch2
         assert isinstance(block, SeparableBottleneckBlock) and block.reduce_method == "sum"
-        temporal, spatial = block.conv_b  # conv_b.0 temporal, conv_b.1 spatial, as PyTorchVideo orders them
-        assert temporal.kernel_size == (3, 1, 1) and spatial.kernel_size == (1, 1, 3)
+        frequency, temporal = block.conv_b  # conv_b.0 is 1 x kh x kw, conv_b.1 kt x 1 x 1 (model-zoo.md)
+        assert frequency.kernel_size == (1, 1, 3) and temporal.kernel_size == (3, 1, 1)
         assert temporal.weight.shape[0] == width and len(block.norm_b) == len(block.act_b) == 2
     for stage in model.blocks[3:5]:
         assert isinstance(stage.res_blocks[0].branch2, BottleneckBlock)
@@ -114,3 +116,27 @@ def test_channel_error_names_the_stem_convolution():
 def test_per_stage_settings_need_one_entry_per_stage():
     with pytest.raises(ValueError, match="stage_conv_b_num_groups has 3 entries, the model has 4 stages"):
         build_ir("create_acoustic_resnet", dict(stage_conv_b_num_groups=(1, 1, 1)))
+
+
+def _layout_header() -> dict[str, int]:
+    """``# parameters: N`` and ``# entries: N`` of the reference layout file."""
+    text = (REFERENCE / "checkpoint-layouts" / "acoustic_resnet.txt").read_text()
+    return {key: int(value) for key, value in re.findall(r"^# (parameters|entries): (\d+)$", text, re.M)}
+
+
+def test_default_model_has_the_reference_checkpoint_layout():
+    with torch.device("meta"):
+        model = create_acoustic_resnet()
+    state = model.state_dict()
+    assert [(k, str(v.dtype).removeprefix("torch."), tuple(v.shape)) for k, v in state.items()] == \
+        reference_rows("acoustic_resnet")
+    header = _layout_header()
+    assert sum(p.numel() for p in model.parameters()) == header["parameters"]
+    assert len(state) == header["entries"]
+
+
+def test_zoo_spec_compiles_to_the_reference_layout():
+    compiled = graphspec.compile(SPECS / "models" / "acoustic_resnet.yaml")
+    assert compiled.diagnostics == []
+    assert [(k, dtype, shape) for k, dtype, shape, _ in compiled.state] == reference_rows("acoustic_resnet")
+    assert compiled.params == _layout_header()["parameters"]
