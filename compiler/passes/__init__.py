@@ -1,0 +1,32 @@
+"""IR passes: small named rewrites of an IR tree and its weights (``WeightedGraph``), each verified
+numerically by its own test. ``MOBILE`` is the mobile lowering, in order."""
+from __future__ import annotations
+
+from .base import WeightedGraph, NodeRewrite, Pass
+from .eval_cleanup import EvalCleanup
+from .fold_batch_norm import FoldBatchNorm
+from .global_pool import GlobalPoolToMean
+from .layout import KeepFoldedLayout
+from .pointwise_conv import PointwiseConvToConv2d
+from .pool3d import Pool3dTo2d
+from .spatial_conv import SpatialConvToConv2d
+from .squeeze_excitation import SqueezeExcitationToGemm
+from .swish import SwishToSigmoidMul
+from .tap_conv import Conv3dToTaps
+from .temporal_conv import TemporalConvToConv2d
+
+#: the mobile lowering: clean-up and folding first (on 3-D weights), then the 2-D rewrites,
+#: then the layout pass that removes the reshapes between consecutive 2-D ops
+MOBILE: tuple[Pass, ...] = (
+    EvalCleanup(), FoldBatchNorm(), PointwiseConvToConv2d(), SpatialConvToConv2d(), TemporalConvToConv2d(),
+    Conv3dToTaps(), GlobalPoolToMean(), Pool3dTo2d(), SqueezeExcitationToGemm(), SwishToSigmoidMul(),
+    KeepFoldedLayout(),
+)
+
+
+def run_passes(graph: WeightedGraph, passes=MOBILE) -> list[tuple[str, bool]]:
+    """Run ``passes`` in order; returns ``(name, changed)`` for each."""
+    return [(p.name, p.run(graph)) for p in passes]
+
+
+__all__ = ["WeightedGraph", "Pass", "NodeRewrite", "MOBILE", "run_passes", *(type(p).__name__ for p in MOBILE)]

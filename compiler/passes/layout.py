@@ -1,0 +1,112 @@
+"""Keep time folded into the batch between consecutive 2-D ops.
+
+Each rewrite pass emits a drop-in module (5-D in, 5-D out). This pass lets every mobile module
+return its natural layout instead (``out_layout=None``) and forces a layout only where a
+consumer needs one: an op that was not rewritten (it gets ``[N, C, T, H, W]``), the model's
+outputs, and the two sides of a residual sum (they must agree). It simulates the dataflow of
+the known containers (``SEQUENCES``, ``RESIDUALS``); an opaque container's children are each
+treated as their own region, with 5-D tensors at their boundaries. Forcing is monotone (a
+forced ``ncthw`` is never undone), so the fixed point is reached in a few sweeps.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from graphspec.compiler.ir import Node
+
+from .base import ELEMENTWISE, PREFIXES, RESIDUALS, SEQUENCES, WeightedGraph, Pass, sequence
+
+
+def _pointwise(node: Node) -> bool:
+    a = node.args
+    return tuple(a["kernel_size"]) == (1, 1) and tuple(a["stride"]) == (1, 1) and tuple(a["padding"]) == (0, 0)
+
+
+def _pool_natural(node: Node, layout: str) -> str:
+    a = node.args
+    temporal = (a["kernel_size"][0], a["stride"][0], a["padding"][0]) != (1, 1, 0)
+    return "ncthw" if temporal else "folded"
+
+
+#: the layout each mobile op returns given its input's, when no other is forced
+NATURAL: dict[str, Callable[[Node, str], str]] = {
+    "FoldedConv2d": lambda node, layout: layout if _pointwise(node) else "folded",
+    "TemporalConv2d": lambda node, layout: "folded",  # it computes on 5-D; the ops after it are 2-D
+    "TemporalTapConv": lambda node, layout: "folded",
+    "FactorizedPool": _pool_natural,
+    "GlobalAvgPool": lambda node, layout: "ncthw",
+}
+#: ops that compute in the layout they get and keep it
+KEEPS_LAYOUT = ELEMENTWISE | {"SqueezeExcitationGemm"}
+
+Producers = frozenset  # of id(node): the mobile nodes whose out_layout decides a tensor's layout
+
+
+class KeepFoldedLayout(Pass):
+    name = "keep-folded-layout"
+
+    def run(self, graph: WeightedGraph) -> bool:
+        mobile = {id(n): n for n in graph.walk() if n.op in NATURAL}
+        before = {key: node.args.get("out_layout") for key, node in mobile.items()}
+        self.forced: dict[int, str] = {}
+        for _ in range(2 * len(mobile) + 2):
+            count = dict(self.forced)
+            for root in graph.roots:  # each step gets and returns 5-D tensors
+                self._require(*self._flow(root, "ncthw", Producers()), "ncthw")
+            if self.forced == count:
+                break
+        for key, node in mobile.items():
+            node.args["out_layout"] = self.forced.get(key)
+        return any(node.args["out_layout"] != before[key] for key, node in mobile.items())
+
+    def _require(self, layout: str, producers: Producers, want: str) -> None:
+        if layout != want:
+            for key in producers:
+                if self.forced.get(key) != "ncthw":  # ncthw is final: it suits every consumer
+                    self.forced[key] = want
+
+    def _flow(self, node: Node | None, layout: str, producers: Producers) -> tuple[str, Producers]:
+        if node is None or node.op in KEEPS_LAYOUT:
+            return layout, producers
+        if node.op in NATURAL:
+            return self.forced.get(id(node), NATURAL[node.op](node, layout)), Producers({id(node)})
+        if node.op in SEQUENCES:
+            for child in sequence(node):
+                layout, producers = self._flow(child, layout, producers)
+            return layout, producers
+        if node.op in RESIDUALS:
+            return self._residual(node, layout, producers)
+        # opaque: it gets and returns 5-D tensors; each child is a region of its own
+        prefix = [node.args.get(slot) for slot in PREFIXES.get(node.op, ())]
+        for child in prefix:
+            layout, producers = self._flow(child, layout, producers)
+        self._require(layout, producers, "ncthw")
+        for _, child in node.children():
+            if any(child is p for p in prefix):
+                continue
+            self._require(*self._flow(child, "ncthw", Producers()), "ncthw")
+        return "ncthw", Producers()
+
+    def _residual(self, node: Node, layout: str, producers: Producers) -> tuple[str, Producers]:
+        shortcut, branch, after = RESIDUALS[node.op]
+        sides = []
+        for slots in (shortcut, branch):
+            side = (layout, producers)
+            for slot in slots:
+                side = self._flow(node.args.get(slot), *side)
+            sides.append(side)
+        (l1, p1), (l2, p2) = sides
+        if l1 != l2:
+            # a side that cannot change (not made by a mobile op, or already forced to 5-D) wins;
+            # otherwise the side that made a new tensor (not the block's input) converts
+            if any(not p or any(self.forced.get(k) == "ncthw" for k in p) for p in (p1, p2)):
+                self._require(l1, p1, "ncthw")
+                self._require(l2, p2, "ncthw")
+            elif p2 != producers:
+                self._require(l2, p2, l1)
+            else:
+                self._require(l1, p1, l2)
+        out = (l1, p1 | p2)  # the next sweep sees the forced layouts
+        for slot in after:
+            out = self._flow(node.args.get(slot), *out)
+        return out

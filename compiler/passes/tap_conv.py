@@ -1,0 +1,31 @@
+"""Any other Conv3d (kt x kh x kw, temporal stride) -> the sum of kt Conv2d taps on the folded
+tensor, each shifted in time (``TemporalTapConv``); exact, with no padding op."""
+from __future__ import annotations
+
+from graphspec.compiler.ir import Node
+from graphspec.layers.mobile import bias_tap, tap_segments
+
+from .base import WeightedGraph, NodeRewrite, conv_args, conv_geometry, input_shape
+
+
+class Conv3dToTaps(NodeRewrite):
+    name = "conv3d-to-taps"
+
+    def rewrite(self, graph: WeightedGraph, node: Node) -> Node | None:
+        geometry = conv_geometry(node)
+        if geometry is None:
+            return None
+        kernel, stride, padding, dilation = geometry
+        try:
+            segments = tap_segments(input_shape(node)[2], kernel[0], stride[0], padding[0], dilation[0])
+        except ValueError:  # an output frame made of padding only: leave it (the op-set check names it)
+            return None
+        new = Node("TemporalTapConv", dict(conv_args(node), kernel_size=kernel, stride=stride, padding=padding,
+                                           dilation=dilation))
+        entries = graph.take(node.path)
+        for k in range(kernel[0]):
+            graph.put(f"{node.path}.taps.{k}", {"weight": entries["weight"][:, :, k]})
+        if "bias" in entries:
+            carrier = bias_tap(segments, kernel[0])
+            graph.put(node.path if carrier is None else f"{node.path}.taps.{carrier}", {"bias": entries["bias"]})
+        return new

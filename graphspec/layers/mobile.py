@@ -1,0 +1,272 @@
+"""Mobile (XNNPACK-friendly) modules: what the mobile lowering passes (``compiler/passes``)
+rewrite 3-D convolutions, pools, squeeze-excitation and Swish into. None of them runs a 5-D
+convolution or pooling.
+
+A video tensor travels in one of two layouts, told apart by its rank:
+
+* ``ncthw``  -- the usual ``[N, C, T, H, W]``;
+* ``folded`` -- time folded into the batch, ``[N*T, C, H, W]``, so that 2-D kernels run on
+  every frame.
+
+Each module converts its input to the layout it computes in (``frames``, the input's frame
+count, makes the fold reversible) and returns ``out_layout``; ``None`` means its natural layout.
+The rewrite passes set ``out_layout="ncthw"`` (each rewrite is a drop-in replacement); the layout
+pass then lets consecutive 2-D ops keep the folded layout instead of reshaping back and forth.
+"""
+from __future__ import annotations
+
+from typing import Literal, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from graphspec.registry import register
+
+Layout = Literal["ncthw", "folded"]
+Pair = Tuple[int, int]
+Triple = Tuple[int, int, int]
+
+
+def to_layout(x: torch.Tensor, layout: Optional[str], frames: int) -> torch.Tensor:
+    """``x`` (either layout, by rank) in ``layout``; ``frames`` is its frame count."""
+    if layout is None or (layout == "folded") == (x.dim() == 4):
+        return x
+    if layout == "folded":
+        n, c, t, h, w = x.shape
+        return x.reshape(n, c, h, w) if t == 1 else x.transpose(1, 2).reshape(n * t, c, h, w)
+    nt, c, h, w = x.shape
+    if frames == 1:
+        return x.reshape(nt, c, 1, h, w)
+    return x.reshape(nt // frames, frames, c, h, w).transpose(1, 2)
+
+
+def output_frames(frames: int, kernel: int, stride: int, padding: int, dilation: int = 1, ceil: bool = False) -> int:
+    span = frames + 2 * padding - dilation * (kernel - 1) - 1
+    return (-(-span // stride) if ceil else span // stride) + 1
+
+
+def _clip_view(x: torch.Tensor, frames: int) -> tuple[torch.Tensor, int]:
+    """``[N, T, C, H*W]`` (folded input) or ``[N, 1, C, T*H*W]`` (5-D input) views of ``x``, to
+    scale it per clip and channel; returns the view and N."""
+    if x.dim() == 4:
+        n = x.shape[0] // frames
+        return x.reshape(n, frames, x.shape[1], -1), n
+    return x.reshape(x.shape[0], 1, x.shape[1], -1), x.shape[0]
+
+
+def _mean_hw(x: torch.Tensor) -> torch.Tensor:
+    return x.mean((-2, -1), keepdim=True)  # XNNPACK's global average pooling: rank 4, last two dims
+
+
+def clip_channel_mean(x: torch.Tensor, frames: int) -> torch.Tensor:
+    """Mean over time and space per clip and channel, ``[N, C]``, as rank-4 reductions only."""
+    if x.dim() == 5:
+        n, c, t, h, w = x.shape
+        return _mean_hw(x.reshape(n, c, t, h * w)).reshape(n, c)
+    per_frame = _mean_hw(x)  # [N*T, C, 1, 1]
+    if frames == 1:
+        return per_frame.reshape(x.shape[0], -1)
+    n, c = x.shape[0] // frames, x.shape[1]
+    return _mean_hw(per_frame.reshape(n, frames, c, 1).transpose(1, 2)).reshape(n, c)
+
+
+@register
+class FoldedConv2d(nn.Conv2d):
+    """A Conv3d with a ``1 x kh x kw`` kernel as a Conv2d on every frame (time in the batch). A
+    pointwise stride-1 one runs in the layout it gets (``[N, C, T*H, W]`` is a free view)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair = (1, 1), stride: Pair = (1, 1),
+                 padding: Pair = (0, 0), dilation: Pair = (1, 1), groups: int = 1, bias: bool = True,
+                 frames: int = 1, out_layout: Optional[Layout] = "ncthw") -> None:
+        super().__init__(in_channels, out_channels, tuple(kernel_size), tuple(stride), tuple(padding),
+                         tuple(dilation), groups, bias)
+        self.frames, self.out_layout = frames, out_layout
+        self.pointwise = tuple(kernel_size) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pointwise and x.dim() == 5:
+            n, c, t, h, w = x.shape
+            y = super().forward(x.reshape(n, c, t * h, w)).reshape(n, -1, t, h, w)
+        else:
+            y = super().forward(to_layout(x, "folded", self.frames))
+        return to_layout(y, self.out_layout, self.frames)
+
+
+@register
+class TemporalConv2d(nn.Conv2d):
+    """A Conv3d with a ``kt x 1 x 1`` kernel as a Conv2d over ``(T, H*W)`` of the 5-D tensor
+    viewed as ``[N, C, T, H*W]``."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair = (1, 1), stride: Pair = (1, 1),
+                 padding: Pair = (0, 0), dilation: Pair = (1, 1), groups: int = 1, bias: bool = True,
+                 frames: int = 1, out_layout: Optional[Layout] = "ncthw") -> None:
+        super().__init__(in_channels, out_channels, tuple(kernel_size), tuple(stride), tuple(padding),
+                         tuple(dilation), groups, bias)
+        self.frames, self.out_layout = frames, out_layout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, t, h, w = to_layout(x, "ncthw", self.frames).shape
+        y = super().forward(to_layout(x, "ncthw", self.frames).reshape(n, c, t, h * w))
+        frames_out = y.shape[2]
+        layout = "folded" if self.out_layout is None else self.out_layout  # what the 2-D ops after it want
+        return to_layout(y.reshape(n, -1, frames_out, h, w), layout, frames_out)
+
+
+def tap_segments(frames: int, kernel: int, stride: int, padding: int, dilation: int) -> list:
+    """Output frames grouped into runs ``(first, count, [(tap, first input frame), ...])`` that
+    read the same taps: a tap whose input frame falls in the zero padding is left out."""
+    frames_out = output_frames(frames, kernel, stride, padding, dilation)
+    runs: list = []
+    for t in range(frames_out):
+        valid = tuple(k for k in range(kernel) if 0 <= t * stride + k * dilation - padding < frames)
+        if not valid:
+            raise ValueError(f"output frame {t} reads only temporal padding")
+        if runs and runs[-1][2] == valid:
+            runs[-1][1] += 1
+        else:
+            runs.append([t, 1, valid])
+    return [(first, count, [(k, first * stride + k * dilation - padding) for k in valid])
+            for first, count, valid in runs]
+
+
+def bias_tap(segments: list, kernel: int) -> int | None:
+    """A tap every output frame reads: the bias rides on it (no extra Add); None if none does."""
+    always = [k for k in range(kernel) if all(any(k == j for j, _ in terms) for _, _, terms in segments)]
+    return always[len(always) // 2] if always else None
+
+
+@register
+class TemporalTapConv(nn.Module):
+    """A general ``kt x kh x kw`` Conv3d as the sum of ``kt`` Conv2d taps on the folded tensor:
+    tap ``k`` convolves every frame with the kernel's slice ``k`` and its result is shifted in
+    time. Zero padding in time is never materialized: a tap is left out of the output frames
+    whose input frame would be padding, so no Pad op appears. Depthwise stays depthwise."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Triple = (3, 3, 3),
+                 stride: Triple = (1, 1, 1), padding: Triple = (0, 0, 0), dilation: Triple = (1, 1, 1),
+                 groups: int = 1, bias: bool = True, frames: int = 1, out_layout: Optional[Layout] = "ncthw") -> None:
+        super().__init__()
+        kt, kh, kw = kernel_size
+        self.frames, self.out_layout, self.stride_t = frames, out_layout, stride[0]
+        self.segments = tap_segments(frames, kt, stride[0], padding[0], dilation[0])
+        self.frames_out = output_frames(frames, kt, stride[0], padding[0], dilation[0])
+        self.bias_tap = bias_tap(self.segments, kt) if bias else None
+        self.taps = nn.ModuleList(
+            nn.Conv2d(in_channels, out_channels, (kh, kw), tuple(stride[1:]), tuple(padding[1:]),
+                      tuple(dilation[1:]), groups, bias=k == self.bias_tap) for k in range(kt))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias and self.bias_tap is None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = to_layout(x, "folded", self.frames)
+        n = x.shape[0] // self.frames
+        ys = [y.reshape(n, self.frames, *y.shape[1:]) for y in (tap(x) for tap in self.taps)]
+        st = self.stride_t
+        parts = []
+        for _, count, terms in self.segments:
+            pieces = [ys[k][:, s:s + (count - 1) * st + 1:st] if (count, st) != (self.frames, 1) else ys[k]
+                      for k, s in terms]
+            total = pieces[0]
+            for piece in pieces[1:]:
+                total = total + piece
+            parts.append(total)
+        y = torch.cat(parts, 1) if len(parts) > 1 else parts[0]
+        y = y.reshape(n * self.frames_out, *y.shape[2:])
+        if self.bias is not None:
+            y = y + self.bias.reshape(1, -1, 1, 1)
+        return to_layout(y, self.out_layout, self.frames_out)
+
+
+@register
+class FactorizedPool(nn.Module):
+    """MaxPool3d / AvgPool3d as a 2-D pool over (H, W) on the folded tensor followed by a 2-D pool
+    over (T, H*W): exact, since both reductions are separable over a box window (the divisor of
+    an average is the product of the per-axis counts, with or without counting padding)."""
+
+    def __init__(self, mode: Literal["max", "avg"], kernel_size: Triple, stride: Triple, padding: Triple = (0, 0, 0),
+                 ceil_mode: bool = False, count_include_pad: bool = True, frames: int = 1,
+                 out_layout: Optional[Layout] = "ncthw") -> None:
+        super().__init__()
+        self.mode, self.frames, self.out_layout = mode, frames, out_layout
+        self.kernel_size, self.stride, self.padding = tuple(kernel_size), tuple(stride), tuple(padding)
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        self.spatial = (self.kernel_size[1:], self.stride[1:], self.padding[1:]) != ((1, 1), (1, 1), (0, 0))
+        self.temporal = (self.kernel_size[0], self.stride[0], self.padding[0]) != (1, 1, 0)
+        self.frames_out = output_frames(frames, self.kernel_size[0], self.stride[0], self.padding[0],
+                                        ceil=ceil_mode) if self.temporal else frames
+
+    def _pool(self, x: torch.Tensor, kernel: Pair, stride: Pair, padding: Pair) -> torch.Tensor:
+        if self.mode == "max":
+            return F.max_pool2d(x, kernel, stride, padding, ceil_mode=self.ceil_mode)
+        return F.avg_pool2d(x, kernel, stride, padding, ceil_mode=self.ceil_mode,
+                            count_include_pad=self.count_include_pad)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        (kt, kh, kw), (st, sh, sw), (pt, ph, pw) = self.kernel_size, self.stride, self.padding
+        if self.spatial:
+            x = self._pool(to_layout(x, "folded", self.frames), (kh, kw), (sh, sw), (ph, pw))
+        if self.temporal:
+            n, c, t, h, w = to_layout(x, "ncthw", self.frames).shape
+            x = self._pool(to_layout(x, "ncthw", self.frames).reshape(n, c, t, h * w), (kt, 1), (st, 1), (pt, 0))
+            x = x.reshape(n, c, -1, h, w)
+        return to_layout(x, self.out_layout, self.frames_out)
+
+
+@register
+class GlobalAvgPool(nn.Module):
+    """Global average pooling over (T, H, W) as rank-4 mean reductions; the result is
+    ``[N, C, 1, 1, 1]`` (or ``[N, C, 1, 1]`` folded, the same memory)."""
+
+    def __init__(self, frames: int = 1, out_layout: Optional[Layout] = "ncthw") -> None:
+        super().__init__()
+        self.frames, self.out_layout = frames, out_layout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = clip_channel_mean(x, self.frames)
+        n, c = y.shape
+        return y.reshape(n, c, 1, 1) if self.out_layout == "folded" else y.reshape(n, c, 1, 1, 1)
+
+
+@register
+class SqueezeExcitationGemm(nn.Module):
+    """Squeeze-excitation with its 1x1x1 convolutions as fully connected layers (Gemm) on the
+    per-clip channel means; works in either layout. ``block`` keeps fvcore's slot numbers."""
+
+    def __init__(self, num_channels: int, num_channels_reduced: int, frames: int = 1,
+                 activation: Optional[nn.Module] = None) -> None:
+        super().__init__()
+        self.frames = frames
+        self.block = nn.Sequential(
+            nn.Linear(num_channels, num_channels_reduced),
+            nn.ReLU() if activation is None else activation,
+            nn.Linear(num_channels_reduced, num_channels),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = self.block(clip_channel_mean(x, self.frames))
+        view, n = _clip_view(x, self.frames)
+        return (view * scale.reshape(n, 1, -1, 1)).reshape(x.shape)
+
+
+@register
+class SigmoidMul(nn.Module):
+    """Swish as the two plain ops ``x * sigmoid(x)`` (no autograd.Function to trace)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(x)
+
+
+@register
+class ChannelAffine(nn.Module):
+    """An eval-mode batch norm that follows no convolution, as a per-channel scale and shift
+    (Mul + Add, no BatchNormalization op); works in either layout."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.register_buffer("scale", torch.ones(num_features))
+        self.register_buffer("shift", torch.zeros(num_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        return x * self.scale.reshape(shape) + self.shift.reshape(shape)
