@@ -1,0 +1,53 @@
+"""Every transforms name of the reference index exists at graphspec.<path>, with PyTorchVideo's
+documented signature where the reference gives one."""
+import importlib
+import inspect
+
+import pytest
+
+from conftest import REFERENCE, needs_reference
+
+
+def _names():
+    path = REFERENCE / "api-names.txt"
+    if not path.is_file():
+        return []
+    return [n.strip() for n in path.read_text().splitlines() if n.strip().startswith("transforms.")]
+
+
+@needs_reference
+def test_the_index_lists_transforms():
+    assert len(_names()) > 30
+
+
+@needs_reference
+@pytest.mark.parametrize("name", _names())
+def test_transforms_name_exists(name):
+    module, attr = name.rsplit(".", 1)
+    assert getattr(importlib.import_module(f"graphspec.{module}"), attr) is not None
+
+
+#: documented signatures (reference, TRANSFORMS API): name -> (parameter, default) in order
+DOCUMENTED = {
+    "CutMix": [("alpha", 1.0), ("label_smoothing", 0.0), ("num_classes", 400)],
+    "MixUp": [("alpha", 1.0), ("label_smoothing", 0.0), ("num_classes", 400)],
+    "RandAugment": [("magnitude", 9), ("num_layers", 2), ("prob", 0.5), ("sampling_type", "gaussian"),
+                    ("sampling_hparas", None)],
+    "create_video_transform": [("mode", inspect.Parameter.empty), ("video_key", None), ("remove_key", None),
+                               ("num_samples", 8), ("convert_to_float", True), ("video_mean", (0.45, 0.45, 0.45)),
+                               ("video_std", (0.225, 0.225, 0.225)), ("min_size", 256), ("max_size", 320),
+                               ("crop_size", 224), ("horizontal_flip_prob", 0.5)],
+    "OpSampler": [("transforms_list", inspect.Parameter.empty), ("transforms_prob", None), ("num_sample_op", 1),
+                  ("replacement", False)],
+    "UniformCropVideo": [("size", inspect.Parameter.empty), ("video_key", "video"), ("aug_index_key", "aug_index")],
+    "Normalize": [("mean", inspect.Parameter.empty), ("std", inspect.Parameter.empty), ("inplace", False)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED))
+def test_documented_signature_prefix(name):
+    import graphspec.transforms as T
+
+    params = list(inspect.signature(getattr(T, name)).parameters.values())
+    got = [(p.name, p.default) for p in params[:len(DOCUMENTED[name])]]
+    assert got == DOCUMENTED[name]
