@@ -57,26 +57,6 @@ class PointwiseConv3dAs2d(nn.Module):
         return self.conv(x.reshape(self._in_size)).reshape(self._out_size)
 
 
-class SpatialConv3dAs2d(nn.Module):
-    """1xkxk Conv3d as a Conv2d applied to every frame: time is folded into the batch."""
-
-    def __init__(self, conv: nn.Conv3d, input_blob_size: Sequence[int]) -> None:
-        super().__init__()
-        _require(conv, "needs temporal kernel, stride 1 and no temporal padding",
-                 conv.kernel_size[0] == 1 and conv.stride[0] == 1 and conv.padding[0] == 0)
-        b, c, t, h, w = input_blob_size
-        self.conv = _conv2d(conv, conv.weight[:, :, 0], conv.bias, stride=conv.stride[1:],
-                            padding=conv.padding[1:], dilation=conv.dilation[1:])
-        oh, ow = (_window_out(s, k, st, p, d) for s, k, st, p, d in
-                  zip((h, w), conv.kernel_size[1:], conv.stride[1:], conv.padding[1:], conv.dilation[1:]))
-        self._frames_size = (b * t, c, h, w)
-        self._out_frames_size = (b, t, conv.out_channels, oh, ow)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        frames = x.transpose(1, 2).reshape(self._frames_size)
-        return self.conv(frames).reshape(self._out_frames_size).transpose(1, 2)
-
-
 class TemporalConv3dAs2d(nn.Module):
     """ktx1x1 Conv3d as a ktx1 Conv2d over ``[B, C, T, H*W]`` (a free reshape)."""
 
@@ -109,10 +89,11 @@ def shift_in_time(y: torch.Tensor, offset: int) -> torch.Tensor:
     return F.pad(y[:, :offset], pad + [-offset, 0])
 
 
-class TemporalTapsConv3dAs2d(nn.Module):
+class FramewiseConv3dAs2d(nn.Module):
     """A ktxkxk Conv3d (temporal stride 1, dilation 1) as kt Conv2d taps on the frames (time in the
     batch); the tap for temporal offset ``k - padding`` is added shifted by that many frames.
-    Exact: a 3-D cross-correlation is the sum over its temporal taps of 2-D ones."""
+    Exact: a 3-D cross-correlation is the sum over its temporal taps of 2-D ones. With kt = 1
+    (a 1xkxk Conv3d) it is one Conv2d applied to every frame."""
 
     def __init__(self, conv: nn.Conv3d, input_blob_size: Sequence[int]) -> None:
         super().__init__()
