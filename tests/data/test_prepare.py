@@ -246,3 +246,41 @@ def test_plan_from_a_data_spec_with_overrides_and_located_errors(tmp_path):
     with pytest.raises(SpecError) as unknown:
         prep.plan_from_spec(spec)
     assert "Kinetics" in (unknown.value.diagnostics[0].hint or "")
+
+
+def test_frame_lists_are_read_by_charades(tmp_path):
+    """The frame list of extracted frames feeds the frame-list datasets: a uniform 1 s clip of a
+    prepared 10 fps video shows raw frames 0..9, each repeated for 30 fps."""
+    from torch.utils.data import SequentialSampler
+
+    from graphspec.data.charades import Charades
+    from graphspec.data.clip_sampling import make_clip_sampler
+
+    raw = tmp_path / "raw"
+    make_video(raw / "train" / "clipA.mp4", width=48, height=32, fps=10, seconds=2.0)
+    make_video(raw / "train" / "clipB.mp4", width=48, height=32, fps=10, seconds=1.0)
+    out = tmp_path / "out"
+    assert prep.prepare(prep.DATASET_PLANS["Charades"], raw, out).ok
+    dataset = Charades(data_path=str(out / "frame_lists/train.csv"), clip_sampler=make_clip_sampler("uniform", 1.0),
+                       video_path_prefix=str(out / "frames"), video_sampler=SequentialSampler)
+    first = next(iter(dataset))
+    assert first["video_name"] == "clipA" and first["video"].shape[:2] == (3, 30)
+    grey = first["video"].float().mean(dim=(0, 2, 3))
+    shown = [int(round(float(v) / INTENSITY_STEP)) for v in grey]
+    assert shown == [k // 3 for k in range(30)]
+    assert first["video_label"] == []
+
+
+def test_epic_kitchen_manifest_from_extracted_frames(tmp_path):
+    from graphspec.data.dataset_manifest_utils import VideoFrameInfo
+    from graphspec.data.utils import load_dataclass_dict_from_csv
+
+    raw = tmp_path / "raw"
+    make_video(raw / "P01_01.mp4", width=48, height=32, fps=30, seconds=0.5)
+    out = tmp_path / "out"
+    plan = prep.plan_for("EpicKitchenRecognition", {"output": {"fps": 10}})
+    assert prep.prepare(plan, raw, out).ok
+    manifest = load_dataclass_dict_from_csv(str(out / "frame_manifest.csv"), VideoFrameInfo, "video_id")
+    info = manifest["P01_01"]
+    assert (info.min_frame_number, info.max_frame_number) == (1, 5)
+    assert info.frame_file_stem == "P01_01_" and info.file_extension == "jpg"
