@@ -10,15 +10,16 @@ from __future__ import annotations
 import csv
 import itertools
 import os
+import random
 from typing import Any, Callable, Optional
 
 from torch.utils.data import RandomSampler
 
 from graphspec.registry import ComponentType, register
 
-from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler
+from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler, UniformClipSampler
 from .frame_video import FrameVideo
-from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset
+from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, UniformClipDataset, _seed_of
 from .video import Video
 
 FRAME_LIST_COLUMNS = ("original_vido_id", "video_id", "frame_id", "path", "labels")
@@ -52,7 +53,34 @@ def read_frame_list(frame_list_file: str, prefix: str = "") -> tuple[list[str], 
     return names, [[f[1] for f in video] for video in ordered], [[f[2] for f in video] for video in ordered]
 
 
-class FrameListDataset(LabeledVideoDataset):
+class _FrameListReading:
+    """Mixin for the data core's clip readers (``LabeledVideoDataset``, ``UniformClipDataset``):
+    a video's "path" is its name and its frames are the files ``_frame_paths[name]`` lists;
+    ``_labels_of_clip(video_index, frame indices)`` adds per-clip labels to each sample; a frame
+    filter with an ``rng`` (random frame picks) draws from a generator seeded per sample."""
+
+    _frame_paths: dict[str, list[str]]
+    _labels_of_clip: Callable[[int, list[int]], dict[str, Any]]
+
+    def _open(self, path: str) -> Optional[Video]:
+        # an unreadable frame file is met, and handled by the bad-file policy, when a clip reads it
+        if path in self.bad_files:
+            return None
+        return FrameVideo.from_frame_paths(self._frame_paths[path], fps=FRAME_LIST_FPS)
+
+    def _sample(self, video: Video, path: str, info: dict, video_index: int, clip: ClipInfo | ClipInfoList,
+                epoch: int) -> Any:
+        many = isinstance(clip, ClipInfoList)
+        if hasattr(self._frame_filter, "rng"):  # random frames tied to the sample, not to the process
+            first = clip.clip_index[0] if many else clip.clip_index
+            self._frame_filter.rng = random.Random(_seed_of(self._seed, epoch, video_index, first, "frames"))
+        spans = zip(clip.clip_start_sec, clip.clip_end_sec) if many else [(clip.clip_start_sec, clip.clip_end_sec)]
+        per_clip = [self._labels_of_clip(video_index, video.frame_indices(start, end)) for start, end in spans]
+        extra = {key: [p[key] for p in per_clip] for key in per_clip[0]} if many else per_clip[0]
+        return super()._sample(video, path, {**info, **extra}, video_index, clip, epoch)
+
+
+class FrameListDataset(_FrameListReading, LabeledVideoDataset):
     """A ``LabeledVideoDataset`` over videos given as lists of frame files (Charades, SSv2).
 
     ``video_frame_paths[i]`` are the frames of video ``i``; its label dict is ``labels[i]``.
@@ -64,27 +92,30 @@ class FrameListDataset(LabeledVideoDataset):
                  transform: Optional[Callable[[dict], Any]] = None, frames_per_clip: Optional[int] = None,
                  **options: Any) -> None:
         self._frame_paths = dict(zip(video_names, video_frame_paths))
+        self._labels_of_clip = self.clip_labels
         super().__init__(list(zip(video_names, labels)), clip_sampler, video_sampler, transform,
                          decode_audio=False, frames_per_clip=frames_per_clip, **options)
-
-    def _open(self, path: str) -> Optional[Video]:
-        # the "path" of a frame-list video is its name; its frames are the listed files (an
-        # unreadable one is met, and handled by the bad-file policy, when a clip reads it)
-        if path in self.bad_files:
-            return None
-        return FrameVideo.from_frame_paths(self._frame_paths[path], fps=FRAME_LIST_FPS)
 
     def clip_labels(self, video_index: int, frame_indices: list[int]) -> dict[str, Any]:
         """Entries added to a clip's sample from the frames it spans (none by default)."""
         return {}
 
-    def _sample(self, video: Video, path: str, info: dict, video_index: int, clip: ClipInfo | ClipInfoList,
-                epoch: int) -> Any:
-        spans = zip(clip.clip_start_sec, clip.clip_end_sec) if isinstance(clip, ClipInfoList) else \
-            [(clip.clip_start_sec, clip.clip_end_sec)]
-        per_clip = [self.clip_labels(video_index, video.frame_indices(start, end)) for start, end in spans]
-        extra = {key: [p[key] for p in per_clip] for key in per_clip[0]} if isinstance(clip, ClipInfoList) else per_clip[0]
-        return super()._sample(video, path, {**info, **extra}, video_index, clip, epoch)
+    def uniform_clips(self) -> UniformClipDataset:
+        """A map-style view of every clip the (uniform) clip sampler gives: ``len()`` counts clips."""
+        if not isinstance(self._clip_sampler, UniformClipSampler):
+            raise TypeError(f"a map-style view needs a UniformClipSampler, not {type(self._clip_sampler).__name__}")
+        return _FrameListUniformClips(self, self._labeled_videos, self._clip_sampler, transform=self._transform,
+                                      decode_audio=False, seed=self._seed, bad_files=self._bad_policy)
+
+
+class _FrameListUniformClips(_FrameListReading, UniformClipDataset):
+    """``UniformClipDataset`` over the frame-list videos of ``source`` (same labels, same frames)."""
+
+    def __init__(self, source: FrameListDataset, *args: Any, **kwargs: Any) -> None:
+        self._frame_paths = source._frame_paths
+        self._labels_of_clip = source.clip_labels
+        super().__init__(*args, **kwargs)
+        self._frame_filter = source._frame_filter
 
 
 @register(kind="object", arg_types={"clip_sampler": ComponentType})

@@ -20,9 +20,8 @@ from torch.utils.data import RandomSampler
 from graphspec.registry import ComponentType, register
 
 from .charades import FrameListDataset, read_frame_list
-from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler
-from .labeled_video_dataset import BadFilePolicy, _seed_of
-from .video import Video
+from .clip_sampling import ClipSampler
+from .labeled_video_dataset import BadFilePolicy
 
 
 def read_video_labels(video_label_file: str, label_name_file: str) -> dict[str, int]:
@@ -86,10 +85,3 @@ class SSv2(FrameListDataset):
                          transform, seed=seed, rank=rank, world_size=world_size, bad_files=bad_files)
         if frames_per_clip is not None:
             self._frame_filter = SegmentFrameFilter(frames_per_clip, rand_sample_frames)
-
-    def _sample(self, video: Video, path: str, info: dict, video_index: int, clip: ClipInfo | ClipInfoList,
-                epoch: int) -> Any:
-        if self._frame_filter is not None:  # random frames tied to the sample, not to the process
-            first = clip.clip_index[0] if isinstance(clip, ClipInfoList) else clip.clip_index
-            self._frame_filter.rng = random.Random(_seed_of(self._seed, epoch, video_index, first, "frames"))
-        return super()._sample(video, path, info, video_index, clip, epoch)

@@ -82,3 +82,14 @@ def test_bad_header_is_named(tmp_path):
     path = write_csv(tmp_path / "x.csv", ["video", "path"], [["a", "a/1.jpg"]], delimiter=" ")
     with pytest.raises(ValueError, match="original_vido_id video_id frame_id path labels"):
         Charades(str(path), make_clip_sampler("uniform", 1.0))
+
+
+def test_map_style_view_counts_clips(frame_list):
+    path, prefix = frame_list
+    view = Charades(path, make_clip_sampler("uniform", 0.5), video_path_prefix=prefix, frames_per_clip=3).uniform_clips()
+    assert len(view) == 5  # 3 clips of the 1.5 s video, 2 of the 1 s one
+    item = view[4]  # the second clip of N11GT: frames 15..29
+    assert (item["video_index"], item["clip_index"], video_ids(item["video"])) == (1, 1, {1})
+    assert frame_ids(item["video"]) == [15, 22, 29] and item["label"] == [[1]] * 15
+    with pytest.raises(TypeError, match="UniformClipSampler"):
+        Charades(path, make_clip_sampler("random", 0.5)).uniform_clips()

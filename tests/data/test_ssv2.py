@@ -74,3 +74,11 @@ def test_unknown_template_is_an_error(ssv2_files, tmp_path):
     (tmp_path / "odd.json").write_text(json.dumps([{"id": "101", "template": "Juggling [something]"}]))
     with pytest.raises(ValueError, match="'Juggling something' of video '101'"):
         _dataset({**ssv2_files, "video_label_file": str(tmp_path / "odd.json")})
+
+
+def test_map_style_view_keeps_segment_sampling(ssv2_files):
+    view = SSv2(**ssv2_files, clip_sampler=make_clip_sampler("uniform", 1.0), frames_per_clip=4).uniform_clips()
+    assert len(view) == 2  # one clip per video (the 0.8 s one's clip is all of it)
+    assert frame_ids(view[0]["video"]) == [3, 10, 18, 25] and view[0]["label"] == 1
+    # 24 frames: bounds 0, 6, 12, 17, 23 -> middles 3, 9, 14, 20
+    assert frame_ids(view[1]["video"]) == [3, 9, 14, 20] and view[1]["label"] == 2
