@@ -49,7 +49,8 @@ class ClipSampler(abc.ABC):
             raise ValueError(f"clip_duration must be positive, got {clip_duration}")
         self._current_clip_index = 0
         self._current_aug_index = 0
-        self.rng: Any = random
+        #: the generator of random choices; None draws from Python's global ``random``
+        self.rng: Optional[random.Random] = None
 
     @property
     def clip_duration(self) -> Fraction:
@@ -83,7 +84,7 @@ class RandomClipSampler(ClipSampler):
         super().__init__(clip_duration)
 
     def __call__(self, last_clip_time: Seconds, video_duration: Seconds, annotation: Optional[dict]) -> ClipInfo:
-        start = _random_start(self.rng, self._clip_duration, video_duration)
+        start = _random_start(self.rng or random, self._clip_duration, video_duration)
         return ClipInfo(start, start + self._clip_duration, 0, 0, True)
 
 

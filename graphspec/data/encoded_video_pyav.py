@@ -43,6 +43,8 @@ class EncodedVideoPyAV(EncodedVideo):
         self._where = file if isinstance(file, str) else self._name
         self._perform_seek = perform_seek
         self._skip_unneeded = skip_unneeded
+        #: packets handed to the decoder so far (all clips): what decoding a clip cost
+        self.packets_decoded = 0
         try:
             self._container = av.open(file)
         except _AV_ERRORS as err:
@@ -121,15 +123,46 @@ class EncodedVideoPyAV(EncodedVideo):
         else:
             self._container.seek(0)
         packets = []
+        self._reached_eof = True
         for packet in self._container.demux(self._video):
-            # a packet whose dts is at or past the end starts no frame of the clip; size 0 ends the stream
-            if packet.size == 0 or (packet.dts is not None and packet.dts >= end_pts):
+            if packet.size == 0:  # PyAV's end-of-stream marker
+                break
+            if packet.dts is not None and packet.dts >= end_pts:  # it and all after start no clip frame
+                self._reached_eof = False
                 break
             packets.append(packet)
         return packets
 
+    def _check_not_truncated(self, end_pts: float) -> None:
+        """Refuse a file whose data stops before the clip's end although the video stream's header
+        says it goes on (by more than a frame): a truncated download or copy."""
+        rate = self._video.average_rate or self._video.guessed_rate
+        stream_end = self._video_end_pts()
+        if not (self._reached_eof and stream_end is not None and rate):
+            return
+        frame_ticks = 1 / (Fraction(rate) * self._video_time_base)
+        last_pts = max((p.pts for p in self._last_packets if p.pts is not None), default=self._video_start_pts)
+        data_end = last_pts + frame_ticks
+        if data_end + frame_ticks < min(end_pts, stream_end):
+            secs = float(pts_to_secs(int(data_end), self._video_time_base, self._video_start_pts))
+            said = float(pts_to_secs(int(stream_end), self._video_time_base, self._video_start_pts))
+            raise BadVideoError(self._where, f"truncated: its frames end at {secs:.3f} s but its header "
+                                             f"says {said:.3f} s")
+
+    def _video_end_pts(self) -> Optional[Fraction]:
+        """Where the header says the video stream ends (the container's duration if the stream
+        has none, as in Matroska)."""
+        if self._video.duration:
+            return Fraction(self._video_start_pts + self._video.duration)
+        if self._container.duration:
+            return self._video_start_pts + Fraction(self._container.duration, av.time_base) / self._video_time_base
+        return None
+
     def _decode_video(self, start_pts: int, end_pts: float, frame_filter) -> list:
-        packets = self._demux_range(start_pts, end_pts)
+        packets = self._last_packets = self._demux_range(start_pts, end_pts)
+        self._check_not_truncated(end_pts)
+        if not packets:
+            return []
         clip_pts = sorted(p.pts for p in packets if p.pts is not None and start_pts <= p.pts < end_pts)
         timestamps_known = all(p.pts is not None for p in packets)
         if frame_filter is not None and timestamps_known:
@@ -147,6 +180,7 @@ class EncodedVideoPyAV(EncodedVideo):
                     codec.skip_frame = "NONREF" if skip else "DEFAULT"
                     skipping = skip
                 frames.extend(self._keep(packet.decode(), start_pts, end_pts))
+                self.packets_decoded += 1
             codec.skip_frame = "DEFAULT"
             frames.extend(self._keep(self._video.decode(None), start_pts, end_pts))  # drain the decoder
         finally:

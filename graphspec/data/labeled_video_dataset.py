@@ -153,7 +153,7 @@ class LabeledVideoDataset(_ClipReader, torch.utils.data.IterableDataset):
         current_rank_and_world(rank, world_size)  # fail early on a bad pair
         self._epoch = 0
         if video_sampler is RandomSampler:
-            self._video_sampler = RandomSampler(labeled_video_paths, generator=torch.Generator())
+            self._video_sampler = RandomSampler(labeled_video_paths)
         elif isinstance(video_sampler, type) and issubclass(video_sampler, DistributedSampler):
             r, w = current_rank_and_world(rank, world_size)
             self._video_sampler = video_sampler(labeled_video_paths, num_replicas=w, rank=r, seed=seed)
@@ -176,6 +176,11 @@ class LabeledVideoDataset(_ClipReader, torch.utils.data.IterableDataset):
         if hasattr(self._video_sampler, "set_epoch"):
             self._video_sampler.set_epoch(epoch)
 
+    def __getstate__(self) -> dict:
+        # pickled for spawned DataLoader workers, where torch.distributed is not initialised:
+        # they take the rank of the process that made them
+        return {**self.__dict__, "_explicit_rank": current_rank_and_world(*self._explicit_rank), "_iterator": None}
+
     def _shard(self) -> tuple[int, int]:
         if isinstance(self._video_sampler, DistributedSampler):
             rank, world = 0, 1  # the sampler has split by rank already
@@ -187,9 +192,16 @@ class LabeledVideoDataset(_ClipReader, torch.utils.data.IterableDataset):
 
     def video_indices(self) -> list[int]:
         """The videos this process (rank and worker) reads this epoch, in order."""
-        if isinstance(self._video_sampler, RandomSampler) and self._video_sampler.generator is not None:
-            self._video_sampler.generator.manual_seed(_seed_of(self._seed, self._epoch, "videos"))
-        order = list(self._video_sampler)
+        sampler = self._video_sampler
+        if type(sampler) is RandomSampler:
+            # a generator only for this pass: seeded by (seed, epoch), and not pickled to workers
+            sampler.generator = torch.Generator().manual_seed(_seed_of(self._seed, self._epoch, "videos"))
+            try:
+                order = list(sampler)
+            finally:
+                sampler.generator = None
+        else:
+            order = list(sampler)
         start, stop = shard_bounds(len(order), *self._shard())
         return order[start:stop]
 
