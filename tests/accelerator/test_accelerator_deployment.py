@@ -17,6 +17,7 @@ from graphspec.layers.accelerator.mobile_cpu.convolutions import (
 )
 from graphspec.layers.accelerator.mobile_cpu.pool import AdaptiveAvgPool3dOutSize1
 from graphspec.models.accelerator.mobile_cpu.efficient_x3d import EfficientX3d
+from graphspec.models.accelerator.mobile_cpu.residual_blocks import X3dBottleneckBlock
 
 from accelerator_helpers import NOT_DEPLOYABLE, randomize
 
@@ -112,3 +113,35 @@ def test_convert_to_deployable_form_errors():
 
     with pytest.raises(ValueError, match="inputs of two sizes"):
         convert_to_deployable_form(Twice(), torch.randn(1, 3, 2, 4, 4))
+
+
+def test_deployable_blocks_export_to_an_onnx_graph_without_3d_ops():
+    """The converted stem and a strided SE bottleneck export (legacy tracer) to a graph whose every
+    Conv and pool is 2-D and that has no batch norm; onnxruntime computes the eager output."""
+    import io
+
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    torch.manual_seed(0)
+    model = randomize(nn.Sequential(
+        EfficientX3d().s1, X3dBottleneckBlock(in_channels=24, mid_channels=54, out_channels=24, spatial_stride=2)))
+    x = torch.randn(1, 3, 4, 32, 32)
+    with torch.no_grad():
+        expected = model(x)
+    deployable = convert_to_deployable_form(model, x)
+    buffer = io.BytesIO()
+    torch.onnx.export(deployable, (x,), buffer, dynamo=False, opset_version=17)
+    graph = onnx.load_from_string(buffer.getvalue())
+    onnx.checker.check_model(graph)
+    ops = {node.op_type for node in graph.graph.node}
+    assert "BatchNormalization" not in ops and {"Conv", "Gemm"} <= ops
+    ranks = {init.name: len(init.dims) for init in graph.graph.initializer}
+    assert {ranks[node.input[1]] for node in graph.graph.node if node.op_type == "Conv"} == {4}
+    pools = [n for n in graph.graph.node if n.op_type in ("AveragePool", "MaxPool")]
+    assert pools and all(len(onnx.helper.get_attribute_value(a)) == 2 for n in pools for a in n.attribute
+                         if a.name == "kernel_shape")
+    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    np.testing.assert_allclose(got, expected.numpy(), rtol=1e-4, atol=1e-5)

@@ -3,7 +3,7 @@ kwargs)``. The module is built from the parts, and the compiler's static rules w
 as IR children, so the two cannot disagree on names, order or arguments."""
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch.nn as nn
 
@@ -30,7 +30,7 @@ def attach_parts(module: nn.Module, parts: Sequence[Part]) -> None:
         groups[group].add_module(name, child)
 
 
-def part_children(parts_of) -> callable:
+def part_children(parts_of: Callable[..., list]) -> Callable[[Node], Iterator[tuple[str, Node]]]:
     """An op's ``children`` hook: the IR nodes of ``parts_of(**node.args)``, made once per node."""
 
     def children(node: Node) -> Iterator[tuple[str, Node]]:
