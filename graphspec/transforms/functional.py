@@ -11,7 +11,7 @@ from typing import List, Tuple
 
 import torch
 
-from .image_ops import interpolate
+from .image_ops import resize_video
 from .layout import check_video
 
 def _interpolations() -> List[str]:
@@ -54,8 +54,7 @@ def short_side_scale(x: torch.Tensor, size: int, interpolation: str = "bilinear"
         new_h, new_w = int(math.floor(float(h) / w * size)), size
     else:
         new_h, new_w = size, int(math.floor(float(w) / h * size))
-    # as frames (T, C, H, W): the channel dim is the one interpolation keeps
-    return interpolate(x.transpose(0, 1), [new_h, new_w], interpolation).transpose(0, 1)
+    return resize_video(x, [new_h, new_w], interpolation)
 
 
 def uniform_temporal_subsample_repeated(frames: torch.Tensor, frame_ratios: List[int],
@@ -233,15 +232,15 @@ def random_resized_crop(frames: torch.Tensor, target_height: int, target_width: 
     size = [target_height, target_width]
     if not shift:
         window = frames[:, :, top:top + h, left:left + w]
-        return interpolate(window.transpose(0, 1), size, interpolation).transpose(0, 1)
+        return resize_video(window, size, interpolation)
     top2, left2, h2, w2 = _sample_crop_box(height, width, scale, aspect_ratio, log_uniform_ratio, num_tries)
     steps = torch.linspace(0.0, 1.0, t).tolist() if t > 1 else [0.0]
     out = []
     for i, s in enumerate(steps):
         y, x = int(round(top + s * (top2 - top))), int(round(left + s * (left2 - left)))
         hh, ww = int(round(h + s * (h2 - h))), int(round(w + s * (w2 - w)))
-        out.append(interpolate(frames[:, i:i + 1, y:y + hh, x:x + ww].transpose(0, 1), size, interpolation))
-    return torch.cat(out, 0).transpose(0, 1)
+        out.append(resize_video(frames[:, i:i + 1, y:y + hh, x:x + ww], size, interpolation))
+    return torch.cat(out, 1)
 
 
 def div_255(x: torch.Tensor) -> torch.Tensor:

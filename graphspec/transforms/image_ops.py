@@ -42,24 +42,32 @@ def _blend(img1: torch.Tensor, img2: torch.Tensor, ratio: float) -> torch.Tensor
 
 def interpolate(x: torch.Tensor, size: List[int], interpolation: str = "bilinear",
                 antialias: bool = False) -> torch.Tensor:
-    """Resize the last two dims of ``(..., C, H, W)`` to ``size`` (align_corners False).
-
-    uint8 input is resized as uint8 on frames in channels-last order (torch's fast uint8 path,
-    rounded to nearest), so a clip need not be converted to float first. TorchScript-able."""
+    """Resize the last two dims of ``(..., C, H, W)`` to ``size`` (align_corners False, as
+    ``F.interpolate``); uint8 stays uint8 (rounded). TorchScript-able."""
     lead = list(x.shape[:-3])
     flat = x.reshape([-1] + list(x.shape[-3:]))
-    if x.dtype == torch.uint8:
-        if interpolation == "bilinear" or interpolation == "bicubic":
-            flat = flat.contiguous(memory_format=torch.channels_last)
-        elif interpolation != "nearest" and interpolation != "nearest-exact":
-            raise ValueError("interpolation '" + interpolation + "' needs a float video; uint8 supports "
-                             "nearest, bilinear and bicubic")
+    if x.dtype == torch.uint8 and interpolation != "nearest" and interpolation != "nearest-exact" \
+            and interpolation != "bilinear" and interpolation != "bicubic":
+        raise ValueError("interpolation '" + interpolation + "' needs a float video; uint8 supports "
+                         "nearest, bilinear and bicubic")
     align: Optional[bool] = None
     if interpolation in _linear_modes():
         align = False
     out = F.interpolate(flat, size=size, mode=interpolation, align_corners=align,
                         antialias=antialias and (interpolation == "bilinear" or interpolation == "bicubic"))
     return out.reshape(lead + list(out.shape[-3:]))
+
+
+def resize_video(x: torch.Tensor, size: List[int], interpolation: str = "bilinear",
+                 antialias: bool = False) -> torch.Tensor:
+    """Resize the frames of a (C, T, H, W) clip to ``size``, contiguous. A uint8 clip is resized as
+    uint8 frames in channels-last order, torch's fast uint8 kernel (rounded to nearest), so it
+    need not be converted to float first; a float clip as ``F.interpolate`` of (C, T, H, W)
+    (the T frames as channels), which is what PyTorchVideo computes. TorchScript-able."""
+    if x.dtype == torch.uint8 and (interpolation == "bilinear" or interpolation == "bicubic"):
+        frames = x.transpose(0, 1).contiguous(memory_format=torch.channels_last)
+        return interpolate(frames, size, interpolation, antialias).transpose(0, 1).contiguous()
+    return interpolate(x, size, interpolation, antialias)
 
 
 def resize(img: torch.Tensor, size: Sequence[int] | int, interpolation: str = "bilinear",

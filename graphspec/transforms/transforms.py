@@ -161,9 +161,8 @@ class Normalize(nn.Module):
                              + str(list(x.shape)) + " (C, T, H, W)")
         mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(-1, 1, 1, 1)
         std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(-1, 1, 1, 1)
-        if self.inplace:
-            return x.sub_(mean).div_(std)
-        return (x - mean) / std
+        out = x.sub_(mean) if self.inplace else x - mean
+        return out.div_(std)
 
 
 class ConvertFloatToUint8(nn.Module):
@@ -182,7 +181,7 @@ class ConvertUint8ToFloat(nn.Module):
         check_video(x, "ConvertUint8ToFloat")
         if x.is_floating_point():
             return x.to(torch.float32)
-        return x.to(torch.float32) / 255.0
+        return x.to(torch.float32).div_(255.0)
 
 
 class MoveChannelRear(nn.Module):

@@ -156,8 +156,7 @@ class Resize(nn.Module):
             if max_size is not None and new_long > max_size:
                 new_short, new_long = int(max_size * new_short / new_long), max_size
             new_h, new_w = (new_short, new_long) if h <= w else (new_long, new_short)
-        return image_ops.interpolate(x.transpose(0, 1), [new_h, new_w], self.interpolation,
-                                     self.antialias).transpose(0, 1)
+        return image_ops.resize_video(x, [new_h, new_w], self.interpolation, self.antialias)
 
 
 class MultiView:
