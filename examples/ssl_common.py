@@ -6,7 +6,9 @@ crop, horizontal flip, brightness and noise) should embed alike, views of other 
 """
 from __future__ import annotations
 
+import argparse
 import time
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -74,7 +76,20 @@ def _train(model: torch.nn.Module, steps: int, batch_size: int, clips: int, lr: 
     return losses
 
 
-def report(name: str, losses: list[float], started: float) -> None:
+def build(spec_name: str, seed: int) -> torch.nn.Module:
+    """The model of the example spec ``spec_name`` (beside this file), seeded."""
+    import graphspec
+
+    torch.manual_seed(seed)
+    return graphspec.build(Path(__file__).resolve().with_name(spec_name))
+
+
+def run(name: str, main: Callable[[int], list[float]], doc: str) -> None:
+    """The command line of an example: ``--steps N``; prints the losses and the verdict."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=30)
+    started = time.perf_counter()
+    losses = main(parser.parse_args().steps)
     for step in range(0, len(losses), 5):
         print(f"step {step:3d}  loss {losses[step]:.4f}")
     first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
