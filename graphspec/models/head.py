@@ -211,13 +211,13 @@ def create_res_roi_pooling_head(
     activation: Optional[Callable] = None,
     output_with_global_average: bool = True,
 ) -> Node:
-    """ResNet RoI head: pool -> RoI align (``resolution`` bins, boxes scaled by ``spatial_scale``,
-    aligned) -> 2D pool over the bins -> dropout -> linear -> activation -> global average."""
+    """ResNet RoI head: pool -> RoI align (``resolution`` bins, boxes scaled by ``spatial_scale``)
+    -> 2D pool over the bins -> dropout -> linear -> activation -> global average."""
     return Node("ResNetRoIHead", dict(
         pool=head_pool(pool, output_size, pool_kernel_size, pool_stride, pool_padding),
         pool_spatial=optional(pool_spatial, kernel_size=resolution, stride=1),
-        roi_layer=optional(roi, output_size=resolution, spatial_scale=spatial_scale,
-                           sampling_ratio=sampling_ratio, aligned=True),
+        # these three arguments only, as PyTorchVideo: the RoI class keeps its own defaults (aligned=False)
+        roi_layer=optional(roi, output_size=resolution, spatial_scale=spatial_scale, sampling_ratio=sampling_ratio),
         **classifier_nodes(in_features=in_features, out_features=out_features, dropout_rate=dropout_rate,
                            activation=activation),
         output_pool=global_average_node(output_with_global_average),
@@ -229,16 +229,16 @@ def _sequence_pool_infer(node: Node, ctx: Inference, x: TensorType) -> TensorTyp
     if not isinstance(x, TensorType) or x.rank != 3:
         got = f"{x.rank}-D {x}" if isinstance(x, TensorType) else f"a list of {len(x)} tensors"
         raise ShapeError(f"SequencePool expects a 3-D (batch, tokens, channels) input, got {got}")
-    tokens, mode = x.shape[1], node.args["mode"]
-    if mode == "mean" and isinstance(tokens, int) and tokens < 2:
-        raise ShapeError(f"'mean' averages the tokens after the class token, got {tokens} token(s)", "mode")
+    tokens = x.shape[1]
+    if isinstance(tokens, int) and tokens < 1:
+        raise ShapeError(f"SequencePool needs at least one token, got {tokens}")
     return x.with_shape((x.shape[0], x.shape[2]))
 
 
 @register(infer=_sequence_pool_infer, arg_types={"mode": Literal["cls", "mean"]})
 class SequencePool(nn.Module):
     """One embedding from a sequence of token embeddings (batch x tokens x channels):
-    ``"cls"`` takes the class token (token 0), ``"mean"`` averages the other tokens (1:)."""
+    ``"cls"`` takes the class token (token 0), ``"mean"`` averages all tokens (PyTorchVideo's ``x.mean(1)``)."""
 
     def __init__(self, mode: str) -> None:
         super().__init__()
@@ -247,7 +247,7 @@ class SequencePool(nn.Module):
         self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, 0] if self.mode == "cls" else x[:, 1:].mean(1)
+        return x[:, 0] if self.mode == "cls" else x.mean(1)
 
 
 @register(infer=sequential("sequence_pool", "dropout", "proj", "activation"))

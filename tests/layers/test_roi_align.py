@@ -155,3 +155,47 @@ def test_onnx_export_aligned_needs_opset_16(tmp_path):
     with pytest.raises(Exception, match="opset 16"):
         torch.onnx.export(module, (torch.randn(1, 1, 4, 4), torch.tensor([[0, 0.0, 0.0, 3.0, 3.0]])),
                           str(tmp_path / "m.onnx"), dynamo=False, opset_version=13)
+
+
+def test_defaults_are_torchvisions():
+    """torchvision.ops.RoIAlign(output_size, spatial_scale, sampling_ratio, aligned=False)."""
+    import inspect
+
+    params = inspect.signature(RoIAlign).parameters
+    assert list(params) == ["output_size", "spatial_scale", "sampling_ratio", "aligned"]
+    assert params["aligned"].default is False
+    assert inspect.signature(roi_align).parameters["aligned"].default is False
+
+
+def test_roi_head_constructs_its_roi_layer_with_three_arguments_only():
+    """create_res_roi_pooling_head calls roi(output_size=, spatial_scale=, sampling_ratio=): a
+    torchvision-style class keeps its own defaults (here a class whose default is aligned=True)."""
+    import torch.nn as nn
+
+    from graphspec import registry
+    from graphspec.compiler.ir import assign_paths
+    from graphspec.compiler.lower_torch import lower
+    from graphspec.compiler.template import expand_node
+
+    calls = []
+
+    with registry.scoped():
+        @registry.register
+        class RecordingRoIAlign(nn.Module):
+            def __init__(self, output_size, spatial_scale: float, sampling_ratio: int, aligned: bool = True):
+                super().__init__()
+                calls.append({"output_size": output_size, "spatial_scale": spatial_scale,
+                              "sampling_ratio": sampling_ratio, "aligned": aligned})
+
+        root = assign_paths(expand_node("create_res_roi_pooling_head", dict(
+            in_features=8, out_features=3, resolution=(7, 7), spatial_scale=0.0625, sampling_ratio=2,
+            roi="RecordingRoIAlign")))
+        with torch.device("meta"):
+            head = lower(root)
+    assert calls == [{"output_size": (7, 7), "spatial_scale": 0.0625, "sampling_ratio": 2, "aligned": True}]
+    with torch.device("meta"):
+        from graphspec.models.head import create_res_roi_pooling_head
+
+        default = create_res_roi_pooling_head(in_features=8, out_features=3, resolution=(7, 7), spatial_scale=0.0625)
+    assert isinstance(default.roi_layer, RoIAlign) and default.roi_layer.aligned is False
+    assert head.roi_layer is not None

@@ -80,7 +80,7 @@ def test_slowfast_detection_runs_eagerly_on_boxes():
     head = model.detection_head
     assert head.pool is None and head.output_pool is None
     assert (head.roi_layer.output_size, head.roi_layer.spatial_scale, head.roi_layer.sampling_ratio,
-            head.roi_layer.aligned) == ((7, 7), 1 / 16, 0, True)
+            head.roi_layer.aligned) == ((7, 7), 1 / 16, 0, False)
     assert head.pool_spatial.kernel_size == (7, 7) and head.pool_spatial.stride == 1
 
 
