@@ -70,10 +70,12 @@ def describe(value: Value) -> str:
 class LayoutError(Exception):
     """What a transform would reject; ``arg`` names the op argument at fault, when one is."""
 
-    def __init__(self, message: str, arg: str | None = None, hint: str | None = None):
+    def __init__(self, message: str, arg: str | None = None, hint: str | None = None, skip: bool = False):
         super().__init__(message)
         self.arg = arg
         self.hint = hint
+        #: the op can be skipped and the checks go on with its input (a dict op's missing key)
+        self.skip = skip
 
 
 #: ``(node, value, ctx) -> value``; node has ``.op``, ``.args`` (with defaults), ``.children``
@@ -106,7 +108,7 @@ def clip(value: Value, op: str, *keys: str) -> dict:
     for key in keys:
         if key not in value:
             raise LayoutError(f"{op}: the clip has no key {key!r} (keys: {', '.join(value)})",
-                              arg="key", hint=did_you_mean(key, value))
+                              arg="key", hint=did_you_mean(key, value), skip=True)
     return value
 
 

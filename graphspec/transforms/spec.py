@@ -150,7 +150,7 @@ class _Inference:
             return rule(node, value, self)
         except R.LayoutError as err:
             self.diagnostics.append(Diagnostic(str(err), path=_at_arg(node, err.arg), hint=err.hint, code="layout"))
-            return R.Unchecked()
+            return value if err.skip else R.Unchecked()  # go on where the op can be skipped
 
 
 def _at_arg(node: TransformNode, arg: str | None) -> tuple:

@@ -24,6 +24,13 @@ __all__ = [
 ]
 
 
+def args_repr(module: nn.Module) -> str:
+    """``extra_repr`` listing a transform's settings: the attributes a bare ``nn.Module`` lacks."""
+    base = set(vars(nn.Module()))
+    items = [(k.lstrip("_"), v) for k, v in vars(module).items() if k not in base]
+    return ", ".join(f"{k}={v!r}" for k, v in items if not isinstance(v, (nn.Module, torch.Tensor)))
+
+
 class ApplyTransformToKey:
     """Apply ``transform`` to ``x[key]`` of a dict clip; the other keys pass through.
 
@@ -260,3 +267,8 @@ class Div255(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_video(x, "Div255")
         return F.div_255(x)
+
+
+for _cls in (RemoveKey, UniformTemporalSubsample, UniformTemporalSubsampleRepeated, ShortSideScale, RandomShortSideScale,
+             UniformCropVideo, Normalize, RandomResizedCrop, OpSampler):
+    _cls.extra_repr = args_repr

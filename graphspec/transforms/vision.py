@@ -13,6 +13,7 @@ import torch.nn as nn
 
 from . import image_ops
 from .layout import check_video
+from .transforms import args_repr
 
 __all__ = ["Compose", "Lambda", "CenterCrop", "RandomCrop", "RandomHorizontalFlip", "Resize", "MultiView"]
 
@@ -39,7 +40,7 @@ class Compose:
         return x
 
     def __repr__(self) -> str:
-        inner = "".join(f"\n    {t!r}" for t in self.transforms)
+        inner = "".join("\n    " + repr(t).replace("\n", "\n    ") for t in self.transforms)
         return f"Compose({inner}\n)"
 
 
@@ -171,3 +172,7 @@ class MultiView:
 
     def __call__(self, x: torch.Tensor) -> List[torch.Tensor]:
         return [self.transform(x) for _ in range(self.num_views)]
+
+
+for _cls in (CenterCrop, RandomCrop, RandomHorizontalFlip, Resize):
+    _cls.extra_repr = args_repr
