@@ -20,7 +20,7 @@ from graphspec.compiler.component import as_component
 from graphspec.compiler.infer import Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.lower_torch import lower
-from graphspec.registry import register
+from graphspec.registry import get_or_raise_at, register
 
 from .simclr import SCALAR, encode_infer, node_macs
 
@@ -131,15 +131,16 @@ def _predictor(node: Node) -> Node:
 def _default_predictor_node(args: dict, source: tuple) -> Node:
     inner, dim, norm = args["predictor_inner"], args["feature_dim"], args["norm"]
     if isinstance(norm, str):
+        get_or_raise_at(norm, tuple(source) + ("norm",))  # an unknown name is reported at the key itself
         norm = {"op": norm}
     norm = {**norm, "num_features": inner} if isinstance(norm, dict) else partial(norm, num_features=inner)
-    modules = [
+    modules = [  # the norm is the only part a spec sets: errors in it point at its key
         {"op": "Linear", "in_features": dim, "out_features": inner, "bias": False},
-        norm,
+        as_component(norm, tuple(source) + ("norm",)),
         {"op": "ReLU", "inplace": True},
         {"op": "Linear", "in_features": inner, "out_features": dim},
     ]
-    return as_component({"op": "Sequential", "modules": modules}, tuple(source) + ("norm",))()
+    return as_component({"op": "Sequential", "modules": modules}, tuple(source))()
 
 
 def _byol_children(node: Node) -> Iterator[tuple[str, Node]]:

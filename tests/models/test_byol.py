@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from graphspec.compiler.pipeline import compile_spec
 from graphspec.models.byol import BYOL, cosine_momentum
+from graphspec.spec.errors import SpecError
 
 from conftest import ROOT, SPECS, meta_tensor
 from test_simclr import r50_with_embedding_head
@@ -147,3 +148,16 @@ def test_x3d_example_swaps_the_backbone():
     compiled = _static_matches_lowered(ROOT / "examples" / "byol_x3d.yaml")
     assert "ProjectedPool" in {n.op for n in compiled.nodes}  # X3D's head
     assert any(k.startswith("backbone_mmt.0.blocks.5.") for k, *_ in compiled.state)  # X3D head
+
+
+def test_norm_component_builds_the_default_predictor_and_bad_names_point_at_it(tmp_path):
+    spec = SPECS / "models" / "ssl" / "byol_r50.yaml"
+    tiny = ["inputs.view1=[B, 6]", "inputs.view2=[B, 6]", "model.projector=null", "expect=null",
+            "model.backbone={op: Linear, in_features: 6, out_features: 256}"]
+    model = compile_spec(spec, tiny + ["model.norm={op: BatchNorm1d, eps: 0.001}"]).lower()
+    assert isinstance(model.predictor[1], nn.BatchNorm1d) and model.predictor[1].eps == 0.001
+    assert model.predictor[1].num_features == 4096
+    with pytest.raises(SpecError) as err:
+        compile_spec(spec, tiny + ["model.norm=BatchNorm1x"])
+    [finding] = err.value.diagnostics
+    assert finding.path == ("model", "norm") and "BatchNorm1d" in finding.hint
