@@ -15,7 +15,7 @@ from graphspec.compiler.pipeline import compile_spec
 from graphspec.compiler.template import expand_node
 from graphspec.layers.fusion import ConcatFusion
 from graphspec.models.masked_multistream import (
-    LSTM, LearnMaskedDefault, MaskedMultiPathWay, MaskedSequential, MaskedTemporalPooling,
+    LSTM, MASK_MODULES, LearnMaskedDefault, MaskedMultiPathWay, MaskedSequential, MaskedTemporalPooling,
     TransposeMultiheadAttention, TransposeTransformerEncoder,
 )
 
@@ -118,6 +118,10 @@ LAYERS = {
     "TransposeTransformerEncoder": ({"dim_in": 8, "num_heads": 4, "num_layers": 2}, (2, 5, 8)),
     "LearnMaskedDefault": ({"feature_dim": 8}, (2, 8)),
 }
+
+
+def test_every_mask_taking_layer_is_covered():
+    assert set(LAYERS) == {cls.__name__ for cls in MASK_MODULES}
 
 
 @pytest.mark.parametrize("op", sorted(LAYERS))
