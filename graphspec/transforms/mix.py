@@ -63,37 +63,38 @@ def cutmix(x: torch.Tensor, lam: float) -> Tuple[torch.Tensor, float]:
     return out, 1.0 - (y2 - y1) * (x2 - x1) / float(height * width)
 
 
-class MixUp(nn.Module):
-    """MixUp (https://arxiv.org/abs/1710.09412): ``lam ~ Beta(alpha, alpha)``."""
+class _BatchMix(nn.Module):
+    """Shared by MixUp and CutMix: ``lam ~ Beta(alpha, alpha)`` per batch, then ``mix``."""
 
     def __init__(self, alpha: float = 1.0, label_smoothing: float = 0.0, num_classes: int = 400) -> None:
         super().__init__()
-        _check_mix_args("MixUp", alpha, label_smoothing, num_classes)
-        self.mixup_beta_sampler = torch.distributions.beta.Beta(alpha, alpha)
+        _check_mix_args(type(self).__name__, alpha, label_smoothing, num_classes)
+        self.beta_sampler = torch.distributions.beta.Beta(alpha, alpha)
         self.label_smoothing = label_smoothing
         self.num_classes = num_classes
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        _check_inputs("MixUp", x, labels)
-        lam = float(self.mixup_beta_sampler.sample())
-        return mixup(x, lam), _mix_labels(labels, self.num_classes, lam, self.label_smoothing)
-
-
-class CutMix(nn.Module):
-    """CutMix (https://arxiv.org/abs/1905.04899): ``lam ~ Beta(alpha, alpha)``, a box of about
-    ``1 - lam`` of the frame pasted from the paired clip; labels weighted by the pasted area."""
-
-    def __init__(self, alpha: float = 1.0, label_smoothing: float = 0.0, num_classes: int = 400) -> None:
-        super().__init__()
-        _check_mix_args("CutMix", alpha, label_smoothing, num_classes)
-        self.cutmix_beta_sampler = torch.distributions.beta.Beta(alpha, alpha)
-        self.label_smoothing = label_smoothing
-        self.num_classes = num_classes
+    def mix(self, x: torch.Tensor, lam: float) -> Tuple[torch.Tensor, float]:
+        raise NotImplementedError
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        _check_inputs("CutMix", x, labels)
-        mixed, lam = cutmix(x, float(self.cutmix_beta_sampler.sample()))
+        _check_inputs(type(self).__name__, x, labels)
+        mixed, lam = self.mix(x, float(self.beta_sampler.sample()))
         return mixed, _mix_labels(labels, self.num_classes, lam, self.label_smoothing)
+
+
+class MixUp(_BatchMix):
+    """MixUp (https://arxiv.org/abs/1710.09412): ``lam * x + (1 - lam) * x.flip(0)``."""
+
+    def mix(self, x: torch.Tensor, lam: float) -> Tuple[torch.Tensor, float]:
+        return mixup(x, lam), lam
+
+
+class CutMix(_BatchMix):
+    """CutMix (https://arxiv.org/abs/1905.04899): a box of about ``1 - lam`` of the frame pasted
+    from the paired clip; labels weighted by the area actually pasted."""
+
+    def mix(self, x: torch.Tensor, lam: float) -> Tuple[torch.Tensor, float]:
+        return cutmix(x, lam)
 
 
 class MixVideo(nn.Module):

@@ -240,10 +240,9 @@ LAYOUT_RULES: dict[str, R.Rule] = {**{name: row[2] for name, row in TRANSFORM_OP
 
 
 def add_rows(rows: dict[str, tuple[Callable, str, R.Rule]]) -> None:
-    """Register transform ops and their layout rules (once; re-imports are harmless)."""
+    """Register transform ops and their layout rules (registering the same target again is harmless)."""
     for name, (target, kind, rule) in rows.items():
-        if name not in registry.names():
-            registry.register(target, name=name, kind=kind)
+        registry.register(target, name=name, kind=kind)
         LAYOUT_RULES[name] = rule
 
 
