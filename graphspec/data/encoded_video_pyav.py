@@ -85,7 +85,8 @@ class EncodedVideoPyAV(EncodedVideo):
 
     # -- clips ----------------------------------------------------------------------------------
     def get_clip(self, start_sec: float, end_sec: float,
-                 frame_filter: Optional[Callable[[list[int]], list[int]]] = None) -> Optional[dict[str, Any]]:
+                 frame_filter: Optional[Callable[[list[int]], list[int]]] = None, *,
+                 dtype: torch.dtype = torch.float32) -> Optional[dict[str, Any]]:
         """Frames with timestamps in ``[start_sec, end_sec)`` as ``{"video": (C, T, H, W) float32,
         "audio": (S,) float32 mono or None}``; ``None`` when the range holds no frame.
         ``frame_filter`` receives the positions ``0..n-1`` of the clip's frames and returns the
@@ -101,7 +102,7 @@ class EncodedVideoPyAV(EncodedVideo):
         if not frames:
             return None
         rgb = np.stack([frame.to_ndarray(format="rgb24") for frame in frames])
-        video = thwc_to_cthw(torch.from_numpy(rgb)).to(torch.float32)
+        video = thwc_to_cthw(torch.from_numpy(rgb)).to(dtype)
         return {"video": video, "audio": audio}
 
     def _demux_range(self, start_pts: int, end_pts: float) -> list:

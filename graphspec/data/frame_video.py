@@ -109,7 +109,8 @@ class FrameVideo(Video):
         return list(range(first, stop))
 
     def get_clip(self, start_sec: float, end_sec: float,
-                 frame_filter: Optional[Callable[[list[int]], list[int]]] = None) -> Optional[dict[str, Any]]:
+                 frame_filter: Optional[Callable[[list[int]], list[int]]] = None, *,
+                 dtype: torch.dtype = torch.float32) -> Optional[dict[str, Any]]:
         """``{"video": (C, T, H, W) float32, "frame_indices": [...], "audio": None}`` for the
         frames of ``[start_sec, end_sec)`` (``frame_filter`` picks among their indices); ``None``
         when the range holds no frame."""
@@ -127,5 +128,5 @@ class FrameVideo(Video):
         shapes = {image.shape for image in images}
         if len(shapes) > 1:
             raise BadVideoError(self._frame_path(indices[0]), f"frames of one video differ in size: {sorted(shapes)}")
-        video = thwc_to_cthw(torch.from_numpy(np.stack(images))).to(torch.float32)
+        video = thwc_to_cthw(torch.from_numpy(np.stack(images))).to(dtype)
         return {"video": video, "frame_indices": indices, "audio": None}

@@ -6,6 +6,8 @@ import abc
 import os
 from typing import Any, Callable, Optional
 
+import torch
+
 
 class BadVideoError(RuntimeError):
     """A video that cannot be read: missing, empty, truncated or not a video. Names the file."""
@@ -19,7 +21,9 @@ class BadVideoError(RuntimeError):
 class Video(abc.ABC):
     """A video whose clips are read on demand: ``get_clip(start_sec, end_sec)`` returns
     ``{"video": (C, T, H, W) float32 tensor of 0..255 values, "audio": (S,) float tensor or None}``
-    for the frames whose timestamps fall in ``[start_sec, end_sec)``, or ``None`` if none do."""
+    for the frames whose timestamps fall in ``[start_sec, end_sec)``, or ``None`` if none do.
+    ``dtype=torch.uint8`` keeps the frames as bytes (4x less memory; resizing bytes is faster),
+    for transforms that convert to float themselves."""
 
     @property
     @abc.abstractmethod
@@ -28,7 +32,8 @@ class Video(abc.ABC):
 
     @abc.abstractmethod
     def get_clip(self, start_sec: float, end_sec: float,
-                 frame_filter: Optional[Callable[[list[int]], list[int]]] = None) -> Optional[dict[str, Any]]:
+                 frame_filter: Optional[Callable[[list[int]], list[int]]] = None, *,
+                 dtype: torch.dtype = torch.float32) -> Optional[dict[str, Any]]:
         """The clip ``[start_sec, end_sec)``; ``frame_filter`` picks which of its frames to return
         (for example ``uniform_frame_filter(8)``) so the others are never converted to RGB."""
 
@@ -53,8 +58,6 @@ class UniformFrameFilter:
         self.num_frames = num_frames
 
     def __call__(self, frame_indices: list[int]) -> list[int]:
-        import torch
-
         count = len(frame_indices)
         if count == 0:
             return []

@@ -120,3 +120,9 @@ def test_unreadable_files_name_themselves(tmp_path):
         with pytest.raises(BadVideoError, match=reason) as err:
             EncodedVideo.from_path(str(tmp_path / name))
         assert err.value.path.endswith(name)
+
+
+def test_uint8_clips_hold_the_same_pixels(video_path):
+    with EncodedVideo.from_path(str(video_path), decode_audio=False) as video:
+        as_bytes = video.get_clip(1.0, 2.0, dtype=torch.uint8)["video"]
+        assert as_bytes.dtype == torch.uint8 and torch.equal(as_bytes.float(), video.get_clip(1.0, 2.0)["video"])
