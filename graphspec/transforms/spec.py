@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
+from pydantic import TypeAdapter, ValidationError
 
 from graphspec import registry
-from graphspec.spec.document import TransformSpec, VideoDecl
+from graphspec.spec.document import ClipValueDecl, TransformSpec, VideoDecl
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, validation_diagnostics
 from graphspec.spec.source import SourceMap
 
@@ -169,10 +170,15 @@ def _declared(decl: Any) -> R.Value:
 
 @dataclass
 class CompiledTransform:
-    spec: TransformSpec
+    """A compiled transform: a ``kind: transform`` spec's (``spec``), or one written inside
+    another spec (``compile_transform``; ``spec`` is None there)."""
+
+    spec: TransformSpec | None
     data: dict
     smap: SourceMap | None
     file: str
+    name: str = "transform"
+    seed: int | None = None
     root: TransformNode | None = None
     inputs: dict[str, R.Value] = field(default_factory=dict)
     #: each output key's static layout (``VideoType``, a list of them, or ``Opaque``)
@@ -191,7 +197,7 @@ class CompiledTransform:
         if errors or self.root is None:
             raise SpecError(errors or [Diagnostic("the transform could not be compiled", path=("transform",))])
         transform = self.root.build()
-        seed = self.spec.seed if seed is None else seed
+        seed = self.seed if seed is None else seed
         return transform if seed is None else Seeded(transform, seed)
 
 
@@ -216,9 +222,36 @@ class Seeded:
 
 def compile_document(spec: TransformSpec, data: dict, smap: SourceMap | None, file: str) -> CompiledTransform:
     """Parse the transform, check every op's arguments, infer each key's output layout."""
-    result = CompiledTransform(spec, data, smap, file)
-    result.inputs = {key: _declared(decl) for key, decl in spec.input.items()}
-    result.root = parse(spec.transform, ("transform",))  # SpecError: unknown ops, bad arguments
+    result = CompiledTransform(spec, data, smap, file, name=spec.name, seed=spec.seed)
+    _infer(result, spec.input, spec.transform, ("transform",))
+    if result.ok and spec.expect is not None:
+        result.diagnostics += _check_expect(result)
+    _locate(result)
+    return result
+
+
+_INPUT = TypeAdapter(dict[str, ClipValueDecl])
+
+
+def compile_transform(transform: Any, input: Any, *, path: tuple = ("transform",), name: str = "transform",
+                      seed: int | None = None, data: dict | None = None, smap: SourceMap | None = None,
+                      file: str = "<spec>") -> CompiledTransform:
+    """Compile a transform written inside another spec (a data spec's ``transform:``): ``input``
+    is the clip declaration as in a transform spec (``{video: {layout: CTHW, dtype: uint8, shape:
+    [3, T, H, W]}, label: any}``); findings are located at ``path`` inside ``data`` / ``smap``."""
+    try:
+        declared = _INPUT.validate_python(input)
+    except ValidationError as err:
+        raise SpecError(validation_diagnostics(err.errors(), input, path[:-1] + ("input",))) from None
+    result = CompiledTransform(None, data or {}, smap, file, name=name, seed=seed)
+    _infer(result, declared, transform, path)
+    _locate(result)
+    return result
+
+
+def _infer(result: CompiledTransform, declared: dict, transform: Any, path: tuple) -> None:
+    result.inputs = {key: _declared(decl) for key, decl in declared.items()}
+    result.root = parse(transform, path)  # SpecError: unknown ops, bad arguments
     ctx = _Inference()
     out = ctx.run(result.root, dict(result.inputs))
     result.diagnostics += ctx.diagnostics
@@ -226,14 +259,14 @@ def compile_document(spec: TransformSpec, data: dict, smap: SourceMap | None, fi
         result.outputs = out
     elif not isinstance(out, R.Unchecked):
         result.diagnostics.append(Diagnostic(f"the transform must return a dict clip, it returns {R.describe(out)}",
-                                             path=("transform",), code="layout"))
-    if result.ok and spec.expect is not None:
-        result.diagnostics += _check_expect(result)
-    if smap is not None:
+                                             path=path, code="layout"))
+
+
+def _locate(result: CompiledTransform) -> None:
+    if result.smap is not None:
         for d in result.diagnostics:
             if d.location is None:
-                d.location = smap.locate(d.path)
-    return result
+                d.location = result.smap.locate(d.path)
 
 
 def _check_expect(result: CompiledTransform) -> list[Diagnostic]:
@@ -276,11 +309,12 @@ def check_fits(transform: CompiledTransform, model: Any) -> list[Diagnostic]:
             key = videos[0]
         else:
             found.append(Diagnostic(f"the model's input {name!r} has no output key of that name in transform "
-                                    f"{transform.spec.name!r} (outputs: {', '.join(transform.outputs)})",
+                                    f"{transform.name!r} (outputs: {', '.join(transform.outputs)})",
                                     path=where, hint=did_you_mean(name, transform.outputs), code="fit"))
             continue
-        found += _fit(transform.outputs[key], want, f"{transform.spec.name}: output {key!r}", f"model input {name!r}")
+        found += _fit(transform.outputs[key], want, f"{transform.name}: output {key!r}", f"model input {name!r}")
     for d in found:
+        d.path = transform.root.path if transform.root is not None else d.path
         d.location = d.location or (transform.smap.locate(d.path) if transform.smap is not None else None)
     return found
 

@@ -170,3 +170,18 @@ def test_build_refuses_a_spec_with_errors(tmp_path):
     result = _compile_text(tmp_path, "transform:\n  - {op: ApplyTransformToKey, key: vidoe, transform: Div255}\n")
     with pytest.raises(SpecError, match="no key 'vidoe'"):
         result.build()
+
+
+def test_compile_transform_inline_locates_inside_the_outer_spec():
+    from graphspec.spec.source import load_text
+    from graphspec.transforms.spec import compile_transform
+
+    text = ("data:\n  transform:\n    - {op: ApplyTransformToKey, key: vidoe, transform: Div255}\n"
+            "  input: {video: {shape: [3, T, 8, 8]}}\n")
+    data, smap = load_text(text, "outer.yaml")
+    compiled = compile_transform(data["data"]["transform"], data["data"]["input"], path=("data", "transform"),
+                                 name="inline", data=data, smap=smap, file="outer.yaml")
+    (found,) = compiled.diagnostics
+    assert found.dotted == "data.transform[0].key" and str(found.location) == "outer.yaml:3:33"  # the key `key`
+    with pytest.raises(SpecError, match="data.input.video.dtype"):
+        compile_transform([], {"video": {"dtype": "int3", "shape": [3, 1, 1, 1]}}, path=("data", "transform"))
