@@ -95,9 +95,39 @@ class TransformSpec(_Strict):
     expect: Optional[TransformExpect] = None
 
 
-SpecDocument = Annotated[Union[ModelSpec, TransformSpec], Field(discriminator="kind")]
+class LoaderSettings(_Strict):
+    """The ``torch.utils.data.DataLoader`` a data spec builds."""
+
+    batch_size: StrictInt = Field(8, ge=1)
+    num_workers: StrictInt = Field(0, ge=0, description="worker processes (0: load in the main process)")
+    pin_memory: bool = False
+    drop_last: bool = False
+    persistent_workers: bool = False
+    prefetch_factor: Optional[StrictInt] = Field(None, ge=1, description="batches loaded ahead per worker")
+    shuffle: bool = Field(False, description="map-style datasets only (iterable ones order their own videos)")
+    collate: Literal["default", "list"] = Field("default", description="stack samples, or keep a list of dicts")
+
+
+class DataSpec(_Strict):
+    """A data pipeline: dataset op + clip sampler + transform + loader (``graphspec.data.spec``)."""
+
+    graphspec: Literal[1] = Field(description="format version")
+    kind: Literal["data"]
+    name: str
+    description: str = ""
+    dataset: Any = Field(description="the dataset op and its arguments: {op: Kinetics, data_path: ...}")
+    clip_sampler: Optional[Any] = Field(None, description="clip sampler op, given to the dataset as clip_sampler")
+    transform: Optional[Union[StrictStr, dict[str, Any]]] = Field(
+        None, description="a transform spec path (relative to this file) or inline {input, transform, seed}")
+    loader: LoaderSettings = Field(default_factory=LoaderSettings)
+    seed: Optional[StrictInt] = Field(None, description="seed of the dataset's random choices")
+    model: Optional[StrictStr] = Field(None, description="a model spec path whose inputs the clips must fit")
+    prepare: Optional[dict[str, Any]] = Field(None, description="`graphspec data prepare` plan overrides")
+
+
+SpecDocument = Annotated[Union[ModelSpec, TransformSpec, DataSpec], Field(discriminator="kind")]
 _ADAPTER: TypeAdapter = TypeAdapter(SpecDocument)
-KINDS = ("model", "transform")
+KINDS = ("model", "transform", "data")
 
 
 def validate_document(data: dict) -> ModelSpec:
