@@ -169,12 +169,13 @@ def _byol_infer(node: Node, ctx: Inference, x1: Any, x2: Any) -> TensorType:
 def _byol_macs(args: dict, inputs: tuple, out: TensorType) -> int | None:
     # the children count one view through the online network, the target and the predictor; the
     # other view costs as much again
-    online, predictor = node_macs(*_online(args)), node_macs(args.get("predictor"))
-    if online is None or predictor is None:
-        return None
-    if args.get("predictor") is None:  # the default predictor: two linear layers and its norm
-        predictor = 2 * args["feature_dim"] * args["predictor_inner"] + 2 * args["predictor_inner"]
-    return 2 * online + predictor
+    online = node_macs(*_online(args))
+    predictor = args.get("predictor")
+    if predictor is None:  # the default one lives in the node's meta, out of reach: count a twin
+        predictor = _default_predictor_node(args, ())
+        Inference().run(predictor, TensorType(("B", args["feature_dim"])))
+    predictor_macs = node_macs(predictor)
+    return None if online is None or predictor_macs is None else 2 * online + predictor_macs
 
 
 def _norm_callable(norm: Any) -> Callable:
