@@ -60,7 +60,8 @@ class MemoryBank(nn.Module):
     cross entropy of the scores divided by ``temperature`` with the positive as the label. In
     training mode the bank entries of the batch then move to
     ``normalize(mmt * memory[x_ind] + (1 - mmt) * embedding)``; under ``torch.distributed`` every
-    process applies the updates of the whole (gathered) batch, so the replicas stay equal."""
+    process applies the updates of the whole (gathered) batch, so replicas that start equal stay
+    equal (under DDP, ``broadcast_buffers=False`` spares sending the bank at every forward)."""
 
     def __init__(self, backbone: nn.Module, mlp: Optional[nn.Module] = None, neg_size: int = 4096,
                  temperature: float = 0.07, bank_size: int = 1280000, dim: int = 2048, mmt: float = 0.999) -> None:
