@@ -38,7 +38,11 @@ def test_spec_validates_and_its_transform_runs_as_inferred(path):
     assert all(v.dtype == torch.float32 for v in videos) and out["label"] == 7
 
 
-@pytest.mark.parametrize("path", [p for p in SPECS if "train" in p.name or "ssl" in p.name], ids=lambda p: p.name)
+#: one spec per family of random transforms (the x3d_*_train specs differ from x3d_xs_train in sizes only)
+RANDOM_SPECS = [p for p in SPECS if p.name in ("kinetics_train.yaml", "ssl_two_view.yaml", "x3d_xs_train.yaml")]
+
+
+@pytest.mark.parametrize("path", RANDOM_SPECS, ids=lambda p: p.name)
 def test_spec_seed_reproduces(path):
     compiled = graphspec.compile(path)
     clip = _clip()
@@ -185,3 +189,67 @@ def test_compile_transform_inline_locates_inside_the_outer_spec():
     assert found.dotted == "data.transform[0].key" and str(found.location) == "outer.yaml:3:33"  # the key `key`
     with pytest.raises(SpecError, match="data.input.video.dtype"):
         compile_transform([], {"video": {"dtype": "int3", "shape": [3, 1, 1, 1]}}, path=("data", "transform"))
+
+
+#: one spec component per registered transform op that works on a clip's video, with the dtype and
+#: layout of the video it takes: the static layout rule must agree with running the op
+RULE_CASES = {
+    "UniformTemporalSubsample": ({"op": "UniformTemporalSubsample", "num_samples": 4}, "uint8", "CTHW"),
+    "UniformTemporalSubsampleRepeated": ({"op": "UniformTemporalSubsampleRepeated", "frame_ratios": [3, 1]},
+                                         "uint8", "CTHW"),
+    "ShortSideScale": ({"op": "ShortSideScale", "size": 7}, "uint8", "CTHW"),
+    "RandomShortSideScale": ({"op": "RandomShortSideScale", "min_size": 6, "max_size": 9}, "float32", "CTHW"),
+    "Normalize": ({"op": "Normalize", "mean": [0.5, 0.5, 0.5], "std": [0.2, 0.2, 0.2]}, "float32", "CTHW"),
+    "ConvertFloatToUint8": ("ConvertFloatToUint8", "float32", "CTHW"),
+    "ConvertUint8ToFloat": ("ConvertUint8ToFloat", "uint8", "CTHW"),
+    "Div255": ("Div255", "uint8", "CTHW"),
+    "MoveChannelRear": ("MoveChannelRear", "uint8", "CTHW"),
+    "MoveChannelFront": ("MoveChannelFront", "uint8", "THWC"),
+    "Permute": ({"op": "Permute", "dims": [1, 0, 2, 3]}, "uint8", "CTHW"),
+    "Identity": ("Identity", "uint8", "CTHW"),
+    "RandomResizedCrop": ({"op": "RandomResizedCrop", "target_height": 5, "target_width": 7, "scale": [0.2, 1.0],
+                           "aspect_ratio": [0.5, 2.0]}, "uint8", "CTHW"),
+    "OpSampler": ({"op": "OpSampler", "transforms_list": [{"op": "CenterCrop", "size": 5},
+                                                          {"op": "RandomCrop", "size": 5}]}, "uint8", "CTHW"),
+    "Compose": ([{"op": "CenterCrop", "size": [6, 8]}, "Div255"], "uint8", "CTHW"),
+    "CenterCrop": ({"op": "CenterCrop", "size": 12}, "uint8", "CTHW"),
+    "RandomCrop": ({"op": "RandomCrop", "size": [4, 6]}, "uint8", "CTHW"),
+    "RandomHorizontalFlip": ({"op": "RandomHorizontalFlip", "p": 1.0}, "uint8", "CTHW"),
+    "Resize": ({"op": "Resize", "size": 7}, "uint8", "CTHW"),
+    "MultiView": ({"op": "MultiView", "num_views": 3, "transform": {"op": "RandomCrop", "size": 5}}, "uint8", "CTHW"),
+    "AugmentTransform": ({"op": "AugmentTransform", "transform_name": "Equalize", "prob": 1.0}, "uint8", "TCHW"),
+    "RandAugment": ("RandAugment", "uint8", "TCHW"),
+    "AugMix": ("AugMix", "uint8", "TCHW"),
+    "create_video_transform": ({"op": "create_video_transform", "mode": "train", "num_samples": 3, "min_size": 8,
+                                "max_size": 10, "crop_size": 6}, "uint8", "CTHW"),
+}
+DICT_OPS = {"ApplyTransformToKey", "RemoveKey", "UniformCropVideo"}  # tested through the specs above
+BATCH_OPS = {"MixUp", "CutMix", "MixVideo"}  # refused on clips (test_layout_errors_are_located)
+
+
+def test_every_transform_op_has_a_rule_case():
+    from graphspec.transforms.ops import LAYOUT_RULES
+
+    assert set(RULE_CASES) | DICT_OPS | BATCH_OPS == set(LAYOUT_RULES)
+
+
+@pytest.mark.parametrize("name", sorted(RULE_CASES))
+def test_layout_rule_agrees_with_running_the_op(name):
+    from graphspec.transforms.spec import compile_transform
+
+    component, dtype, layout = RULE_CASES[name]
+    dims = {"C": 3, "T": 6, "H": 10, "W": 14}
+    shape = [dims[a] for a in layout]
+    compiled = compile_transform([{"op": "ApplyTransformToKey", "key": "video", "transform": component}],
+                                 {"video": {"layout": layout, "dtype": dtype, "shape": shape}})
+    assert compiled.ok, [str(d) for d in compiled.diagnostics]
+    video = torch.randint(0, 256, shape, dtype=torch.uint8)
+    video = video if dtype == "uint8" else video.float() / 255
+    for seed in range(3):
+        torch.manual_seed(seed)
+        out = compiled.build()({"video": video.clone()})["video"]
+        static = compiled.outputs["video"]
+        for got, want in zip(out if isinstance(out, list) else [out], static if isinstance(static, list) else [static]):
+            assert str(got.dtype).removeprefix("torch.") == want.dtype
+            assert [g if isinstance(w, int) else w for g, w in zip(got.shape, want.shape)] == list(want.shape)
+        assert isinstance(out, list) == isinstance(static, list)
