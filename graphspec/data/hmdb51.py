@@ -10,8 +10,10 @@ from typing import Any, Callable, Optional
 
 from torch.utils.data import RandomSampler
 
+from graphspec.registry import ComponentType, register
+
 from .clip_sampling import ClipSampler
-from .labeled_video_dataset import LabeledVideoDataset
+from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, VideoDtype
 from .labeled_video_paths import LabeledVideoPaths
 
 _SPLIT_FILE = re.compile(r"^(?P<action>.+)_test_split(?P<split>\d+)\.txt$")
@@ -58,12 +60,17 @@ class Hmdb51LabeledVideoPaths(LabeledVideoPaths):
         return cls(out)
 
 
+@register(kind="object", arg_types={"clip_sampler": ComponentType})
 def Hmdb51(data_path: str, clip_sampler: ClipSampler, video_sampler: type = RandomSampler,  # noqa: N802 (PyTorchVideo's name)
            transform: Optional[Callable[[dict], Any]] = None, video_path_prefix: str = "", split_id: int = 1,
-           split_type: str = "train", decode_audio: bool = True, decoder: str = "pyav",
-           **options: Any) -> LabeledVideoDataset:
-    """A ``LabeledVideoDataset`` of one HMDB51 fold: ``data_path`` is the folder of split files."""
+           split_type: str = "train", decode_audio: bool = True, decoder: str = "pyav", *,
+           frames_per_clip: Optional[int] = None, video_dtype: VideoDtype = "float32", seed: int = 0,
+           rank: Optional[int] = None, world_size: Optional[int] = None,
+           bad_files: BadFilePolicy = "skip") -> LabeledVideoDataset:
+    """A ``LabeledVideoDataset`` of one HMDB51 fold: ``data_path`` is the folder of split files;
+    the keyword-only arguments are ``LabeledVideoDataset``'s."""
     paths = Hmdb51LabeledVideoPaths.from_dir(data_path, split_id, split_type)
     paths.path_prefix = video_path_prefix
     return LabeledVideoDataset(paths, clip_sampler, video_sampler, transform, decode_audio=decode_audio,
-                               decoder=decoder, **options)
+                               decoder=decoder, frames_per_clip=frames_per_clip, video_dtype=video_dtype, seed=seed,
+                               rank=rank, world_size=world_size, bad_files=bad_files)

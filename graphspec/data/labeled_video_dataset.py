@@ -14,6 +14,7 @@ worker keeps its own); ``bad_files="strict"`` raises ``BadVideoError`` instead.
 from __future__ import annotations
 
 import bisect
+import functools
 import random
 import warnings
 from typing import Any, Callable, Iterator, Literal, Optional
@@ -21,7 +22,9 @@ from typing import Any, Callable, Iterator, Literal, Optional
 import torch
 import torch.distributed as dist
 import torch.utils.data
-from torch.utils.data import DistributedSampler, RandomSampler
+from torch.utils.data import DistributedSampler, RandomSampler, SequentialSampler
+
+from graphspec.registry import ComponentType, register
 
 from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler, UniformClipSampler
 from .labeled_video_paths import LabeledVideoPaths
@@ -30,6 +33,10 @@ from .video import BadVideoError, UniformFrameFilter, Video, VideoPathHandler
 
 BadFilePolicy = Literal["skip", "strict"]
 VideoDtype = Literal["float32", "uint8"]
+
+
+#: the video samplers a spec names (``video_sampler: SequentialSampler``)
+VIDEO_SAMPLERS = {cls.__name__: cls for cls in (RandomSampler, SequentialSampler, DistributedSampler)}
 
 
 class BadVideoWarning(UserWarning):
@@ -303,14 +310,29 @@ class UniformClipDataset(_ClipReader, torch.utils.data.Dataset):
             return self._sample(video, path, info, video_index, clip, 0)
 
 
+@register(kind="object", arg_types={"clip_sampler": ComponentType})
 def labeled_video_dataset(data_path: str, clip_sampler: ClipSampler, video_sampler: type = RandomSampler,
                           transform: Optional[Callable[[dict], Any]] = None, video_path_prefix: str = "",
-                          decode_audio: bool = True, decoder: str = "pyav", **options: Any) -> LabeledVideoDataset:
+                          decode_audio: bool = True, decoder: str = "pyav", *, frames_per_clip: Optional[int] = None,
+                          video_dtype: VideoDtype = "float32", seed: int = 0, rank: Optional[int] = None,
+                          world_size: Optional[int] = None, bad_files: BadFilePolicy = "skip") -> LabeledVideoDataset:
     """A ``LabeledVideoDataset`` of the ``path label`` file or class-folder tree at ``data_path``
-    (paths prefixed with ``video_path_prefix``). ``options``: ``LabeledVideoDataset``'s
-    keyword-only extras (``frames_per_clip``, ``video_dtype``, ``seed``, ``rank``, ``world_size``,
-    ``bad_files``)."""
+    (paths prefixed with ``video_path_prefix``); the keyword-only arguments are
+    ``LabeledVideoDataset``'s."""
     paths = LabeledVideoPaths.from_path(data_path)
     paths.path_prefix = video_path_prefix
     return LabeledVideoDataset(paths, clip_sampler, video_sampler, transform, decode_audio=decode_audio,
-                               decoder=decoder, **options)
+                               decoder=decoder, frames_per_clip=frames_per_clip, video_dtype=video_dtype, seed=seed,
+                               rank=rank, world_size=world_size, bad_files=bad_files)
+
+
+def dataset_alias(name: str, doc: str) -> Callable[..., LabeledVideoDataset]:
+    """``labeled_video_dataset`` under a dataset's name (``Kinetics``, ``Ucf101``): same signature."""
+
+    @functools.wraps(labeled_video_dataset)
+    def alias(*args: Any, **kwargs: Any) -> LabeledVideoDataset:
+        return labeled_video_dataset(*args, **kwargs)
+
+    alias.__name__ = alias.__qualname__ = name
+    alias.__doc__ = doc
+    return alias

@@ -1,17 +1,9 @@
 """UCF101: a ``path label`` file or a ``<class>/<video>.avi`` tree."""
-from __future__ import annotations
+from graphspec.registry import ComponentType, register
 
-from typing import Any, Callable, Optional
+from .labeled_video_dataset import dataset_alias
 
-from torch.utils.data import RandomSampler
-
-from .clip_sampling import ClipSampler
-from .labeled_video_dataset import LabeledVideoDataset, labeled_video_dataset
-
-
-def Ucf101(data_path: str, clip_sampler: ClipSampler, video_sampler: type = RandomSampler,  # noqa: N802 (PyTorchVideo's name)
-           transform: Optional[Callable[[dict], Any]] = None, video_path_prefix: str = "",
-           decode_audio: bool = True, decoder: str = "pyav", **options: Any) -> LabeledVideoDataset:
-    """A ``LabeledVideoDataset`` for UCF101 (see ``labeled_video_dataset`` for ``options``)."""
-    return labeled_video_dataset(data_path, clip_sampler, video_sampler, transform, video_path_prefix,
-                                 decode_audio, decoder, **options)
+Ucf101 = dataset_alias("Ucf101", """A ``LabeledVideoDataset`` for UCF101: ``data_path`` is a
+``path label`` file or a ``<class>/<video>`` folder tree (see ``labeled_video_dataset``).""")
+Ucf101.__module__ = __name__
+register(Ucf101, kind="object", arg_types={"clip_sampler": ComponentType})

@@ -1,0 +1,308 @@
+"""``kind: data`` specs: a dataset op, a clip sampler, a transform and loader settings, compiled
+(checked without touching the data) and built into a ``torch.utils.data.DataLoader``.
+
+```yaml
+graphspec: 1
+kind: data
+name: kinetics400_train
+dataset: {op: Kinetics, data_path: data/kinetics400/train.csv, video_path_prefix: data/kinetics400}
+clip_sampler: {op: RandomClipSampler, clip_duration: 2.0}
+transform: ../transforms/kinetics_train.yaml      # or inline: {input: {...}, transform: [...]}
+loader: {batch_size: 8, num_workers: 8}
+model: ../models/slow_r50.yaml                     # optional: the clips must fit its input
+```
+
+``compile_document`` validates every op and argument and the transform (and its fit to the
+model) but never opens ``data_path``: a spec validates on a machine without the dataset;
+``build`` needs the data. Two dataset arguments follow from the transform when the spec leaves
+them out and the dataset takes them: ``frames_per_clip`` from a leading
+``UniformTemporalSubsample(n)`` of the video key (the decoder then converts only those ``n``
+frames: the same pixels, much less work) and ``video_dtype`` from the transform's declared input.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import torch.utils.data
+from pydantic import ValidationError
+
+from graphspec import registry
+from graphspec.spec.document import DataSpec
+from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, validation_diagnostics
+from graphspec.spec.source import SourceMap
+
+from .labeled_video_dataset import VIDEO_SAMPLERS
+
+#: dataset arguments a data spec fills from its own top-level keys
+_SUPPLIED = {"clip_sampler": "clip_sampler", "transform": "transform"}
+#: datasets whose ``frames_per_clip`` keeps the frames ``UniformTemporalSubsample`` would keep
+#: (``UniformFrameFilter``), so it can be derived from the transform without changing a pixel
+_UNIFORM_FRAMES_OPS = frozenset({"Kinetics", "Ucf101", "Hmdb51", "labeled_video_dataset"})
+
+
+@dataclass
+class ObjectCall:
+    """A validated ``object`` op call: build it with ``call(**extra)``."""
+
+    op: str
+    args: dict
+    path: tuple
+
+    def accepts(self, name: str) -> bool:
+        return name in registry.get(self.op).args
+
+    def call(self, **extra: Any) -> Any:
+        args = {k: v.call() if isinstance(v, ObjectCall) else v for k, v in self.args.items()}
+        return registry.get(self.op).target(**args, **extra)
+
+
+def bind_object(data: Any, path: tuple, supplied: frozenset = frozenset()) -> ObjectCall:
+    """An ``object`` op (``Name`` or ``{op: Name, ...args}``) with plain-value arguments checked
+    against its signature; ``supplied`` arguments come from elsewhere in the spec."""
+    if isinstance(data, str):
+        name, raw, op_path = data, {}, path
+    elif isinstance(data, dict) and isinstance(data.get("op"), str):
+        name, raw, op_path = data["op"], {k: v for k, v in data.items() if k != "op"}, path + ("op",)
+    else:
+        raise SpecError([Diagnostic("expected an op: a name or {op: NAME, ...arguments}", path=path,
+                                    code="component")])
+    opdef = registry.get_or_raise_at(name, op_path)
+    if opdef.kind != "object":
+        objects = [n for n in registry.names() if registry.get(n).kind == "object"]
+        raise SpecError([Diagnostic(f"{name} is a {opdef.kind} op, not a dataset or sampler", path=op_path,
+                                    hint=did_you_mean(name, objects), code="component")])
+    found, args = [], {}
+    for key, value in raw.items():
+        where = path + (key,)
+        spec = opdef.args.get(key)
+        if spec is None:
+            found.append(Diagnostic(f"{name} has no argument {key!r}", path=where,
+                                    hint=did_you_mean(key, opdef.args), code="unknown-arg"))
+        elif key in supplied:
+            found.append(Diagnostic(f"{key!r} is set by the spec's top-level {_SUPPLIED[key]!r} key", path=where,
+                                    code="schema"))
+        elif key == "video_sampler" and isinstance(value, str):
+            if value in VIDEO_SAMPLERS:
+                args[key] = VIDEO_SAMPLERS[value]
+            else:
+                found.append(Diagnostic(f"unknown video sampler {value!r} (known: {', '.join(VIDEO_SAMPLERS)})",
+                                        path=where, hint=did_you_mean(value, VIDEO_SAMPLERS), code="schema"))
+        elif spec.component_list:
+            found.append(Diagnostic(f"{name}.{key} takes a list of callables, which a data spec does not set",
+                                    path=where, code="schema"))
+        elif spec.component:  # another object op (TimeStampClipSampler's clip_sampler)
+            try:
+                args[key] = bind_object(value, where)
+            except SpecError as err:
+                found += err.diagnostics
+        else:
+            try:
+                args[key] = spec.validate(value)
+            except ValidationError as err:
+                found += validation_diagnostics(err.errors(), value, where)
+    for key, spec in opdef.args.items():
+        if spec.required and key not in raw and key not in supplied:
+            hint = f"set it with the top-level {_SUPPLIED[key]!r} key" if key in _SUPPLIED else None
+            found.append(Diagnostic(f"{name} needs argument {key!r}", path=path, hint=hint, code="missing-arg"))
+    if found:
+        raise SpecError(found)
+    return ObjectCall(name, args, path)
+
+
+@dataclass
+class CompiledData:
+    """A compiled data spec. ``build()`` gives the DataLoader; ``dataset()`` the dataset alone."""
+
+    spec: DataSpec
+    data: dict
+    smap: Optional[SourceMap]
+    file: str
+    dataset_call: Optional[ObjectCall] = None
+    sampler_call: Optional[ObjectCall] = None
+    transform: Any = None  # a CompiledTransform
+    model: Any = None  # a compiled model spec
+    #: dataset arguments derived from the transform (``frames_per_clip``, ``video_dtype``)
+    derived: dict = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    def dataset(self) -> Any:
+        """The dataset object (reads ``data_path``: a missing path is a located error)."""
+        errors = [d for d in self.diagnostics if d.severity == "error" and d.code != "expect"]
+        if errors or self.dataset_call is None:
+            raise SpecError(errors or [Diagnostic("the data spec could not be compiled", path=("dataset",))])
+        extra: dict[str, Any] = dict(self.derived)
+        if self.sampler_call is not None:
+            extra["clip_sampler"] = self.sampler_call.call()
+        if self.transform is not None:
+            extra["transform"] = self.transform.build()
+        if self.spec.seed is not None:
+            extra["seed"] = self.spec.seed
+        try:
+            return self.dataset_call.call(**extra)
+        except (FileNotFoundError, NotADirectoryError, ValueError) as err:  # the data is not where the spec says
+            path = self.dataset_call.path + (("data_path",) if "data_path" in self.dataset_call.args else ())
+            raise SpecError([Diagnostic(f"cannot read the dataset: {err}", path=path, code="data", unusable=True,
+                                        location=self.smap.locate(path) if self.smap else None,
+                                        hint="point it at the data with --set dataset.data_path=...")]) from None
+
+    def build(self) -> torch.utils.data.DataLoader:
+        """The DataLoader over ``dataset()`` with the spec's loader settings."""
+        dataset = self.dataset()
+        loader = self.spec.loader
+        iterable = isinstance(dataset, torch.utils.data.IterableDataset)
+        if loader.shuffle and iterable:
+            raise SpecError([Diagnostic(f"{self.dataset_call.op} orders its own videos (video_sampler); "
+                                        "loader.shuffle is for map-style datasets", path=("loader", "shuffle"),
+                                        code="schema",
+                                        location=self.smap.locate(("loader", "shuffle")) if self.smap else None)])
+        options: dict[str, Any] = dict(batch_size=loader.batch_size, num_workers=loader.num_workers,
+                                       pin_memory=loader.pin_memory, drop_last=loader.drop_last)
+        if loader.num_workers > 0:
+            options.update(persistent_workers=loader.persistent_workers, prefetch_factor=loader.prefetch_factor)
+        if not iterable:
+            options["shuffle"] = loader.shuffle
+        if loader.collate == "list":
+            options["collate_fn"] = _as_list
+        return torch.utils.data.DataLoader(dataset, **options)
+
+
+def _as_list(samples: list) -> list:
+    return samples
+
+
+def _resolve(file: str, relative: str) -> str:
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(file)), relative))
+
+
+def _compile_transform(spec: DataSpec, data: dict, smap, file: str, result: CompiledData) -> None:
+    from graphspec.transforms import spec as transform_spec
+
+    if isinstance(spec.transform, str):
+        from graphspec import api
+
+        path = _resolve(file, spec.transform)
+        try:
+            compiled = api.compile(path)
+        except SpecError as err:
+            result.diagnostics += err.diagnostics
+            return
+        if compiled.spec is None or compiled.spec.kind != "transform":
+            result.diagnostics.append(Diagnostic(f"{spec.transform} is a {compiled.spec.kind} spec, not a transform",
+                                                 path=("transform",), code="schema"))
+            return
+        result.diagnostics += compiled.diagnostics
+        result.transform = compiled
+        return
+    body = spec.transform
+    unknown = [k for k in body if k not in ("input", "transform", "seed")]
+    for key in unknown:
+        result.diagnostics.append(Diagnostic(f"an inline transform has no key {key!r}", path=("transform", key),
+                                             hint=did_you_mean(key, ("input", "transform", "seed")), code="schema"))
+    for key in ("input", "transform"):
+        if key not in body:
+            result.diagnostics.append(Diagnostic(f"an inline transform needs {key!r}", path=("transform",),
+                                                 code="schema"))
+    if unknown or "input" not in body or "transform" not in body:
+        return
+    try:
+        compiled = transform_spec.compile_transform(body["transform"], body["input"], path=("transform", "transform"),
+                                                    name=f"{spec.name}.transform", seed=body.get("seed"),
+                                                    data=data, smap=smap, file=file)
+    except SpecError as err:
+        result.diagnostics += err.diagnostics
+        return
+    result.diagnostics += compiled.diagnostics
+    result.transform = compiled
+
+
+def _derive_from_transform(result: CompiledData) -> None:
+    """``frames_per_clip`` and ``video_dtype`` from the transform, where the dataset takes them
+    and the spec does not set them."""
+    call, transform = result.dataset_call, result.transform
+    if call is None or transform is None or transform.root is None:
+        return
+    leading = _leading_video_subsample(transform.root)
+    if leading is not None and call.op in _UNIFORM_FRAMES_OPS and "frames_per_clip" not in call.args:
+        result.derived["frames_per_clip"] = leading
+    declared = transform.inputs.get("video")
+    dtype = getattr(declared, "dtype", None)
+    if dtype in ("uint8", "float32") and call.accepts("video_dtype"):
+        given = call.args.get("video_dtype")
+        if given is None:
+            result.derived["video_dtype"] = dtype
+        elif given != dtype:
+            result.diagnostics.append(Diagnostic(f"the dataset gives {given} clips, the transform takes {dtype}",
+                                                 path=call.path + ("video_dtype",), code="fit"))
+
+
+def _leading_video_subsample(node: Any) -> Optional[int]:
+    """``n`` when the transform starts by subsampling the ``video`` key to ``n`` frames."""
+    while node is not None:
+        if node.op == "Compose":
+            children = node.children.get("transforms") or []
+            node = children[0] if children else None
+        elif node.op == "ApplyTransformToKey" and node.args.get("key") == "video":
+            node = node.children.get("transform")
+        elif node.op == "UniformTemporalSubsample":
+            return node.args.get("num_samples")
+        else:
+            return None
+    return None
+
+
+def _compile_model(spec: DataSpec, file: str, result: CompiledData) -> None:
+    from graphspec import api
+
+    try:
+        result.model = api.compile(_resolve(file, spec.model))
+    except SpecError as err:
+        result.diagnostics += err.diagnostics
+        return
+    if result.transform is None:
+        result.diagnostics.append(Diagnostic("a model is named but no transform: nothing to check the clips "
+                                             "against", path=("model",), severity="warning", code="fit"))
+        return
+    from graphspec.transforms.spec import check_fits
+
+    fits = check_fits(result.transform, result.model)
+    for d in fits:
+        d.path, d.location = ("model",), None  # reported at this spec's `model:` key
+    result.diagnostics += fits
+
+
+def compile_document(spec: DataSpec, data: dict, smap: Optional[SourceMap], file: str) -> CompiledData:
+    """Check the dataset and clip sampler ops and arguments, the transform and its fit to the
+    model; never reads the dataset itself."""
+    from graphspec import api
+
+    api.ensure_builtin_ops()
+    import graphspec.data  # noqa: F401  (registers the datasets and samplers)
+    import graphspec.transforms  # noqa: F401  (registers the transforms)
+
+    result = CompiledData(spec, data, smap, file)
+    supplied = frozenset(k for k in _SUPPLIED if getattr(spec, k) is not None)
+    try:
+        result.dataset_call = bind_object(spec.dataset, ("dataset",), supplied)
+    except SpecError as err:
+        result.diagnostics += err.diagnostics
+    if spec.clip_sampler is not None:
+        try:
+            result.sampler_call = bind_object(spec.clip_sampler, ("clip_sampler",))
+        except SpecError as err:
+            result.diagnostics += err.diagnostics
+    if spec.transform is not None:
+        _compile_transform(spec, data, smap, file, result)
+    _derive_from_transform(result)
+    if spec.model is not None:
+        _compile_model(spec, file, result)
+    if smap is not None:
+        for d in result.diagnostics:
+            if d.location is None:
+                d.location = smap.locate(d.path)
+    return result
