@@ -93,7 +93,7 @@ def make_step(name: str, node: Node, inputs: list[str], where: tuple) -> tuple[S
         count = 1 if call == "list" else len(inputs)
         if not lo <= count <= hi:
             want = f"{lo}" if lo == hi else f"{lo} to {hi}" if hi != float("inf") else f"at least {lo}"
-            shown = f"{name} ({node.op})" if name != MODEL_STEP else f"the model ({node.op})"
+            shown = f"{name} ({node.op})" if name != MODEL_STEP else f"the model ({node.meta.get('builder', node.op)})"
             found.append(Diagnostic(f"{shown} takes {want} input{'s' if want != '1' else ''}, got "
                                     f"{len(inputs)} ({', '.join(inputs)})", path=where, code="arity"))
     return Step(name, node, list(inputs), call), found

@@ -41,9 +41,10 @@ Value = Union[TensorType, list]  # a tensor, or a list of values (multi-pathway 
 
 
 class ShapeError(Exception):
-    """Raised by a shape rule; ``arg`` names the node argument at fault, when one is."""
+    """Raised by a shape rule; ``arg`` names the node argument at fault, when one is (or a key
+    path into it: ``("blocks", 1)``)."""
 
-    def __init__(self, message: str, arg: str | None = None):
+    def __init__(self, message: str, arg: str | tuple | None = None):
         super().__init__(message)
         self.arg = arg
 
@@ -80,7 +81,8 @@ class Inference:
                 out = opdef.infer(node, self, *inputs)
                 own_macs = opdef.macs(node.args, inputs, out) if opdef.macs else 0
         except ShapeError as err:
-            node_arg = (err.arg, node.args[err.arg]) if err.arg is not None and err.arg in node.args else None
+            key = err.arg[0] if isinstance(err.arg, tuple) else err.arg
+            node_arg = (err.arg, node.args[key]) if key is not None and key in node.args else None
             raise InferenceFailed(self._diagnostic(node, err, inputs), node_arg) from None
         children = [child.meta.get("macs") for _, child in node.children() if "output" in child.meta]
         parts = [own_macs, *children]

@@ -89,6 +89,21 @@ def input_value(decl: Any) -> Value:
     return TensorType(tuple(decl))
 
 
+def _input_findings(inputs: dict[str, Any]) -> list[Diagnostic]:
+    """Declared input dims are sizes >= 1 or symbols (identifiers such as ``B``, ``T``)."""
+    found = []
+    for name, decl in inputs.items():
+        shapes = decl.items() if isinstance(decl, dict) else [((), decl)]
+        for key, shape in shapes:
+            where = ("inputs", name) + ((key,) if key != () else ())
+            for i, dim in enumerate(shape):
+                bad = dim < 1 if isinstance(dim, int) else not dim.isidentifier()
+                if bad:
+                    found.append(Diagnostic(f"input dims are sizes >= 1 or symbols such as B or T, got {dim!r}",
+                                            path=where + (i,), code="inputs"))
+    return found
+
+
 def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> tuple[ModelSpec, dict, SourceMap]:
     """Read and validate a spec file; ``SpecError`` with located diagnostics on failure."""
     data, smap = load_document(path, overrides)
@@ -119,6 +134,9 @@ def compile_spec(path: str | Path, overrides: Sequence[str] = ()) -> Compiled:
 def compile_document(spec: ModelSpec, data: dict, smap: SourceMap, file: str) -> Compiled:
     result = Compiled(spec, data, smap, file)
     result.inputs = {name: input_value(decl) for name, decl in spec.inputs.items()}
+    result.diagnostics += _input_findings(spec.inputs)
+    if not result.ok:
+        return result
     graph, found = _model_graph(spec) if spec.model is not None else _explicit_graph(spec)
     result.diagnostics += found
     if graph is None:
@@ -193,6 +211,10 @@ def _refine(failed: InferenceFailed, data: dict) -> Diagnostic:
     container = _at(data, diag.path)
     if not isinstance(container, dict):
         return diag
+    if isinstance(arg, tuple):  # a key path into the argument: point there if the spec has it
+        if _at(container, arg) is not _ABSENT:
+            diag.path = tuple(diag.path) + arg
+        return diag
     plain = list(value) if isinstance(value, (list, tuple)) else value
     if arg in container and container[arg] == plain:
         diag.path = tuple(diag.path) + (arg,)
@@ -203,12 +225,15 @@ def _refine(failed: InferenceFailed, data: dict) -> Diagnostic:
     return diag
 
 
+_ABSENT = object()
+
+
 def _at(data: Any, path: tuple) -> Any:
     for part in path:
         try:
             data = data[part]
         except (KeyError, IndexError, TypeError):
-            return None
+            return _ABSENT
     return data
 
 

@@ -230,7 +230,7 @@ def sequential(*names: str) -> Callable:
             if isinstance(value, list):
                 for i, item in enumerate(value):
                     if item is None:  # forward calls every item: a null one would fail there
-                        raise ShapeError(f"{name}[{i}] is null: {node.op} applies every item of {name}", name)
+                        raise ShapeError(f"{name}[{i}] is null: {node.op} applies every item of {name}", (name, i))
                     x = ctx.run(item, x)
             elif value is not None:
                 x = ctx.run(value, x)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import collections.abc
 import importlib
 import contextlib
+import enum
 import inspect
 import re
 import types
@@ -37,7 +38,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Annotated, Any, Callable, Iterator, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr, TypeAdapter, WithJsonSchema, create_model
+from pydantic.json_schema import GenerateJsonSchema
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, WithJsonSchema, create_model
 
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean
 
@@ -120,10 +122,12 @@ def strict_type(annotation: Any, int_bound: tuple | None = None, float_bound: tu
         return StrictBool
     if annotation is int:
         return Annotated[(StrictInt, *_bound(int_bound))] if int_bound else StrictInt
-    if annotation is float:  # an int is a fine float; a bool is not
-        return Annotated[(float, BeforeValidator(_reject_bool), *_bound(float_bound))]
+    if annotation is float:  # strict: an int is a fine float; a bool or a numeric string is not
+        return Annotated[(StrictFloat, *_bound(float_bound))] if float_bound else StrictFloat
     if annotation is str:
         return StrictStr
+    if inspect.isclass(annotation) and issubclass(annotation, enum.Enum):  # an int-valued enum is no bool
+        return Annotated[annotation, BeforeValidator(_reject_bool)]
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is Literal:
         return Annotated[annotation, BeforeValidator(_reject_bool)] if not any(isinstance(a, bool) for a in args) \
@@ -221,23 +225,44 @@ class OpDef:
         return self._model
 
 
-def _component_schema(spec: ArgSpec, ref: str) -> dict:
-    item = {"anyOf": [{"$ref": ref}, {"type": "null"}]}
+#: stands for a component in generated schemas until ``json_schema`` puts the caller's ``$ref``
+_COMPONENT = {"x-graphspec": "component"}
+
+
+def _component_schema(spec: ArgSpec) -> dict:
+    item = {"anyOf": [_COMPONENT, {"type": "null"}]}
     if spec.component and spec.component_list:
-        schema: dict = {"anyOf": [{"$ref": ref}, {"type": "array", "items": item}]}
+        schema: dict = {"anyOf": [_COMPONENT, {"type": "array", "items": item}]}
     elif spec.component_list:
         schema = {"type": "array", "items": item}
     else:
-        schema = {"$ref": ref}
+        schema = dict(_COMPONENT)
     return {"anyOf": [schema, {"type": "null"}]} if spec.nullable else schema
 
 
-def _args_model(opdef: OpDef, component_ref: str = "#/$defs/Component") -> type:
+def _with_ref(schema: Any, ref: str) -> Any:
+    if isinstance(schema, dict):
+        out = {k: _with_ref(v, ref) for k, v in schema.items() if k != "x-graphspec"}
+        return {**out, "$ref": ref} if schema.get("x-graphspec") == "component" else out
+    if isinstance(schema, list):
+        return [_with_ref(v, ref) for v in schema]
+    return schema
+
+
+class _SpecJsonSchema(GenerateJsonSchema):
+    """A Python-only type (``type``, ``Callable`` inside a dict) has no spec value: in the schema
+    it admits nothing, as validation of spec data admits nothing there."""
+
+    def handle_invalid_for_json_schema(self, schema: Any, error_info: str) -> dict:
+        return {"not": {}, "description": "a Python object: no spec value"}
+
+
+def _args_model(opdef: OpDef) -> type:
     fields: dict[str, Any] = {}
     for spec in opdef.args.values():
         kind = spec.field_type
         if spec.component or spec.component_list:
-            kind = Annotated[Any, WithJsonSchema(_component_schema(spec, component_ref))]
+            kind = Annotated[Any, WithJsonSchema(_component_schema(spec))]
         if spec.required:
             fields[spec.name] = (kind, ...)
             continue
@@ -345,7 +370,8 @@ class Registry:
                                         code="unknown-op")]) from None
 
     def find(self, name: str) -> OpDef | None:
-        """The op called ``name``, or None (no entry points loaded: for hot paths)."""
+        """The op called ``name``, or None."""
+        self.load_entry_points()
         return self._ops.get(name)
 
     def names(self) -> list[str]:
@@ -384,8 +410,8 @@ class Registry:
         ops: dict[str, dict] = {}
         defs: dict[str, dict] = {}
         for op in self.ops():
-            model = op.args_model if component_ref == "#/$defs/Component" else _args_model(op, component_ref)
-            schema = model.model_json_schema(ref_template="#/$defs/{model}")
+            generated = op.args_model.model_json_schema(ref_template="#/$defs/{model}", schema_generator=_SpecJsonSchema)
+            schema = _with_ref(generated, component_ref)
             defs.update(schema.pop("$defs", {}))
             schema["description"] = op.doc.split("\n", 1)[0] if op.doc else op.name
             ops[op.name] = schema

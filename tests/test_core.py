@@ -72,7 +72,7 @@ def test_every_primitive_has_a_case():
     assert set(PRIMITIVE_CASES) <= set(TORCH_OPS)
 
 
-@pytest.mark.parametrize("op", [o.name for o in registry.ops() if o.kind != "builder"])
+@pytest.mark.parametrize("op", [o.name for o in registry.ops() if o.kind in ("module", "graph")])
 def test_every_module_op_has_a_shape_rule_and_a_schema(op):
     opdef = registry.get(op)
     assert opdef.infer is not None, f"{op} has no static shape rule"
@@ -181,3 +181,146 @@ def test_readme_example_inherits_and_checks():
     compiled = compile_spec(ROOT / "examples/slow_r50_ssv2.yaml")
     assert compiled.diagnostics == []
     assert compiled.params == 32454096 - (2048 * 400 + 400) + (2048 * 174 + 174)
+
+
+# ---- the one IR, and specs that must work or fail cleanly ---------------------------------------
+def _spec(tmp_path, body: str, name: str = "spec.yaml"):
+    path = tmp_path / name
+    path.write_text("graphspec: 1\nkind: model\nname: t\n" + body)
+    return path
+
+
+def _meta_forward(compiled):
+    """The lowered module run on the meta device on the declared inputs, in the graph's call form."""
+    from conftest import meta_tensor
+
+    with torch.device("meta"):
+        model = compiled.lower()
+    step = compiled.graph.steps[0]
+    values = [meta_tensor(v) for v in compiled.inputs.values()]
+    if compiled.graph.single:
+        return model(values) if step.call == "list" else model(*values)
+    return model(*values)
+
+
+def test_both_spec_forms_are_one_graph():
+    model_form = compile_spec(ROOT / "specs/models/slow_r50.yaml")
+    graph_form = compile_spec(ROOT / "examples/two_stream.yaml")
+    assert model_form.graph.single and [s.name for s in model_form.graph.steps] == ["model"]
+    assert model_form.graph.steps[0].node.path == ""  # the model's own module tree: keys blocks.0...
+    assert [s.name for s in graph_form.graph.steps] == ["rgb_stem", "flow_stem", "fuse", "stage", "head"]
+    assert graph_form.graph.steps[2].inputs == ["rgb_stem", "flow_stem"]
+    for compiled in (model_form, graph_form):
+        assert compiled.nodes == list(compiled.graph.walk())
+        assert all(n.path.startswith(s.name) or compiled.graph.single
+                   for s in compiled.graph.steps for n in s.node.walk())
+
+
+def test_named_inputs_feed_a_multipathway_model_in_declared_order(tmp_path):
+    body = "model: {op: create_slowfast}\nexpect: {outputs: {logits: [B, 400]}}\ninputs:\n"
+    compiled = compile_spec(_spec(tmp_path, body + "  slow: [B, 3, 8, 224, 224]\n  fast: [B, 3, 32, 224, 224]\n"))
+    assert compiled.diagnostics == []
+    assert compiled.graph.steps[0].inputs == ["slow", "fast"] and compiled.graph.steps[0].call == "list"
+    reference = compile_spec(ROOT / "specs/models/base/slowfast.yaml")  # inputs: {video: {slow: ..., fast: ...}}
+    assert [k for k, *_ in compiled.state] == [k for k, *_ in reference.state]  # the same model as {video: {...}}
+    assert tuple(_meta_forward(compiled).shape) == (2, 400)
+    swapped = compile_spec(_spec(tmp_path, body + "  fast: [B, 3, 32, 224, 224]\n  slow: [B, 3, 8, 224, 224]\n"))
+    assert [d.code for d in swapped.diagnostics] == ["shape"]  # declared order is pathway order
+
+
+def test_a_one_input_model_given_two_inputs_is_a_located_error(tmp_path):
+    path = _spec(tmp_path, "inputs:\n  video: [B, 3, 8, 64, 64]\n  extra: [B, 3, 8, 64, 64]\n"
+                           "model: {op: create_res_basic_stem, in_channels: 3, out_channels: 8}\n")
+    (diag,) = compile_spec(path).diagnostics
+    assert diag.dotted == "inputs" and diag.location.line == 4
+    assert "takes 1 input, got 2 (video, extra)" in diag.message
+
+
+def test_graph_nodes_run_in_dependency_order_not_spec_order(tmp_path):
+    path = _spec(tmp_path, "inputs: {x: [B, 3, 4, 16, 16]}\nnodes:\n"
+                           "  head: {op: create_res_basic_head, in: stem, in_features: 8, out_features: 5, "
+                           "pool: AdaptiveAvgPool3d}\n"
+                           "  stem: {op: create_res_basic_stem, in: x, in_channels: 3, out_channels: 8}\n"
+                           "outputs: {logits: head}\n")
+    compiled = compile_spec(path)
+    assert compiled.diagnostics == [] and [s.name for s in compiled.graph.steps] == ["stem", "head"]
+    out = compiled.lower()(torch.randn(2, 3, 4, 16, 16))
+    assert out.shape == (2, 5)
+
+
+def test_null_in_a_component_list_keeps_indices_or_is_refused(tmp_path):
+    stem = "{op: create_res_basic_stem, in_channels: 3, out_channels: 8}"
+    refused = compile_spec(_spec(tmp_path, f"inputs: {{x: [B, 3, 4, 16, 16]}}\nmodel:\n  op: Net\n  blocks:\n"
+                                           f"    - {stem}\n    - null\n", "net.yaml"))
+    (diag,) = refused.diagnostics
+    assert diag.dotted == "model.blocks[1]" and "null" in diag.message
+    kept = compile_spec(_spec(tmp_path, f"inputs: {{slow: [B, 3, 4, 16, 16], fast: [B, 3, 4, 16, 16]}}\n"
+                                        f"model:\n  op: Net\n  blocks:\n    - op: MultiPathWayWithFuse\n"
+                                        f"      multipathway_blocks: [null, {stem}]\noutputs: [slow, fast]\n"))
+    assert kept.diagnostics == []
+    with torch.device("meta"):
+        model = kept.lower()
+    assert list(model.state_dict()) == [k for k, *_ in kept.state]
+    assert "blocks.0.multipathway_blocks.1.conv.weight" in model.state_dict()
+    slow, fast = _meta_forward(kept)
+    assert [tuple(slow.shape), tuple(fast.shape)] == [(2, *kept.outputs["slow"].shape[1:]),
+                                                       (2, *kept.outputs["fast"].shape[1:])]
+
+
+def test_a_symbol_in_expect_binds_to_the_batch():
+    slow = ROOT / "specs/models/slow_r50.yaml"
+    assert compile_spec(slow, ["inputs.video=[1, 3, 8, 224, 224]"]).diagnostics == []
+    (diag,) = compile_spec(slow, ["inputs.video=[1, 3, 8, 224, 224]", "expect.outputs.logits=[B, 401]"]).diagnostics
+    assert diag.dotted == "expect.outputs.logits"
+    # a symbol the inputs use means itself: B of the inputs is not the 2 of an expected [2, 400]
+    assert compile_spec(slow, ["expect.outputs.logits=[2, 400]"]).diagnostics[0].dotted == "expect.outputs.logits"
+
+
+def test_symbolic_clip_sizes_validate_and_print_short():
+    slow = ROOT / "specs/models/slow_r50.yaml"
+    compiled = compile_spec(slow, ["inputs.video=[B, 3, T, H, W]", "expect.macs=null"])
+    assert compiled.diagnostics == [] and compiled.outputs["logits"].shape == ("B", 400)
+    stem = next(n for n in compiled.nodes if n.path == "blocks.0.conv")
+    assert stem.meta["output"].shape == ("B", 64, "T", "(H-1)//2+1", "(W-1)//2+1")  # torch: (H+2*3-7)//2+1
+    (diag,) = compile_spec(slow, ["inputs.video=[B, 3, T, H]"]).diagnostics
+    assert "TensorType" not in diag.message and "[B, 3, T, H]" in diag.message
+
+
+@pytest.mark.parametrize("override, key", [
+    ("model.model_num_class=true", "model.model_num_class"),  # true is not 1 class
+    ('model.model_num_class="64"', "model.model_num_class"),  # "64" is not 64
+    ("model.model_num_class=0", "model.model_num_class"),
+    ("model.stem_dim_out=0", "model.stem_dim_out"),
+    ("model.head_pool_kernel_size=[8, 0, 7]", "model.head_pool_kernel_size[1]"),
+    ("model.dropout_rate=true", "model.dropout_rate"),
+    ("model.norm={op: BatchNorm3d, eps: -1.0}", "model.norm.eps"),
+    ("inputs.video=[B, 3, 0, 224, 224]", "inputs.video[2]"),
+    ("inputs.video=[B, 3, 8, 224, -1]", "inputs.video[4]"),
+])
+def test_ranges_and_types_are_checked_statically(override, key):
+    try:
+        found = compile_spec(ROOT / "specs/models/slow_r50.yaml", [override]).diagnostics
+    except graphspec.SpecError as err:
+        found = err.diagnostics
+    assert [d.dotted for d in found if d.severity == "error"] == [key]
+
+
+def test_concat_dim_must_be_within_the_rank(tmp_path):
+    body = "inputs: {a: [B, 3, 4], b: [B, 3, 4]}\nnodes:\n  c: {op: Concat, dim: DIM, in: [a, b]}\noutputs: {y: c}\n"
+    (diag,) = compile_spec(_spec(tmp_path, body.replace("DIM", "3"))).diagnostics
+    assert diag.dotted == "nodes.c.dim" and "out of range" in diag.message
+    compiled = compile_spec(_spec(tmp_path, body.replace("DIM", "-1")))  # torch's negative dims count from the end
+    assert compiled.outputs["y"].shape == ("B", 3, 8)
+    assert compiled.lower()(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4)).shape == (2, 3, 8)
+
+
+def test_an_absurd_size_is_a_finding_before_anything_is_allocated():
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # 2048 * 10**11 weights: 800 TiB of float32
+    (diag,) = compile_spec(ROOT / "specs/models/slow_r50.yaml", ["model.model_num_class=100000000000"]).diagnostics
+    assert diag.code == "size" and "blocks.5.proj" in diag.message
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: nothing was allocated
+    wide = compile_spec(ROOT / "specs/models/slow_r50.yaml", ["inputs.video=[100000, 3, 8, 224, 224]"]).diagnostics
+    assert [d.code for d in wide] == ["size"]  # the stem's output alone: 100000 x 64 x 8 x 112 x 112 floats

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import functools
+import json
 from importlib import metadata
 
 import pytest
 import torch
 import torch.nn as nn
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 import graphspec
 from graphspec import registry
@@ -24,9 +28,15 @@ class Scale(nn.Module):
         return x * self.factor
 
 
-def test_user_op_registered_by_decorator_is_usable_in_a_spec(tmp_path):
-    if "Scale" not in registry.names():
-        graphspec.register(Scale, infer=identity_infer)
+@pytest.fixture
+def scope():
+    """Ops a test registers are gone after it."""
+    with registry.scoped():
+        yield
+
+
+def test_user_op_registered_by_decorator_is_usable_in_a_spec(tmp_path, scope):
+    graphspec.register(Scale, infer=identity_infer)
     spec = tmp_path / "scaled.yaml"
     spec.write_text(
         "graphspec: 1\nkind: model\nname: scaled\ninputs: {x: [B, 3, 4, 8, 8]}\n"
@@ -100,7 +110,7 @@ class Takes(nn.Module):
         super().__init__()
 
 
-def test_an_uncheckable_annotation_is_refused_at_registration():
+def test_an_uncheckable_annotation_is_refused_at_registration(scope):
     with pytest.raises(TypeError, match="arg_types"):
         graphspec.register(Takes, infer=identity_infer)
     graphspec.register(Takes, infer=identity_infer, arg_types={"thing": int})
@@ -111,3 +121,71 @@ def test_layer_norm_shape_is_checked():
     with pytest.raises(SpecError) as err:
         as_component({"op": "LayerNorm", "normalized_shape": "wide"}, ("model",))
     assert err.value.diagnostics[0].dotted == "model.normalized_shape"
+
+
+def test_ops_registered_in_a_scope_do_not_leak():
+    with registry.scoped():
+        graphspec.register(Scale, name="ScopedScale", infer=identity_infer)
+        assert "ScopedScale" in registry.names() and registry.op_for_callable(Scale) == ("ScopedScale", {})
+    assert "ScopedScale" not in registry.names() and registry.op_for_callable(Scale) is None
+    with pytest.raises(SpecError, match="unknown op"):
+        registry.get("ScopedScale")
+
+
+def test_a_fresh_registry_is_independent_of_the_default():
+    mine = registry.Registry()
+    mine.register(Scale, infer=identity_infer)
+    assert mine.names() == ["Scale"] and "Scale" not in registry.names()
+    assert mine.get("Scale").args["factor"].validate(3.0) == 3.0
+
+
+# ---- one source for the JSON Schema and argument validation --------------------------------------
+_SCHEMA = registry.json_schema()
+
+
+def _distinct_plain_args() -> list[tuple[str, str]]:
+    """One (op, argument) per distinct argument schema (title, default and description aside)."""
+    seen: dict[str, tuple[str, str]] = {}
+    for op in registry.ops():
+        for spec in op.args.values():
+            if spec.component or spec.component_list or spec.adapter is None:
+                continue
+            schema = {k: v for k, v in _SCHEMA["ops"][op.name]["properties"][spec.name].items()
+                      if k not in ("title", "default", "description")}
+            seen.setdefault(json.dumps(schema, sort_keys=True), (op.name, spec.name))
+    return sorted(seen.values())
+
+
+_PLAIN_ARGS = _distinct_plain_args()
+# JSON's data model has one number type (1.0 is an integer to JSON Schema); YAML and we keep two
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 300)
+                     | st.floats(-2, 2, allow_nan=False).filter(lambda x: not x.is_integer())
+                     | st.sampled_from(["", "64", "same", "mean", "zeros", "1.5"]),
+                     lambda inner: st.lists(inner, max_size=4), max_leaves=8)
+
+
+@pytest.mark.parametrize("op_name, arg", _PLAIN_ARGS, ids=[f"{o}.{a}" for o, a in _PLAIN_ARGS])
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=_JSON)
+def test_schema_and_validation_agree(op_name, arg, value):
+    """What ``graphspec schema`` accepts for an argument is exactly what the compiler accepts."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = _SCHEMA["ops"][op_name]["properties"][arg]
+    by_schema = jsonschema.Draft202012Validator({**schema, "$defs": _SCHEMA["$defs"]}).is_valid(value)
+    try:
+        registry.get(op_name).args[arg].validate(value)
+        by_pydantic = True
+    except ValidationError:
+        by_pydantic = False
+    assert by_schema == by_pydantic, f"{op_name}.{arg} = {value!r}: schema {by_schema}, validation {by_pydantic}"
+
+
+
+@pytest.mark.parametrize("value, ok", [(True, False), ("64", False), (0, False), (64, True), (64.0, False)])
+def test_argument_validation_is_strict(value, ok):
+    spec = registry.get("Conv3d").args["out_channels"]
+    if ok:
+        assert spec.validate(value) == value
+    else:
+        with pytest.raises(ValidationError):
+            spec.validate(value)

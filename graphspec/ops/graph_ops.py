@@ -20,7 +20,7 @@ def _tensors(node: Node, inputs: tuple, at_least: int) -> list[TensorType]:
 def _concat_infer(node: Node, ctx: Inference, *inputs: TensorType) -> TensorType:
     xs = _tensors(node, inputs, 1)
     rank = xs[0].rank
-    dim = node.args.get("dim", 1) % rank
+    dim = _axis(node.args.get("dim", 1), rank, "dim")
     total = 0
     for i, x in enumerate(xs):
         if x.rank != rank:
@@ -32,6 +32,13 @@ def _concat_infer(node: Node, ctx: Inference, *inputs: TensorType) -> TensorType
             raise ShapeError(f"cannot concatenate along symbolic dim {x.shape[dim]!r}", "dim")
         total += x.shape[dim]
     return xs[0].with_shape(xs[0].shape[:dim] + (total,) + xs[0].shape[dim + 1 :])
+
+
+def _axis(dim: int, rank: int, arg: str) -> int:
+    """``dim`` as an index into ``rank`` dims (negative counts from the end, as torch does)."""
+    if not -rank <= dim < rank:
+        raise ShapeError(f"{arg}={dim} is out of range for a {rank}-D input (-{rank} to {rank - 1})", arg)
+    return dim % rank
 
 
 def _broadcast_infer(node: Node, ctx: Inference, *inputs: TensorType) -> TensorType:
@@ -81,7 +88,9 @@ class Multiply(nn.Module):
 
 
 def _flatten_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
-    start = node.args.get("start_dim", 1) % x.rank
+    if not isinstance(x, TensorType):
+        raise ShapeError(f"Flatten takes one tensor, got a list of {len(x)}")
+    start = _axis(node.args.get("start_dim", 1), x.rank, "start_dim")
     tail = x.shape[start:]
     size = 1
     for d in tail:
@@ -105,6 +114,8 @@ class Flatten(nn.Module):
 
 def _permute_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
     dims = list(node.args["dims"])
+    if not isinstance(x, TensorType):
+        raise ShapeError(f"Permute takes one tensor, got a list of {len(x)}")
     if sorted(dims) != list(range(x.rank)):
         raise ShapeError(f"dims {dims} is not a permutation of the {x.rank} dims of {x}", "dims")
     return x.with_shape([x.shape[d] for d in dims])
