@@ -297,20 +297,30 @@ class UniformClipDataset(_ClipReader, torch.utils.data.Dataset):
         return self._ends[-1] if self._ends else 0
 
     def __getitem__(self, index: int) -> Any:
+        """Clip ``index``. Under the skip policy a video found unreadable now is skipped (one
+        warning) for the first clip of the next readable video: an epoch never stops for it."""
         if not 0 <= index < len(self):
             raise IndexError(f"clip {index} out of range for {len(self)} clips")
         slot = bisect.bisect_right(self._ends, index)
+        for attempt in range(len(self._videos)):
+            current = (slot + attempt) % len(self._videos)
+            clip_number = index - (self._ends[slot - 1] if slot else 0) if attempt == 0 else 0
+            try:
+                return self._clip(current, clip_number)
+            except BadVideoError as err:
+                self._bad(err)  # raises under the strict policy
+        raise BadVideoError(self._labeled_videos[self._videos[slot][0]][0], "no video of the dataset is readable")
+
+    def _clip(self, slot: int, clip_number: int) -> Any:
         video_index, duration = self._videos[slot]
-        clip = self._clip_sampler.clip_at(index - (self._ends[slot - 1] if slot else 0), duration)
         path, info = self._labeled_videos[video_index]
         video = self._open(path)
         if video is None:
             raise BadVideoError(path, self.bad_files.get(path, "cannot be opened"))
         with video:
-            return self._sample(video, path, info, video_index, clip, 0)
+            return self._sample(video, path, info, video_index, self._clip_sampler.clip_at(clip_number, duration), 0)
 
 
-@register(kind="object", arg_types={"clip_sampler": ComponentType})
 def labeled_video_dataset(data_path: str, clip_sampler: ClipSampler, video_sampler: type = RandomSampler,
                           transform: Optional[Callable[[dict], Any]] = None, video_path_prefix: str = "",
                           decode_audio: bool = True, decoder: str = "pyav", *, frames_per_clip: Optional[int] = None,

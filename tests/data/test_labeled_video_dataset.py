@@ -195,3 +195,14 @@ def test_bad_files_do_not_stop_a_multi_worker_epoch(bad_tree):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert len(list(DataLoader(dataset, batch_size=None, num_workers=2))) == 1
+
+
+def test_map_style_view_skips_a_video_that_breaks_after_listing(tmp_path):
+    paths = [(str(write_video(tmp_path / f"{n}.mp4", 20, FPS)), {"label": i}) for i, n in enumerate("ab")]
+    view = LabeledVideoDataset(paths, make_clip_sampler("uniform", 1), decode_audio=False).uniform_clips()
+    assert len(view) == 4
+    (tmp_path / "a.mp4").write_bytes(b"")  # emptied after the durations were read
+    with pytest.warns(BadVideoWarning, match="a.mp4"):
+        sample = view[1]
+    assert sample["video_name"] == "b.mp4" and sample["clip_index"] == 0
+    assert [view[i]["video_name"] for i in range(4)] == ["b.mp4"] * 4
