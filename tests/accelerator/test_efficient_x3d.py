@@ -16,6 +16,7 @@ from graphspec.compiler.pipeline import compile_spec
 from graphspec.compiler.template import expand_node
 from graphspec.models.accelerator.mobile_cpu.efficient_x3d import EfficientX3d, create_x3d
 from graphspec.models.hub import efficient_x3d_mobile_cpu as hub
+from graphspec.spec.errors import SpecError
 
 from conftest import REFERENCE, SPECS, check_zoo_model, meta_tensor, reference_rows, reference_zoo_table
 
@@ -106,6 +107,8 @@ def test_bad_spec_values_are_located_findings():
     compiled = compile_spec(SPECS / "models" / "efficient_x3d_xs.yaml", ["inputs.video=[1, 4, 4, 160, 160]"])
     assert [d.code for d in compiled.diagnostics] == ["shape"]
     assert "input channels" in compiled.diagnostics[0].message
+    with pytest.raises(SpecError, match=r"model\.dropout: Input should be less than or equal to 1"):
+        compile_spec(SPECS / "models" / "efficient_x3d_xs.yaml", ["model.dropout=1.5"])
 
 
 def test_hub_signature_kwargs_and_pretrained_loading(monkeypatch, tmp_path):

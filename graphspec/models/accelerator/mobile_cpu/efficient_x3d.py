@@ -3,10 +3,11 @@
 the clip they are run on: 4 frames for XS, 13 for S, 160x160)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn as nn
+from pydantic import Field
 
 from graphspec.compiler.infer import Inference, TensorType
 from graphspec.compiler.ir import Node
@@ -85,7 +86,7 @@ def _efficient_x3d_infer(node: Node, ctx: Inference, x: TensorType) -> TensorTyp
 
 
 @register(infer=_efficient_x3d_infer, children=part_children(efficient_x3d_parts),
-          arg_types={"head_act": ActivationName})
+          arg_types={"head_act": ActivationName, "dropout": Annotated[float, Field(ge=0.0, le=1.0)]})
 class EfficientX3d(nn.Module):
     """X3D for mobile CPUs: stem ``s1`` (1x3x3 conv, depthwise 5x1x1 conv), stages ``s2``..``s5``
     of ``X3dBottleneckBlock``, ``head`` (1x1x1 conv, global average pool, 1x1x1 conv) and a
