@@ -62,15 +62,6 @@ class EncodedVideoPyAV(EncodedVideo):
             self._audio_start_pts = self._audio.start_time or 0
         self._duration = self._stream_duration()
 
-    # -- metadata -------------------------------------------------------------------------------
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def duration(self) -> float:
-        return self._duration
-
     def _stream_duration(self) -> Fraction | float:
         video = self._video
         if video.duration:

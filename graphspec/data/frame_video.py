@@ -86,14 +86,6 @@ class FrameVideo(Video):
         return cls(len(video_frame_paths) / fps, fps, video_frame_paths=video_frame_paths,
                    multithreaded_io=multithreaded_io)
 
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def duration(self) -> float:
-        return self._duration
-
     def _frame_count(self) -> int:
         if self._paths is not None:
             return len(self._paths)

@@ -25,10 +25,18 @@ class Video(abc.ABC):
     ``dtype=torch.uint8`` keeps the frames as bytes (4x less memory; resizing bytes is faster),
     for transforms that convert to float themselves."""
 
+    _name: str = "<video>"
+    _duration: Any = 0.0
+
     @property
-    @abc.abstractmethod
+    def name(self) -> str:
+        """The file (or frame folder) name."""
+        return self._name
+
+    @property
     def duration(self) -> float:
         """Duration of the video in seconds."""
+        return self._duration
 
     @abc.abstractmethod
     def get_clip(self, start_sec: float, end_sec: float,
