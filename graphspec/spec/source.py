@@ -40,11 +40,17 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader resolving plain scalars to plain data only: timestamps stay strings."""
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_T + "timestamp", _T + "value",
-                                                             _T + "float")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """The same resolution over libyaml's parser where PyYAML has it: ``_fast_compose`` builds the
+    nodes from its events (a large expanded spec loads ~10x faster than with ``_Loader``)."""
+
+
+for _loader in (_Loader, _FastLoader):
+    _loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in (_T + "timestamp", _T + "value",
+                                                                 _T + "float")]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 # YAML 1.1 floats need a dot, so PyYAML reads `1e-3` as a string; accept exponents without one.
 _FLOAT = re.compile(r"""^(?:
      [-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)
@@ -54,17 +60,36 @@ _FLOAT = re.compile(r"""^(?:
     |[-+]?\.(?:inf|Inf|INF)
     |\.(?:nan|NaN|NAN))$""", re.X)
 _Loader.add_implicit_resolver(_T + "float", _FLOAT, list("-+0123456789."))
+_FastLoader.add_implicit_resolver(_T + "float", _FLOAT, list("-+0123456789."))
 
 
 class SourceMap:
-    """Key path -> ``Location``: of the key for mapping entries, of the item for list items."""
+    """Key path -> ``Location``: of the key for mapping entries, of the item for list items.
+
+    Paths are also indexed as a tree (each path's children), so the operations on a sub-tree
+    (``subtree``, ``drop``, ``graft``) cost the size of that sub-tree, not of the whole map.
+    """
 
     def __init__(self, file: str = "<spec>", entries: dict | None = None) -> None:
         self.file = file  # fallback for paths with no located ancestor
-        self._locs: dict[tuple, Location] = dict(entries or {})
+        self._locs: dict[tuple, Location] = {}
+        self._children: dict[tuple, dict[tuple, None]] = {}  # path -> its child paths (an ordered set)
+        for path, loc in (entries or {}).items():
+            self.set(path, loc)
 
     def set(self, path: Sequence, loc: Location) -> None:
-        self._locs[tuple(path)] = loc
+        path = tuple(path)
+        if path not in self._locs:
+            self._link(path)
+        self._locs[path] = loc
+
+    def _link(self, path: tuple) -> None:
+        while path:
+            kids = self._children.setdefault(path[:-1], {})
+            if path in kids:
+                return
+            kids[path] = None
+            path = path[:-1]
 
     def get(self, path: Sequence) -> Location | None:
         return self._locs.get(tuple(path))
@@ -80,18 +105,31 @@ class SourceMap:
     def items(self):
         return self._locs.items()
 
+    def _walk(self, prefix: tuple):
+        """``prefix`` and every path below it (located or not), parents first."""
+        stack = [prefix]
+        while stack:
+            path = stack.pop()
+            yield path
+            stack.extend(reversed(list(self._children.get(path, ()))))
+
     def subtree(self, prefix: Sequence) -> dict[tuple, Location]:
         """Entries at or below ``prefix``, keyed by their path relative to it."""
-        prefix, n = tuple(prefix), len(prefix)
-        return {p[n:]: loc for p, loc in self._locs.items() if p[:n] == prefix}
+        prefix = tuple(prefix)
+        n = len(prefix)
+        return {p[n:]: self._locs[p] for p in self._walk(prefix) if p in self._locs}
 
     def drop(self, prefix: Sequence) -> None:
-        for rel in self.subtree(prefix):
-            del self._locs[tuple(prefix) + rel]
+        prefix = tuple(prefix)
+        for path in list(self._walk(prefix)):
+            self._locs.pop(path, None)
+            self._children.pop(path, None)
+        if prefix:
+            self._children.get(prefix[:-1], {}).pop(prefix, None)
 
     def graft(self, prefix: Sequence, entries: dict[tuple, Location]) -> None:
         for rel, loc in entries.items():
-            self._locs[tuple(prefix) + rel] = loc
+            self.set(tuple(prefix) + rel, loc)
 
     def __contains__(self, path) -> bool:
         return tuple(path) in self._locs
@@ -166,6 +204,8 @@ def _expanded_size(root: Node, file: str) -> Diagnostic | None:
     active: set[int] = set()
 
     def size(node: Node) -> int:
+        if isinstance(node, ScalarNode):
+            return 1
         if id(node) in memo:
             return memo[id(node)]
         if id(node) in active:
@@ -249,7 +289,8 @@ class _Builder:
                 self.value(value_node, key_path)  # still look for errors inside it
                 continue
             first[key] = key_node
-            self.smap.drop(key_path)  # an explicit key overrides what '<<' merged in
+            if key in out:
+                self.smap.drop(key_path)  # an explicit key overrides what '<<' merged in
             self.smap.set(key_path, _mark_loc(self.file, key_node.start_mark))
             out[key] = self.value(value_node, key_path)
         return out
@@ -268,6 +309,95 @@ class _Builder:
                     self.smap.graft(path + (key,), sub.smap.subtree(path + (key,)))
 
 
+#: nesting beyond which the fast composer hands the text to ``_Loader`` (specs nest ~20 levels;
+#: the slow path then rejects what Python's recursion limit cannot hold, "nested too deeply")
+_FAST_MAX_DEPTH = 200
+
+
+_END_EVENTS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+_NODE_OF_EVENT = {yaml.ScalarEvent: ScalarNode, yaml.SequenceStartEvent: SequenceNode,
+                  yaml.MappingStartEvent: MappingNode}
+
+
+class _Fallback(Exception):
+    """The fast composer met something only ``_Loader`` reports well (errors, deep nesting)."""
+
+
+def _fast_compose(text: str) -> Node | None:
+    """One document's node graph from libyaml's event stream, composed without recursion (the
+    C composer recurses per level and crashes on deep input). Same nodes as ``_Loader``."""
+    loader = _FastLoader(text)
+    try:
+        loader.get_event()  # stream start
+        if loader.check_event(yaml.StreamEndEvent):
+            return None
+        loader.get_event()  # document start
+        anchors: dict[str, Node] = {}
+        stack: list[tuple[Node, list]] = []  # open collections with their pending key (mappings)
+        root = None
+        while True:
+            event = loader.get_event()
+            cls = type(event)
+            if cls in _END_EVENTS:
+                node, pending = stack.pop()
+                node.end_mark = event.end_mark
+                if pending:
+                    raise _Fallback  # a key without a value cannot happen in a well-formed stream
+                continue
+            if cls is yaml.DocumentEndEvent:
+                break
+            if cls is yaml.AliasEvent:
+                if event.anchor not in anchors:
+                    raise _Fallback  # undefined alias: _Loader words the error
+                node, kind = anchors[event.anchor], None
+            else:
+                if event.anchor is not None and event.anchor in anchors:
+                    raise _Fallback  # a redefined anchor: let _Loader decide
+                kind = _NODE_OF_EVENT[cls]
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = loader.resolve(kind, event.value if kind is ScalarNode else None, event.implicit)
+                if kind is ScalarNode:
+                    node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+                else:
+                    node = kind(tag, [], event.start_mark, None, flow_style=event.flow_style)
+                if event.anchor is not None:
+                    anchors[event.anchor] = node
+            if not stack:
+                root = node
+            else:
+                parent, pending = stack[-1]
+                if type(parent) is SequenceNode:
+                    parent.value.append(node)
+                elif pending:
+                    parent.value.append((pending.pop(), node))
+                else:
+                    pending.append(node)
+            if kind is SequenceNode or kind is MappingNode:
+                stack.append((node, []))
+                if len(stack) > _FAST_MAX_DEPTH:
+                    raise _Fallback
+        if not loader.check_event(yaml.StreamEndEvent):
+            raise _Fallback  # another document follows
+        return root
+    finally:
+        loader.dispose()
+
+
+def _compose(text: str) -> Node | None:
+    """The node graph of one YAML document (with start marks), or None for an empty text; a
+    text the fast path does not take is composed by ``_Loader``, raising PyYAML's errors."""
+    try:
+        return _fast_compose(text)
+    except (_Fallback, yaml.YAMLError):
+        pass
+    loader = _Loader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
 def _parse(text: str, file: str, document: bool = True) -> tuple[Any, SourceMap, list]:
     """YAML text -> (value, smap, diagnostics); the value is None when unusable.
 
@@ -276,11 +406,7 @@ def _parse(text: str, file: str, document: bool = True) -> tuple[Any, SourceMap,
     """
     builder = _Builder(file, [])
     try:
-        loader = _Loader(text)
-        try:
-            root = loader.get_single_node()
-        finally:
-            loader.dispose()
+        root = _compose(text)
         if root is None:
             if not document:
                 return None, builder.smap, []
@@ -289,8 +415,8 @@ def _parse(text: str, file: str, document: bool = True) -> tuple[Any, SourceMap,
             kind = "list" if isinstance(root, SequenceNode) else "single value"
             problem = _diag(f"the top level of a spec must be a mapping of keys, got a {kind}",
                             _mark_loc(file, root.start_mark), code="yaml-top")
-        else:
-            problem = _expanded_size(root, file)
+        else:  # without a '*' the text has no alias to expand
+            problem = _expanded_size(root, file) if "*" in text else None
         if not problem:
             value = builder.value(root, ())
             # an aliased node is built once per use: report each of its problems once
