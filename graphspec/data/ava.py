@@ -33,7 +33,7 @@ from graphspec.registry import ComponentType, register
 
 from .charades import read_frame_list
 from .clip_sampling import ClipInfo, ClipSampler, Seconds
-from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset
+from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, VideoDtype
 from .utils import get_logger
 
 _LOG = get_logger(__name__)
@@ -176,7 +176,8 @@ def Ava(frame_paths_file: str, frame_labels_file: str, video_path_prefix: str = 
         label_map_file: Optional[str] = None, clip_sampler: ClipSampler = ClipSampler,
         video_sampler: type = RandomSampler, transform: Optional[Callable[[dict], Any]] = None, *,
         frames_per_clip: Optional[int] = None, seed: int = 0, rank: Optional[int] = None,
-        world_size: Optional[int] = None, bad_files: BadFilePolicy = "skip") -> LabeledVideoDataset:
+        world_size: Optional[int] = None, bad_files: BadFilePolicy = "skip",
+        video_dtype: VideoDtype = "float32") -> LabeledVideoDataset:
     """A ``LabeledVideoDataset`` of AVA keyframes (see the module docstring). ``clip_sampler``
     gives the clip duration (``make_clip_sampler("random", 2)``: 2 s around each keyframe); the
     keyword-only arguments are ``LabeledVideoDataset``'s."""
@@ -188,4 +189,4 @@ def Ava(frame_paths_file: str, frame_labels_file: str, video_path_prefix: str = 
         raise ValueError(f"{frame_labels_file}: no keyframe with a box of a video in {frame_paths_file}")
     return _KeyframeDataset(entries, TimeStampClipSampler(clip_sampler), video_sampler, transform,
                             decode_audio=False, frames_per_clip=frames_per_clip, seed=seed, rank=rank,
-                            world_size=world_size, bad_files=bad_files)
+                            world_size=world_size, bad_files=bad_files, video_dtype=video_dtype)

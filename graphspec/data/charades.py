@@ -19,7 +19,7 @@ from graphspec.registry import ComponentType, register
 
 from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler, UniformClipSampler
 from .frame_video import FrameVideo
-from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, UniformClipDataset, _seed_of
+from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, UniformClipDataset, VideoDtype, _seed_of
 from .video import Video
 
 FRAME_LIST_COLUMNS = ("original_vido_id", "video_id", "frame_id", "path", "labels")
@@ -85,7 +85,7 @@ class FrameListDataset(_FrameListReading, LabeledVideoDataset):
 
     ``video_frame_paths[i]`` are the frames of video ``i``; its label dict is ``labels[i]``.
     Subclasses may add per-clip labels in ``clip_labels``. The keyword-only options are
-    ``LabeledVideoDataset``'s (``seed``, ``rank``, ``world_size``, ``bad_files``)."""
+    ``LabeledVideoDataset``'s (``seed``, ``rank``, ``world_size``, ``bad_files``, ``video_dtype``)."""
 
     def __init__(self, video_names: list[str], video_frame_paths: list[list[str]], labels: list[dict],
                  clip_sampler: ClipSampler, video_sampler: type = RandomSampler,
@@ -105,7 +105,8 @@ class FrameListDataset(_FrameListReading, LabeledVideoDataset):
         if not isinstance(self._clip_sampler, UniformClipSampler):
             raise TypeError(f"a map-style view needs a UniformClipSampler, not {type(self._clip_sampler).__name__}")
         return _FrameListUniformClips(self, self._labeled_videos, self._clip_sampler, transform=self._transform,
-                                      decode_audio=False, seed=self._seed, bad_files=self._bad_policy)
+                                      decode_audio=False, seed=self._seed, bad_files=self._bad_policy,
+                                      video_dtype=str(self._video_dtype).removeprefix("torch."))
 
 
 class _FrameListUniformClips(_FrameListReading, UniformClipDataset):
@@ -130,11 +131,12 @@ class Charades(FrameListDataset):
     def __init__(self, data_path: str, clip_sampler: ClipSampler, video_sampler: type = RandomSampler,
                  transform: Optional[Callable[[dict], Any]] = None, video_path_prefix: str = "",
                  frames_per_clip: Optional[int] = None, *, seed: int = 0, rank: Optional[int] = None,
-                 world_size: Optional[int] = None, bad_files: BadFilePolicy = "skip") -> None:
+                 world_size: Optional[int] = None, bad_files: BadFilePolicy = "skip",
+                 video_dtype: VideoDtype = "float32") -> None:
         names, paths, self._frame_labels = read_frame_list(data_path, video_path_prefix)
         video_labels = [{"video_label": sorted(set(itertools.chain(*frames)))} for frames in self._frame_labels]
         super().__init__(names, paths, video_labels, clip_sampler, video_sampler, transform, frames_per_clip,
-                         seed=seed, rank=rank, world_size=world_size, bad_files=bad_files)
+                         seed=seed, rank=rank, world_size=world_size, bad_files=bad_files, video_dtype=video_dtype)
 
     def clip_labels(self, video_index: int, frame_indices: list[int]) -> dict[str, Any]:
         return {"label": [self._frame_labels[video_index][i] for i in frame_indices]}

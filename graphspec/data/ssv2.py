@@ -21,7 +21,7 @@ from graphspec.registry import ComponentType, register
 
 from .charades import FrameListDataset, read_frame_list
 from .clip_sampling import ClipSampler
-from .labeled_video_dataset import BadFilePolicy
+from .labeled_video_dataset import BadFilePolicy, VideoDtype
 
 
 def read_video_labels(video_label_file: str, label_name_file: str) -> dict[str, int]:
@@ -74,7 +74,7 @@ class SSv2(FrameListDataset):
                  transform: Optional[Callable[[dict], Any]] = None, video_path_prefix: str = "",
                  frames_per_clip: Optional[int] = None, rand_sample_frames: bool = False, *, seed: int = 0,
                  rank: Optional[int] = None, world_size: Optional[int] = None,
-                 bad_files: BadFilePolicy = "skip") -> None:
+                 bad_files: BadFilePolicy = "skip", video_dtype: VideoDtype = "float32") -> None:
         names, paths, _ = read_frame_list(video_path_label_file, video_path_prefix)
         labels = read_video_labels(video_label_file, label_name_file)
         unlabelled = [name for name in names if name not in labels]
@@ -82,6 +82,7 @@ class SSv2(FrameListDataset):
             raise ValueError(f"{video_path_label_file}: {len(unlabelled)} video(s) have no label in "
                              f"{video_label_file}, e.g. {unlabelled[:3]}")
         super().__init__(names, paths, [{"label": labels[name]} for name in names], clip_sampler, video_sampler,
-                         transform, seed=seed, rank=rank, world_size=world_size, bad_files=bad_files)
+                         transform, seed=seed, rank=rank, world_size=world_size, bad_files=bad_files,
+                         video_dtype=video_dtype)
         if frames_per_clip is not None:
             self._frame_filter = SegmentFrameFilter(frames_per_clip, rand_sample_frames)

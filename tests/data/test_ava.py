@@ -6,9 +6,13 @@ import pytest
 import torch
 from torch.utils.data import SequentialSampler
 
+import graphspec
+from conftest import SPECS as ALL_SPECS
 from dataset_fixtures import frame_ids, video_ids, write_frames
 from graphspec.data.ava import Ava, AvaLabeledVideoFramePaths, TimeStampClipSampler
 from graphspec.data.clip_sampling import ClipInfo, make_clip_sampler
+
+SPECS = ALL_SPECS / "data"
 
 FRAMES = 100  # 3.33 s at 30 fps of each cut video (frame 1 shows second 900)
 BOXES = """\
@@ -103,3 +107,13 @@ def test_in_place_transform_does_not_leak_into_the_next_epoch(ava_files):
 def test_clip_sampler_must_be_an_instance(ava_files):
     with pytest.raises(TypeError, match="clip sampler instance"):
         Ava(**ava_files)
+
+
+def test_spec_builds_a_loader(ava_files):
+    loader = graphspec.build(SPECS / "ava.yaml", [f"dataset.{key}={value}" for key, value in ava_files.items()]
+                             + ["loader.num_workers=0", "loader.batch_size=2"])
+    batch = next(iter(loader))
+    assert sorted(sample["clip_index"] for sample in batch) == [2.0, 3.0]
+    for sample in batch:
+        assert sample["video"].shape[:2] == (3, 8) and sample["boxes"].shape[1] == 4
+        assert sample["labels"] in ([[12], [12]], [[17]])  # the label map drops action 80

@@ -3,13 +3,18 @@ multi-labels and the video label; bad frames follow the skip / strict policy."""
 from __future__ import annotations
 
 import pytest
+import torch
 from torch.utils.data import SequentialSampler
 
+import graphspec
+from conftest import SPECS as ALL_SPECS
 from dataset_fixtures import frame_ids, video_ids, write_csv, write_frames
 from graphspec.data.charades import Charades, read_frame_list
 from graphspec.data.clip_sampling import make_clip_sampler
 from graphspec.data.labeled_video_dataset import BadVideoWarning
 from graphspec.data.video import BadVideoError
+
+SPECS = ALL_SPECS / "data"
 
 #: per video: frame count and the labels of each frame (Charades' quoted comma lists)
 VIDEOS = {"46GP8": [""] * 15 + ["3"] * 15 + ["3,7"] * 15, "N11GT": ["1"] * 30}
@@ -93,3 +98,25 @@ def test_map_style_view_counts_clips(frame_list):
     assert frame_ids(item["video"]) == [15, 22, 29] and item["label"] == [[1]] * 15
     with pytest.raises(TypeError, match="UniformClipSampler"):
         Charades(path, make_clip_sampler("random", 0.5)).uniform_clips()
+
+
+def test_uint8_clips(frame_list):
+    path, prefix = frame_list
+    dataset = Charades(path, make_clip_sampler("uniform", 0.5), video_sampler=SequentialSampler,
+                       video_path_prefix=prefix, video_dtype="uint8")
+    sample = next(iter(dataset))
+    assert sample["video"].dtype == torch.uint8 and frame_ids(sample["video"].float()) == list(range(15))
+    assert next(iter(dataset.uniform_clips()))["video"].dtype == torch.uint8
+
+
+def test_spec_builds_a_loader(frame_list):
+    path, prefix = frame_list
+    loader = graphspec.build(SPECS / "charades.yaml", [f"dataset.data_path={path}", f"dataset.video_path_prefix={prefix}",
+                                                      "loader.num_workers=0", "loader.batch_size=2"])
+    batch = next(iter(loader))
+    assert isinstance(batch, list) and len(batch) == 2  # collate: list (label lists vary in length)
+    for sample in batch:
+        assert sample["video"].shape == (3, 8, 224, 224) and sample["video"].dtype == torch.float32
+        labels = VIDEOS[sample["video_name"]]
+        assert len(sample["label"]) == len(labels)  # the 2 s clip spans the whole (shorter) video
+        assert set(sample["video_label"]) == {int(x) for frame in labels for x in frame.split(",") if x}

@@ -1,9 +1,13 @@
 """DoMSEV frame and clip datasets on a tiny fixture: manifests + LabelData segments."""
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
+import graphspec
+from conftest import SPECS as ALL_SPECS
 from dataset_fixtures import STEP, frame_ids, write_csv, write_frames
 from graphspec.data.dataset_manifest_utils import VideoClipInfo, VideoFrameInfo, save_video_frame_info
 from graphspec.data.domsev import (
@@ -14,6 +18,7 @@ from graphspec.data.domsev import (
     _get_overlap_for_time_range_pair,
 )
 
+SPECS = ALL_SPECS / "data"
 LABEL_HEADER = ["video_id", "start_time", "stop_time", "start_frame", "stop_frame", "label_id", "label_name"]
 #: vid0 (20 frames at 10 fps, files numbered from 1): frames 0-8 "indoor", 9-14 "crowded", 15-19 unlabelled
 SEGMENTS = [["vid0", 0.0, 0.9, 0, 8, 1, "indoor"], ["vid0", 0.9, 1.5, 9, 14, 3, "crowded_environment"]]
@@ -93,3 +98,22 @@ def test_unreadable_image_gives_the_next_frame_or_raises(domsev, tmp_path):
         assert dataset[0]["frame_id"] == "vid0_00002"
     with pytest.raises(BadVideoError, match="vid0_00001.jpg"):
         DomsevFrameDataset(**files, bad_files="strict")[0]
+
+
+def test_frame_spec_builds_a_loader(domsev):
+    overrides = [f"dataset.{key}={value}" for key, value in domsev.items()] + ["loader.num_workers=0"]
+    batch = next(iter(graphspec.build(SPECS / "domsev.yaml", overrides)))
+    assert batch["image"].shape == (15, 3, 32, 32)  # every labelled frame, in one batch of 32
+    assert sorted(batch["label"].tolist()) == [1] * 9 + [3] * 6
+
+
+def test_clip_spec_builds_a_loader(domsev):
+    overrides = [f"dataset.{key}={value}" for key, value in domsev.items()] + [
+        "loader.num_workers=0", "dataset.frames_per_second=10", "clip_sampler.seconds_per_clip=0.5"]
+    batches = list(graphspec.build(SPECS / "domsev_video.yaml", overrides))
+    (batch,) = batches  # the 2 s video gives 3 or 4 clips of 0.5 s after the offset
+    assert len(batch) in (3, 4) and all(item["video"].shape == (3, 5, 32, 32) for item in batch)
+    # one label per frame index floor(10 s) .. floor(10 e) - 1 that lies before 1.5 s (frame 15)
+    for item in batch:
+        first, stop = math.floor(10 * item["start_time"]), math.floor(10 * item["stop_time"])
+        assert len(item["labels"]) == max(0, min(stop, 15) - first)

@@ -7,6 +7,8 @@ import random
 import pytest
 import torch
 
+import graphspec
+from conftest import SPECS as ALL_SPECS
 from dataset_fixtures import frame_ids, write_csv, write_frames, write_video
 from graphspec.data.dataset_manifest_utils import (
     EncodedVideoInfo,
@@ -27,6 +29,7 @@ from graphspec.data.labeled_video_dataset import BadVideoWarning
 from graphspec.data.utils import load_dataclass_dict_from_csv
 from graphspec.data.video import BadVideoError
 
+SPECS = ALL_SPECS / "data"
 FPS = 10
 #: EPIC_train_action_labels.csv columns (uid is not an ActionData field: it is ignored)
 ACTION_HEADER = ["uid", "participant_id", "video_id", "narration", "start_timestamp", "stop_timestamp",
@@ -221,3 +224,20 @@ def test_recognition_offsets_follow_the_seed(epic):
     first = starts(3)
     assert first == starts(3) and 0 <= first[0] < 1.0
     assert [b - a for a, b in zip(first, first[1:])] == pytest.approx([1.0] * (len(first) - 1))
+
+
+def test_recognition_spec_builds_a_loader(epic):
+    overrides = [f"dataset.{key}={value}" for key, value in epic.items()] + ["loader.num_workers=0", "loader.batch_size=2"]
+    batch = next(iter(graphspec.build(SPECS / "epic_kitchen.yaml", overrides)))
+    assert len(batch) == 2  # collate: list (actions are records)
+    for item in batch:
+        assert item["video"].shape == (3, 8, 32, 32) and item["stop_time"] - item["start_time"] == pytest.approx(2.0)
+        assert all(a.start_time <= item["stop_time"] and a.stop_time >= item["start_time"] for a in item["actions"])
+
+
+def test_forecasting_spec_builds_a_loader(epic):
+    overrides = [f"dataset.{key}={value}" for key, value in epic.items()] + ["loader.num_workers=0", "loader.shuffle=false"]
+    (item,) = next(iter(graphspec.build(SPECS / "epic_kitchen_forecasting.yaml", overrides)))
+    # 2 clips of 1 s, starts 2 s apart: a 3 s span ending with action 1 (at 3.0 s); next: actions 2, 3
+    assert (item["start_time"], item["stop_time"]) == (0.0, 3.0) and item["video"].shape == (2, 3, 4, 32, 32)
+    assert [a.verb_class for a in item["actions"]] == [2, 3]

@@ -6,9 +6,13 @@ import json
 import pytest
 from torch.utils.data import SequentialSampler
 
+import graphspec
+from conftest import SPECS as ALL_SPECS
 from dataset_fixtures import frame_ids, video_ids, write_frames
 from graphspec.data.clip_sampling import make_clip_sampler
 from graphspec.data.ssv2 import SSv2
+
+SPECS = ALL_SPECS / "data"
 
 CLASSES = {"Putting something on something": "0", "Holding something next to something": "1",
            "Pushing something from left to right": "2"}
@@ -82,3 +86,11 @@ def test_map_style_view_keeps_segment_sampling(ssv2_files):
     assert frame_ids(view[0]["video"]) == [3, 10, 18, 25] and view[0]["label"] == 1
     # 24 frames: bounds 0, 6, 12, 17, 23 -> middles 3, 9, 14, 20
     assert frame_ids(view[1]["video"]) == [3, 9, 14, 20] and view[1]["label"] == 2
+
+
+def test_spec_builds_a_loader(ssv2_files):
+    loader = graphspec.build(SPECS / "ssv2.yaml", [f"dataset.{key}={value}" for key, value in ssv2_files.items()]
+                             + ["loader.num_workers=0", "loader.batch_size=2"])
+    batch = next(iter(loader))
+    assert batch["video"].shape == (2, 3, 8, 224, 224)
+    assert sorted(batch["label"].tolist()) == [1, 2]
