@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, StrictInt, StrictStr, Tag, TypeAdapter,
+                      ValidationError, model_validator)
 
 from .errors import Diagnostic, SpecError, did_you_mean, validation_diagnostics
 
@@ -73,8 +74,12 @@ class VideoDecl(_Strict):
     shape: Shape = Field(min_length=4, max_length=4, description="e.g. [3, T, H, W]")
 
 
-#: a clip key: a video, or ``any`` (a value the transforms pass along: label, name, audio)
-ClipValueDecl = Union[VideoDecl, Literal["any"]]
+#: a clip key: a video, or ``any`` (a value the transforms pass along: label, name, audio); a
+#: mapping is a video, so its errors are the video's alone
+ClipValueDecl = Annotated[
+    Union[Annotated[Literal["any"], Tag("any")], Annotated[VideoDecl, Tag("video")]],
+    Discriminator(lambda value: "video" if isinstance(value, dict) else "any"),
+]
 
 
 class TransformExpect(_Strict):

@@ -202,16 +202,27 @@ class CompiledTransform:
 
 
 class Seeded:
-    """Runs ``transform`` with random draws from its own generator seeded by ``seed``: the n-th
-    call gives the same output for the same input in every run, whatever else uses torch's RNG."""
+    """Runs ``transform`` with random draws from its own generator, seeded by ``seed`` (and, in a
+    DataLoader worker, the worker's id, so workers do not repeat each other's draws): the n-th
+    call of a process gives the same output for the same input in every run, whatever else uses
+    torch's random number generator."""
 
     def __init__(self, transform: Callable, seed: int):
         self.transform = transform
         self.seed = seed
-        self._generator = torch.Generator().manual_seed(seed)
+        self._generator: torch.Generator | None = None
+        self._worker: int | None = None
+
+    def _draw_seed(self) -> int:
+        info = torch.utils.data.get_worker_info()
+        worker = info.id if info is not None else -1
+        if self._generator is None or worker != self._worker:
+            self._generator = torch.Generator().manual_seed(self.seed + 1_000_003 * (worker + 1))
+            self._worker = worker
+        return int(torch.randint(0, 2**62, (1,), generator=self._generator).item())
 
     def __call__(self, x: Any) -> Any:
-        call_seed = int(torch.randint(0, 2**62, (1,), generator=self._generator).item())
+        call_seed = self._draw_seed()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(call_seed)
             return self.transform(x)

@@ -241,3 +241,26 @@ def test_create_video_transform_later_release_options():
         assert out.shape == (3, 4, 16, 16) and out.dtype == torch.float32
     rrc = T.create_video_transform("train", num_samples=4, crop_size=16, random_resized_crop_paras={})
     assert rrc(x).shape == (3, 4, 16, 16)
+
+
+class _Clips(torch.utils.data.Dataset):
+    def __init__(self, transform):
+        self.transform = transform
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        return self.transform(torch.zeros(1, 1, 1, 1))
+
+
+def test_seeded_in_dataloader_workers_is_reproducible_and_differs_between_workers():
+    draw = Seeded(T.Lambda(lambda x: torch.rand(1)), seed=5)
+
+    def run():
+        loader = torch.utils.data.DataLoader(_Clips(draw), batch_size=1, num_workers=2)
+        return [b.item() for b in loader]
+
+    first, second = run(), run()
+    assert first == second  # same seed, same worker layout: same draws
+    assert first[0] != first[1]  # items 0 and 1 come from workers 0 and 1: not the same draw
