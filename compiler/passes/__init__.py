@@ -2,7 +2,8 @@
 numerically by its own test. ``MOBILE`` is the mobile lowering, in order."""
 from __future__ import annotations
 
-from .base import WeightedGraph, NodeRewrite, Pass
+from .base import NodeRewrite, Pass, WeightedGraph
+from .conv_reduce import ConvReduceToBranches
 from .eval_cleanup import EvalCleanup
 from .fold_batch_norm import FoldBatchNorm
 from .global_pool import GlobalPoolToMean
@@ -18,7 +19,7 @@ from .temporal_conv import TemporalConvToConv2d
 #: the mobile lowering: clean-up and folding first (on 3-D weights), then the 2-D rewrites,
 #: then the layout pass that removes the reshapes between consecutive 2-D ops
 MOBILE: tuple[Pass, ...] = (
-    EvalCleanup(), FoldBatchNorm(), PointwiseConvToConv2d(), SpatialConvToConv2d(), TemporalConvToConv2d(),
+    ConvReduceToBranches(), EvalCleanup(), FoldBatchNorm(), PointwiseConvToConv2d(), SpatialConvToConv2d(), TemporalConvToConv2d(),
     Conv3dToTaps(), GlobalPoolToMean(), Pool3dTo2d(), SqueezeExcitationToGemm(), SwishToSigmoidMul(),
     KeepFoldedLayout(),
 )

@@ -15,7 +15,7 @@ pass then lets consecutive 2-D ops keep the folded layout instead of reshaping b
 """
 from __future__ import annotations
 
-from typing import Literal, Optional, Tuple
+from typing import List, Literal, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -270,3 +270,23 @@ class ChannelAffine(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = (1, -1) + (1,) * (x.dim() - 2)
         return x * self.scale.reshape(shape) + self.shift.reshape(shape)
+
+
+@register
+class ConvBranches(nn.Module):
+    """``ConvReduce3D`` with its convolutions as IR children (so the conv rewrites reach them):
+    the same ``convs.i`` modules, their outputs summed or concatenated on channels."""
+
+    def __init__(self, convs: List[nn.Module], reduction_method: Literal["sum", "cat"] = "sum") -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(convs)
+        self.reduction_method = reduction_method
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = [conv(x) for conv in self.convs]
+        if self.reduction_method == "cat":
+            return torch.cat(outputs, dim=1)
+        total = outputs[0]
+        for y in outputs[1:]:
+            total = total + y
+        return total

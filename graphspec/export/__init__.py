@@ -1,0 +1,9 @@
+"""Export a model spec to ONNX, mobile ONNX (XNNPACK-friendly, optionally int8) or an ExecuTorch
+program, verified against the torch model: ``export_spec(spec, output, to=...)``."""
+from .onnx_export import ExportError
+from .spec_export import TARGETS, ExportReport, export_spec
+from .weights import WeightsError, load_weights
+
+export = export_spec
+
+__all__ = ["export", "export_spec", "ExportReport", "ExportError", "WeightsError", "load_weights", "TARGETS"]

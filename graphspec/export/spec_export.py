@@ -1,0 +1,280 @@
+"""``export_spec``: a spec (plus optional weights) to a verified ONNX, mobile ONNX or ExecuTorch
+file, with a report. Shapes are static (the spec's ``inputs``, symbols bound to 1 unless set
+with ``--set``); the file is written atomically, only after every check passed."""
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Literal, Sequence
+
+import torch
+import torch.nn as nn
+
+from graphspec.compiler.infer import TensorType
+from graphspec.spec.errors import SpecError
+
+from . import int8 as int8_mod
+from .onnx_export import ExportError, check, flatten, histogram, latency_ms, max_error, session, to_onnx
+from .opset import check_mobile_opset
+from .weights import load_weights
+
+Target = Literal["onnx", "mobile", "executorch"]
+TARGETS: tuple[str, ...] = ("onnx", "mobile", "executorch")
+#: a rank-2 input with this many columns holds boxes: (batch index, x1, y1, x2, y2)
+BOX_COLUMNS = 5
+RANDOM_WEIGHTS = "no --weights given: the exported weights are RANDOM (initialization only)"
+RANDOM_CALIBRATION = ("!!! int8 calibrated on RANDOM input (no --calibrate DATA_SPEC): its scales fit noise, "
+                      "not video; do not deploy this model !!!")
+
+
+@dataclass
+class ExportReport:
+    spec: str
+    target: str
+    output: str
+    inputs: dict[str, list[int]]
+    bindings: dict[str, int]
+    weights: str | None
+    max_abs_error: float
+    bound: float
+    ops: dict[str, int]
+    latency_ms: float | None
+    passes: list[tuple[str, bool]] = field(default_factory=list)
+    int8: int8_mod.Int8Quality | None = None
+    outside_delegate: list[str] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        shapes = ", ".join(f"{k} {v}" for k, v in self.inputs.items())
+        out = [f"exported {self.spec} -> {self.output} ({self.target}); inputs {shapes}"]
+        if self.bindings:
+            out.append("symbolic dims bound: " + ", ".join(f"{k}={v}" for k, v in self.bindings.items())
+                       + " (set others with --set inputs.NAME=[...])")
+        out.append(f"weights: {self.weights or 'random'}")
+        if self.passes:
+            out.append("passes: " + ", ".join(f"{n}{'' if c else ' (no change)'}" for n, c in self.passes))
+        out.append(f"parity vs torch (fp32, random input): max abs error {self.max_abs_error:.3g} "
+                   f"(bound {self.bound:.3g})")
+        if self.int8 is not None:
+            out += self.int8.lines()
+        if self.latency_ms is not None:
+            out.append(f"latency ({'ExecuTorch' if self.target == 'executorch' else 'onnxruntime'}, 2 threads): "
+                       f"{self.latency_ms:.2f} ms")
+        if self.outside_delegate is not None:
+            out.append("ops outside the XNNPACK delegate: " + (", ".join(self.outside_delegate) or "none"))
+        out.append("ops: " + ", ".join(f"{op} {n}" for op, n in sorted(self.ops.items(), key=lambda kv: (-kv[1], kv[0]))))
+        out += [f"warning: {w}" for w in self.warnings]
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+
+# ---- static shapes -----------------------------------------------------------------------------
+def _symbols(value) -> list[str]:
+    if isinstance(value, list):
+        return [s for v in value for s in _symbols(v)]
+    return [d for d in value.shape if isinstance(d, str)]
+
+
+def static_overrides(compiled) -> tuple[list[str], dict[str, int]]:
+    """``--set`` overrides binding every symbolic input dim to 1, and the bindings."""
+    bindings = {s: 1 for value in compiled.inputs.values() for s in _symbols(value)}
+    overrides = []
+    for name, decl in compiled.spec.inputs.items():
+        parts = decl.items() if isinstance(decl, dict) else [(None, decl)]
+        for sub, shape in parts:
+            if any(isinstance(d, str) for d in shape):
+                key = f"inputs.{name}" + (f".{sub}" if sub else "")
+                overrides.append(f"{key}=[{', '.join(str(bindings.get(d, d)) for d in shape)}]")
+    return overrides, bindings
+
+
+def compile_static(spec: str | Path, overrides: Sequence[str]):
+    from graphspec import api
+
+    compiled = api.compile(spec, list(overrides))
+    extra, bindings = static_overrides(compiled)
+    if extra:
+        compiled = api.compile(spec, [*overrides, *extra])
+    errors = [d for d in compiled.diagnostics if d.severity == "error" and d.code != "expect"]
+    if errors:
+        raise SpecError(errors)
+    return compiled, bindings
+
+
+def _shape(value: TensorType) -> list[int]:
+    return [int(d) for d in value.shape]
+
+
+def example_inputs(compiled, seed: int = 0) -> tuple:
+    """Random inputs of the static shapes; box inputs get valid boxes inside the frames."""
+    gen = torch.Generator().manual_seed(seed)
+    tensors = [v for value in compiled.inputs.values() for v in (value if isinstance(value, list) else [value])]
+    size = max([min(_shape(t)[-2:]) for t in tensors if len(t.shape) == 5] or [32])
+
+    def make(value: TensorType) -> torch.Tensor:
+        shape = _shape(value)
+        if len(shape) == 2 and shape[1] == BOX_COLUMNS:
+            corners = torch.rand(shape[0], 2, 2, generator=gen).sort(dim=1).values * (size - 1)
+            return torch.cat([torch.zeros(shape[0], 1), corners.reshape(shape[0], 4)[:, [0, 1, 2, 3]]], 1)
+        return torch.randn(*shape, generator=gen)
+
+    return tuple([make(v) for v in value] if isinstance(value, list) else make(value)
+                 for value in compiled.inputs.values())
+
+
+def input_names(compiled) -> list[str]:
+    names = []
+    for name, decl in compiled.spec.inputs.items():
+        names += [f"{name}.{sub}" for sub in decl] if isinstance(decl, dict) else [name]
+    return names
+
+
+# ---- calibration -------------------------------------------------------------------------------
+def _clips(source: Any) -> Iterable[torch.Tensor]:
+    """Single clips ``[1, C, T, H, W]`` from a DataLoader/iterable of batches (dicts with
+    ``video``, or tensors)."""
+    for batch in source:
+        video = batch["video"] if isinstance(batch, dict) else batch
+        if isinstance(video, (list, tuple)):
+            raise ExportError("calibration of multi-pathway inputs is not supported; calibrate a one-input model")
+        for clip in video.split(1):
+            yield clip
+
+
+def calibration_feeds(compiled, source: Any, count: int, shapes: list[list[int]]) -> list[list[torch.Tensor]]:
+    if len(shapes) != 1:
+        raise ExportError("int8 calibration needs a model with one video input")
+    if isinstance(source, (str, Path)):
+        from graphspec import api
+
+        source = api.build(source)
+    clips = []
+    for clip in _clips(source):
+        if list(clip.shape) != shapes[0]:
+            raise ExportError(f"calibration clips are {list(clip.shape)}, the model input is {shapes[0]}: "
+                              "make the data spec's transform produce that shape, or --set the model's inputs")
+        clips.append([clip.float()])
+        if len(clips) >= count:
+            break
+    if not clips:
+        raise ExportError("the calibration data yielded no clips")
+    return clips
+
+
+# ---- the export ----------------------------------------------------------------------------------
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def mobile_model(compiled, model: nn.Module, args: tuple):
+    """The mobile lowering of ``model`` (weights included): the IR passes, then lowered; the
+    Accelerator's efficient blocks (whose 3-D parts are inside their modules, not IR nodes) are
+    then converted to their deployable 2-D form for exactly these input shapes."""
+    from graphspec.compiler.passes import MOBILE, WeightedGraph, run_passes
+
+    graph = WeightedGraph.of(compiled.graph, model)
+    applied = run_passes(graph, MOBILE)
+    lowered = graph.lower()
+    from graphspec.accelerator.efficient_blocks.efficient_block_base import EfficientBlockBase
+
+    if any(isinstance(m, EfficientBlockBase) for m in lowered.modules()):
+        from graphspec.accelerator.deployment.mobile_cpu.utils.model_conversion import convert_to_deployable_form
+
+        lowered = convert_to_deployable_form(lowered, *args)
+        applied.append(("accelerator-deployable-form", True))
+    return lowered, applied, {n.path for n in graph.walk()}
+
+
+def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", weights: str | Path | None = None,
+                int8: bool = False, calibrate: Any = None, calib_clips: int = 8, overrides: Sequence[str] = (),
+                latency_runs: int = 10, seed: int = 0) -> ExportReport:
+    """Export a model spec to ``output`` and verify it (see the module doc); ``ExportError``
+    (nothing written) when a check fails. ``calibrate``: a data spec path or an iterable of
+    batches; without it int8 is calibrated on random input, with a loud warning."""
+    if to not in TARGETS:
+        raise ExportError(f"unknown target {to!r}; choose one of {', '.join(TARGETS)}")
+    if int8 and to == "executorch":
+        raise ExportError("--int8 is an onnxruntime flow: use it with --to onnx or --to mobile")
+    compiled, bindings = compile_static(spec, overrides)
+    notes: list[str] = []
+    torch.manual_seed(seed)
+    model = compiled.lower().eval()
+    if weights is not None:
+        load_weights(model, weights)
+    else:
+        notes.append(RANDOM_WEIGHTS)
+        warnings.warn(RANDOM_WEIGHTS, stacklevel=2)
+    args = example_inputs(compiled, seed)
+    with torch.no_grad():
+        reference = flatten(model(*args))
+    names, outputs = input_names(compiled), list(compiled.outputs)
+    applied: list = []
+    exported, paths = model, {n.path for n in compiled.nodes}
+    if to in ("mobile", "executorch"):
+        exported, applied, paths = mobile_model(compiled, model, args)
+    shapes = {n: list(t.shape) for n, t in zip(names, flatten(args))}
+    if to == "executorch":
+        from .executorch_export import to_executorch
+
+        program = to_executorch(exported, args, reference, latency_runs)
+        _write_atomically(Path(output), program.buffer)
+        return ExportReport(str(spec), to, str(output), shapes, bindings, str(weights) if weights else None,
+                            program.max_abs_error, program.bound, program.ops, program.latency_ms, applied,
+                            outside_delegate=program.outside, warnings=notes)
+    data = to_onnx(exported, args, names, outputs)
+    proto = check(data)
+    if to == "mobile":
+        offences = check_mobile_opset(proto, paths)
+        if offences:
+            raise ExportError("not a mobile graph; refusing to write it:\n" + "\n".join(f"  {o}" for o in offences))
+    sess = session(data)
+    error, bound = max_error(sess, args, reference)
+    if not error <= bound:
+        raise ExportError(f"onnxruntime disagrees with torch: max abs error {error:.3g} > {bound:.3g}")
+    quality = None
+    if int8:
+        data, quality = _quantize(compiled, data, calibrate, calib_clips, list(shapes.values()), seed, notes)
+        proto = check(data)
+        if to == "mobile" and (offences := check_mobile_opset(proto, paths)):
+            raise ExportError("the int8 graph is not a mobile graph:\n" + "\n".join(f"  {o}" for o in offences))
+        sess = session(data)
+    latency = latency_ms(sess, args, latency_runs) if latency_runs else None
+    _write_atomically(Path(output), data)
+    return ExportReport(str(spec), to, str(output), shapes, bindings, str(weights) if weights else None, error, bound,
+                        dict(histogram(proto)), latency, applied, quality, warnings=notes)
+
+
+def _quantize(compiled, fp32: bytes, calibrate: Any, count: int, shapes: list, seed: int, notes: list):
+    from .onnx_export import feeds
+
+    held_out = max(4, count // 2)
+    if calibrate is None:
+        notes.append(RANDOM_CALIBRATION)
+        warnings.warn(RANDOM_CALIBRATION, stacklevel=3)
+        gen = torch.Generator().manual_seed(seed + 1)
+        clips = [[torch.randn(*shapes[0], generator=gen)] for _ in range(count + held_out)]
+        what = f"{count} random clips"
+    else:
+        clips = calibration_feeds(compiled, calibrate, count + held_out, shapes)
+        if len(clips) <= held_out:
+            raise ExportError(f"the calibration data has {len(clips)} clips; need more than {held_out} "
+                              "(some are held out to judge the int8 model)")
+        what = f"{len(clips) - held_out} clips of {calibrate if isinstance(calibrate, (str, Path)) else 'the given data'}"
+    sess = session(fp32)
+    as_feeds = [feeds(sess, tuple(c)) for c in clips]
+    calibration, judged = as_feeds[:-held_out], as_feeds[-held_out:]
+    data = int8_mod.quantize(fp32, calibration)
+    return data, int8_mod.judge(fp32, data, judged, what)
