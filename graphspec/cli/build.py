@@ -20,6 +20,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     specs.add_spec_arguments(parser)
     parser.add_argument("-o", "--output", metavar="FILE", help="write the state_dict here (e.g. model.pt)")
     parser.add_argument("--seed", type=int, help="torch seed for the weight initialization")
+    parser.add_argument("--weights", metavar="CKPT", help="load this state_dict (ours or PyTorchVideo's; strict, "
+                                                          "weights_only) into the model")
     parser.add_argument("--depth", type=depth_arg, default=DEFAULT_DEPTH, help="summary depth (-1: all)")
 
 
@@ -68,6 +70,13 @@ def run(args: argparse.Namespace) -> int:
         raise SpecError([Diagnostic(
             f"torch rejected the model while building it: {detail}", code="lower",
             hint="the static checks should have caught this; please report it")]) from None
+    if args.weights:
+        from graphspec.export.weights import WeightsError, load_weights
+
+        try:
+            load_weights(model, args.weights)
+        except WeightsError as exc:
+            raise UsageError(str(exc)) from None
     from .summary import summary_lines
 
     out("\n".join(summary_lines(compiled, args.depth)))
