@@ -29,6 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", type=_shard, default=(0, 1), metavar="I/N",
                         help="do only the I-th of N deterministic parts (job arrays); then run --merge once")
     parser.add_argument("--merge", action="store_true", help="write the manifests from every shard's report")
+    parser.add_argument("--shards", type=int, metavar="N",
+                        help="with --merge: the shard count of the run to merge (when reports of several exist)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     parser.add_argument("--short-side", type=int, help="resize: short side in pixels (default 256)")
     parser.add_argument("--codec", help="resize: encoder (default libx264)")
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     if args.merge:
         try:
-            written = prep.merge(out_dir)
+            written = prep.merge(out_dir, args.shards)
         except ValueError as error:
             raise UsageError(str(error)) from None
         out("\n".join(f"wrote {p}" for p in written))
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         out(f"cutting each video to seconds {plan.cut.start_sec}-{plan.cut.end_sec} first")
     try:
         report = prep.prepare(plan, args.raw, out_dir, shard=args.shard, workers=args.workers, progress=True)
-    except FileNotFoundError as error:
+    except (FileNotFoundError, ValueError) as error:  # no RAW folder; reports of another split
         raise UsageError(str(error)) from None
     if args.json:
         from graphspec.data.prepare.runner import write_json_atomic

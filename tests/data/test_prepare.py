@@ -284,3 +284,28 @@ def test_epic_kitchen_manifest_from_extracted_frames(tmp_path):
     info = manifest["P01_01"]
     assert (info.min_frame_number, info.max_frame_number) == (1, 5)
     assert info.frame_file_stem == "P01_01_" and info.file_extension == "jpg"
+
+
+def test_cli_prepare_shards_merge_and_exit_codes(kinetics_raw, tmp_path, capsys):
+    """`graphspec data prepare` on the zoo's Kinetics data spec: exit 1 when some files failed
+    (listed with reasons), the keyframe choice printed, --shard I/N then --merge, bad usage exit 2."""
+    from graphspec.cli import main
+
+    spec = str(Path(__file__).resolve().parents[2] / "specs/data/kinetics400_train.yaml")
+    out = tmp_path / "out"
+    common = [spec, "--from", str(kinetics_raw), "--to", str(out), "--short-side", "32"]
+    for index in range(2):
+        assert main(["data", "prepare", *common, "--shard", f"{index}/2"]) in (0, 1)
+    printed = capsys.readouterr().out
+    assert "a keyframe every 1 s" in printed and "--merge" in printed
+    assert main(["data", "prepare", spec, "--to", str(out), "--merge"]) == 1  # two bad raw files
+    assert json.loads((out / "prepare_report.json").read_text())["failed"] == 2
+    assert (out / "train.csv").read_text().count("\n") == 3
+    report = tmp_path / "report.json"
+    assert main(["data", "prepare", *common, "--json", str(report)]) == 1
+    assert json.loads(report.read_text())["skipped"] == 4
+    printed = capsys.readouterr()
+    assert "failed: train/bowling/corrupt.mp4: not a readable video" in printed.out
+    assert main(["data", "prepare", spec, "--from", str(tmp_path / "missing"), "--to", str(out)]) == 2
+    assert main(["data", "prepare", *common, "--shard", "2/2"]) == 2
+    assert "0 <= I < N" in capsys.readouterr().err

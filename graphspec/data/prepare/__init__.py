@@ -65,12 +65,13 @@ def prepare(spec: str | Path | PreparePlan, raw_dir: str | Path, out_dir: str | 
     out = Path(out_dir)
     report = run(plan, Path(raw_dir), out, shard=shard, workers=workers, progress=progress)
     if shard[1] == 1:
-        merge(out)
+        merge(out, shards=1)
     return report
 
 
-def merge(out_dir: str | Path) -> list[Path]:
-    """Write the manifests and the final ``prepare_report.json`` from every shard's report."""
+def merge(out_dir: str | Path, shards: Optional[int] = None) -> list[Path]:
+    """Write the manifests and the final ``prepare_report.json`` from the reports of every shard
+    of a run split in ``shards`` parts (default: the one split found in ``out_dir``)."""
     out = Path(out_dir)
-    return write_manifests(out) + [write_summary(out)]
+    return write_manifests(out, shards) + [write_summary(out, shards)]
 

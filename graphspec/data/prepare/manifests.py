@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Optional
 
 from .runner import load_reports, write_json_atomic
 
@@ -27,9 +28,9 @@ def _write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _prepared(out_root: Path) -> tuple[str, list[dict]]:
+def _prepared(out_root: Path, shards: Optional[int]) -> tuple[str, list[dict]]:
     """The manifest kind and every prepared (done or already complete) outcome, sorted."""
-    reports = load_reports(out_root)
+    reports = load_reports(out_root, shards)
     kind = reports[0]["plan"]["manifest"]
     outcomes = [o for r in reports for o in r["outcomes"] if o["status"] != "failed"]
     return kind, sorted(outcomes, key=lambda o: o["source"])
@@ -42,10 +43,10 @@ def _by_split(outcomes: list[dict]) -> dict[str, list[dict]]:
     return splits
 
 
-def write_manifests(out_root: Path) -> list[Path]:
-    """Write the manifests of everything prepared under ``out_root`` (all shards must have
-    reported); returns the files written."""
-    kind, outcomes = _prepared(out_root)
+def write_manifests(out_root: Path, shards: Optional[int] = None) -> list[Path]:
+    """Write the manifests of everything prepared under ``out_root`` by a run in ``shards``
+    shards (all must have reported); returns the files written."""
+    kind, outcomes = _prepared(out_root, shards)
     writer = {"labeled_csv": _labeled_csv, "frame_list": _frame_lists, "epic_frame_manifest": _epic}[kind]
     return writer(out_root, outcomes)
 
@@ -95,17 +96,17 @@ def _epic(out_root: Path, outcomes: list[dict]) -> list[Path]:
     return [path]
 
 
-def summary_json(out_root: Path) -> dict:
+def summary_json(out_root: Path, shards: Optional[int] = None) -> dict:
     """The merged report of all shards: counts and the failures with their reasons."""
-    reports = load_reports(out_root)
+    reports = load_reports(out_root, shards)
     outcomes = [o for r in reports for o in r["outcomes"]]
     return {"shards": len(reports),
             **{status: sum(1 for o in outcomes if o["status"] == status) for status in ("done", "skipped", "failed")},
             "failures": [{"source": o["source"], "reason": o["reason"]} for o in outcomes if o["status"] == "failed"]}
 
 
-def write_summary(out_root: Path) -> Path:
+def write_summary(out_root: Path, shards: Optional[int] = None) -> Path:
     path = out_root / "prepare_report.json"
-    write_json_atomic(path, summary_json(out_root))
+    write_json_atomic(path, summary_json(out_root, shards))
     return path
 

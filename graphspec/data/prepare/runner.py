@@ -203,16 +203,21 @@ def _progress(items: Iterable[Outcome], total: int, show: bool) -> Iterable[Outc
     return tqdm(items, total=total, unit="video", desc="prepare", leave=False)
 
 
-def load_reports(out_root: Path) -> list[dict]:
-    """Every shard report under ``out_root``; ``ValueError`` when shards are missing or disagree."""
+def load_reports(out_root: Path, count: Optional[int] = None) -> list[dict]:
+    """Every shard report of a run split in ``count`` shards (default: the one count present);
+    ``ValueError`` when shards are missing, or reports of several counts leave it ambiguous."""
     paths = sorted((out_root / REPORT_DIR).glob("report-*-of-*.json"))
-    if not paths:
-        raise ValueError(f"no preparation reports under {out_root / REPORT_DIR}")
     reports = [json.loads(p.read_text()) for p in paths]
-    counts = {r["shard"][1] for r in reports}
-    if len(counts) != 1:
-        raise ValueError(f"reports of different shard counts under {out_root / REPORT_DIR}: {sorted(counts)}")
-    count = counts.pop()
+    counts = sorted({r["shard"][1] for r in reports})
+    if count is None:
+        if len(counts) > 1:
+            raise ValueError(f"reports of runs split in {counts} shards under {out_root / REPORT_DIR}; "
+                             "say which with --shards N (or remove the stale reports)")
+        count = counts[0] if counts else None
+    reports = [r for r in reports if r["shard"][1] == count]
+    if not reports:
+        raise ValueError(f"no preparation reports under {out_root / REPORT_DIR}"
+                         + (f" for {count} shards" if count else ""))
     missing = sorted(set(range(count)) - {r["shard"][0] for r in reports})
     if missing:
         raise ValueError(f"shards {missing} of {count} have not reported yet")
