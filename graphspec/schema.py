@@ -120,6 +120,10 @@ def spec_schema() -> dict:
         defs[f"node.{op.name}"] = {**base, "properties": node_props}
         defs[f"model.{op.name}"] = {"allOf": [_ref(f"op.{op.name}")], "required": required}
         defs[f"graphnode.{op.name}"] = {"allOf": [_ref(f"node.{op.name}")], "required": required + ["in"]}
+        # merged over a parent's (extends): null removes an inherited argument, also one of the
+        # parent's op when the child changes the op
+        nullable = {k: v if k == "op" else {"anyOf": [v, {"type": "null"}]} for k, v in node_props.items()}
+        defs[f"partial.{op.name}"] = {**base, "properties": nullable, "additionalProperties": {"type": "null"}}
 
     def union(prefix: str) -> dict:
         # oneOf over the ops, each branch guarded by its `op` value: a branch of another op fails
@@ -138,9 +142,9 @@ def spec_schema() -> dict:
     defs["GraphNode"] = {"description": "a graph node: {op: NAME, in: INPUTS, ...args}", **union("graphnode")}
     no_op = {"type": "object", "not": {"required": ["op"]}}
     defs["PartialModel"] = {"description": "model overrides merged over the parent's (extends)",
-                            "anyOf": [_ref("Component"), no_op, {"type": "null"}]}
+                            "anyOf": [_ref("OpName"), union("partial"), no_op, {"type": "null"}]}
     defs["PartialGraphNode"] = {"description": "node overrides merged over the parent's (extends)",
-                                "anyOf": [union("node"), no_op, {"type": "null"}]}
+                                "anyOf": [union("partial"), no_op, {"type": "null"}]}
 
     refs = schema.get("oneOf") or [schema]  # a union of the kinds' documents (or a reference to the one kind)
     kinds = [defs[ref["$ref"].rsplit("/", 1)[-1]] for ref in refs]
