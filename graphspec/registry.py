@@ -51,21 +51,25 @@ _MISSING = inspect.Parameter.empty
 _HIDDEN_ARGS = frozenset({"self", "device", "dtype", "args", "kwargs"})
 _UNIONS = (typing.Union, types.UnionType)
 
-#: Value ranges by argument name, as data: ``(name pattern, bound for every int in it, bound for
-#: every float in it)``; a bound is ``(">=" | ">", value)``. Sizes, channel and class counts,
-#: strides, dilations and groups are >= 1 (torch would fail at build or forward time, or build a
-#: useless layer); paddings and indices >= 0; scales and epsilons > 0.
-ARG_RANGES: tuple[tuple[str, tuple | None, tuple | None], ...] = (
-    (r"(^|_)(in|out|num|inner|input|reduced)?_?channels?(_reduced)?$", (">=", 1), None),
-    (r"(^|_)(in|out|num)_features$", (">=", 1), None),
-    (r"(^|_)num_class(es)?$", (">=", 1), None),
-    (r"(^|_)dim_(in|out|inner)s?$|^(stem|head|fusion)_dim_(in|out)s?$", (">=", 1), None),
-    (r"(^|_)(kernel_sizes?|strides?|dilations?|groups|num_groups|output_size|resolution)$", (">=", 1), None),
-    (r"(^|_)(depth|clip_length|crop_size|width_per_group|normalized_shape|divisor_override)$", (">=", 1), None),
-    (r"(^|_)(bottleneck_ratio|channel_reduction_ratio|channel_fusion_ratio)$", (">=", 1), None),
-    (r"(^|_)paddings?$|(^|_)stage_idx$", (">=", 0), None),
-    (r"(^|_)(eps|spatial_scale|reduction_ratio|width_factor|depth_factor|bottleneck_factor)$", None, (">", 0)),
-    (r"^(p|dropout_rate)$", None, (">=", 0)),
+#: Value ranges by argument name, as data: ``(name pattern, bounds of every int in it, bounds of
+#: every float in it)``, bounds as pydantic ``Field`` constraints. Sizes, channel and class
+#: counts, strides, dilations and groups are >= 1 (torch would fail at build or forward time, or
+#: build a useless layer); paddings and indices >= 0; scales and epsilons > 0. Repeat counts are
+#: bounded above too: a builder expands them into that many IR nodes before anything is sized.
+MAX_REPEAT = 10_000
+ARG_RANGES: tuple[tuple[str, dict | None, dict | None], ...] = (
+    (r"(^|_)(in|out|num|inner|input|reduced)?_?channels?(_reduced)?$", {"ge": 1}, None),
+    (r"(^|_)(in|out|num)_features$", {"ge": 1}, None),
+    (r"(^|_)num_class(es)?$", {"ge": 1}, None),
+    (r"(^|_)dim_(in|out|inner)s?$|^(stem|head|fusion)_dim_(in|out)s?$", {"ge": 1}, None),
+    (r"(^|_)(kernel_sizes?|strides?|dilations?|groups|num_groups|output_size|resolution)$", {"ge": 1}, None),
+    (r"(^|_)(clip_length|crop_size|width_per_group|normalized_shape|divisor_override)$", {"ge": 1}, None),
+    (r"(^|_)depths?$", {"ge": 1, "le": MAX_REPEAT}, None),
+    (r"(^|_)(bottleneck_ratio|channel_reduction_ratio|channel_fusion_ratio)$", {"ge": 1}, None),
+    (r"(^|_)paddings?$|(^|_)stage_idx$", {"ge": 0}, None),
+    (r"(^|_)(depth_factor|width_factor|bottleneck_factor)$", None, {"gt": 0, "le": 100}),
+    (r"(^|_)(eps|spatial_scale|reduction_ratio)$", None, {"gt": 0}),
+    (r"^(p|dropout_rate)$", None, {"ge": 0}),
 )
 
 
@@ -102,11 +106,8 @@ def is_component_list_annotation(annotation: Any) -> bool:
 
 
 # ---- strict argument types ---------------------------------------------------------------------
-def _bound(bound: tuple | None) -> list:
-    if bound is None:
-        return []
-    op, value = bound
-    return [Field(ge=value) if op == ">=" else Field(gt=value)]
+def _bound(bound: dict | None) -> list:
+    return [Field(**bound)] if bound else []
 
 
 def _reject_bool(value: Any) -> Any:
@@ -115,7 +116,7 @@ def _reject_bool(value: Any) -> Any:
     return value
 
 
-def strict_type(annotation: Any, int_bound: tuple | None = None, float_bound: tuple | None = None) -> Any:
+def strict_type(annotation: Any, int_bound: dict | None = None, float_bound: dict | None = None) -> Any:
     """``annotation`` with strict scalars (no bool -> int/float, no str -> number) and the range
     bounds applied to every int / float inside it; containers and unions are rebuilt around them."""
     if annotation is bool:
@@ -143,7 +144,7 @@ def strict_type(annotation: Any, int_bound: tuple | None = None, float_bound: tu
     return annotation
 
 
-def _ranges_for(name: str) -> tuple[tuple | None, tuple | None]:
+def _ranges_for(name: str) -> tuple[dict | None, dict | None]:
     for pattern, int_bound, float_bound in ARG_RANGES:
         if re.search(pattern, name):
             return int_bound, float_bound
