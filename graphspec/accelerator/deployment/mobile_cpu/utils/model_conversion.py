@@ -24,7 +24,12 @@ def convert_to_deployable_form(model: nn.Module, input_tensor: torch.Tensor, con
     """A converted copy of ``model`` (in eval mode) for inputs shaped like ``input_tensor``: the
     model is run once on it to learn each efficient block's input size, then every block is
     converted (``EfficientBlockBase.convert``). ``model`` itself is left unchanged. The copy
-    computes what ``model`` computes in eval mode, on inputs of exactly that size."""
+    computes what ``model`` computes in eval mode, on inputs of exactly that size.
+
+    ``native_conv3d_op_qnnpack`` keeps depthwise 3x3x3 convolutions as (folded) Conv3d, for
+    runtimes with a native 3-D kernel. ``convert_for_quantize`` is accepted for PyTorchVideo
+    compatibility and changes nothing: the deployable forms are plain tensor ops, which
+    onnxruntime's static quantization handles as they are."""
     converted = copy.deepcopy(model).eval()
     blocks = list(_outermost_blocks(converted))
     if not blocks:
