@@ -9,6 +9,8 @@ short side 224 -> center crop 224 -> float in [0, 1], by:
   decode to the clip's end, skip the non-reference frames nobody needs, convert 8 frames) and
   ``video_dtype="uint8"`` (resize bytes, convert the cropped frames to float);
 * ours without skipping: the same decoder with ``skip_unneeded=False`` (what skipping buys);
+* ours, decoding only: the clip's 8 frames as uint8, no resize (what the decoder alone does
+  against the bound, which has no resize either);
 * naive: decode each video from its start to the clip's end converting every decoded frame to
   RGB, then subsample (as PyTorchVideo 0.1.x does);
 * decode bound: decode without colour conversion from the keyframe before the clip through the
@@ -118,10 +120,10 @@ def decode_bound(path: str, start: float, end: float) -> list:
         return [frames[i].to_ndarray(format="rgb24") for i in picks]
 
 
-def ours_no_skip(path: str, start: float, end: float) -> torch.Tensor:
-    video = EncodedVideoPyAV(path, decode_audio=False, skip_unneeded=False)
+def ours_decoder(path: str, start: float, end: float, skip: bool = True, then=to_model_input) -> torch.Tensor:
+    video = EncodedVideoPyAV(path, decode_audio=False, skip_unneeded=skip)
     try:
-        return to_model_input(video.get_clip(start, end, UniformFrameFilter(FRAMES), dtype=torch.uint8)["video"])
+        return then(video.get_clip(start, end, UniformFrameFilter(FRAMES), dtype=torch.uint8)["video"])
     finally:
         video.close()
 
@@ -154,7 +156,8 @@ def rate(fn, clips) -> float:
 def run_methods(clips: list[tuple[str, float]], rounds: int) -> dict[str, float]:
     methods = {
         "ours": lambda cs: [s for s in dataset_for(cs)],
-        "ours, no frame skipping": lambda cs: [ours_no_skip(p, s, s + CLIP) for p, s in cs],
+        "ours, no frame skipping": lambda cs: [ours_decoder(p, s, s + CLIP, skip=False) for p, s in cs],
+        "ours, decoding only": lambda cs: [ours_decoder(p, s, s + CLIP, then=lambda v: v) for p, s in cs],
         "naive (0.1.x style)": lambda cs: [naive(p, s, s + CLIP) for p, s in cs],
         "decode bound": lambda cs: [decode_bound(p, s, s + CLIP) for p, s in cs],
     }
@@ -200,11 +203,16 @@ def main() -> None:
             for name, value in rates.items():
                 print(f"  {name:26s} {value:7.1f} clips/s   {value / bound:5.2f}x the bound")
             print(f"  ours / naive: {rates['ours'] / rates['naive (0.1.x style)']:.2f}x")
-            one, peak_one = loader_rate(clips, 1)
-            two, peak_two = loader_rate(clips, 2)
+            loaders = {1: [], 2: []}
+            peaks: dict[int, dict] = {}
+            for _ in range(args.rounds):  # interleaved, as above
+                for workers in loaders:
+                    value, peaks[workers] = loader_rate(clips, workers)
+                    loaders[workers].append(value)
+            one, two = (statistics.median(loaders[w]) for w in (1, 2))
             print(f"  DataLoader 1 worker {one:6.1f} clips/s, 2 workers {two:6.1f} clips/s ({two / one:.2f}x); "
-                  f"peak RSS per worker: 1 worker {max(peak_one.values()):.0f} MiB, "
-                  f"2 workers {', '.join(f'{v:.0f}' for v in peak_two.values())} MiB")
+                  f"peak RSS per worker: 1 worker {max(peaks[1].values()):.0f} MiB, "
+                  f"2 workers {', '.join(f'{v:.0f}' for v in peaks[2].values())} MiB")
 
 
 if __name__ == "__main__":

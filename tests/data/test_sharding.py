@@ -24,9 +24,9 @@ def _rank_main(rank: int, world: int, paths: list, init_file: str, out: str) -> 
         dataset = LabeledVideoDataset(paths, make_clip_sampler("random", 0.5), transform=_index_only,
                                       decode_audio=False, seed=1)
         seen = {}
-        for epoch in range(2):
+        for epoch, workers in ((0, 2), (1, 0)):  # shards split further over DataLoader workers, and not
             dataset.set_epoch(epoch)
-            loader = DataLoader(dataset, batch_size=None, num_workers=2)
+            loader = DataLoader(dataset, batch_size=None, num_workers=workers)
             seen[epoch] = [int(index) for index in loader]
         gathered = [None] * world
         dist.all_gather_object(gathered, seen)
