@@ -8,7 +8,7 @@ They work on single images, frame stacks ``(T, C, H, W)`` and any other leading 
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F

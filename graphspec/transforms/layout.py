@@ -10,12 +10,6 @@ from __future__ import annotations
 
 import torch
 
-VIDEO_LAYOUT = "CTHW"
-FRAMES_LAYOUT = "TCHW"
-#: dtypes a video may have: raw frames, or frames converted to float
-VIDEO_DTYPES = ("uint8", "float16", "bfloat16", "float32", "float64")
-
-
 def check_video(x: torch.Tensor, transform: str, layout: str = "C, T, H, W") -> None:
     """Raise ``ValueError`` unless ``x`` is a 4-D uint8 or floating point tensor."""
     if x.dim() != 4:

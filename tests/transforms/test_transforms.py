@@ -11,6 +11,9 @@ from graphspec.transforms import functional as F
 from graphspec.transforms.ops import TRANSFORM_OPS
 from graphspec.transforms.spec import Seeded
 
+# PyTorchVideo's transforms are documented as TorchScript-able; torch now deprecates scripting
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
 
 def _video(t=6, h=10, w=14, dtype=torch.uint8, seed=0):
     g = torch.Generator().manual_seed(seed)
