@@ -2,9 +2,11 @@
 boxes, .pbtxt label map; clips centred on the keyframes (1 s apart, from second 902)."""
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
-from torch.utils.data import SequentialSampler
+from torch.utils.data import RandomSampler, SequentialSampler
 
 import graphspec
 from conftest import SPECS as ALL_SPECS
@@ -117,3 +119,11 @@ def test_spec_builds_a_loader(ava_files):
     for sample in batch:
         assert sample["video"].shape[:2] == (3, 8) and sample["boxes"].shape[1] == 4
         assert sample["labels"] in ([[12], [12]], [[17]])  # the label map drops action 80
+
+
+def test_documented_signature():
+    params = inspect.signature(Ava).parameters
+    assert list(params)[:7] == ["frame_paths_file", "frame_labels_file", "video_path_prefix", "label_map_file",
+                                "clip_sampler", "video_sampler", "transform"]
+    assert (params["video_path_prefix"].default, params["label_map_file"].default) == ("", None)
+    assert params["video_sampler"].default is RandomSampler and params["transform"].default is None

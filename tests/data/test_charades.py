@@ -2,9 +2,11 @@
 multi-labels and the video label; bad frames follow the skip / strict policy."""
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
-from torch.utils.data import SequentialSampler
+from torch.utils.data import RandomSampler, SequentialSampler
 
 import graphspec
 from conftest import SPECS as ALL_SPECS
@@ -120,3 +122,10 @@ def test_spec_builds_a_loader(frame_list):
         labels = VIDEOS[sample["video_name"]]
         assert len(sample["label"]) == len(labels)  # the 2 s clip spans the whole (shorter) video
         assert set(sample["video_label"]) == {int(x) for frame in labels for x in frame.split(",") if x}
+
+
+def test_documented_signature():
+    params = inspect.signature(Charades).parameters
+    assert list(params)[:6] == ["data_path", "clip_sampler", "video_sampler", "transform", "video_path_prefix",
+                                "frames_per_clip"]
+    assert params["video_sampler"].default is RandomSampler and params["frames_per_clip"].default is None

@@ -1,6 +1,7 @@
 """DoMSEV frame and clip datasets on a tiny fixture: manifests + LabelData segments."""
 from __future__ import annotations
 
+import inspect
 import math
 
 import pytest
@@ -117,3 +118,15 @@ def test_clip_spec_builds_a_loader(domsev):
     for item in batch:
         first, stop = math.floor(10 * item["start_time"]), math.floor(10 * item["stop_time"])
         assert len(item["labels"]) == max(0, min(stop, 15) - first)
+
+
+def test_documented_signatures():
+    from graphspec.data.dataset_manifest_utils import VideoDatasetType
+
+    video = inspect.signature(DomsevVideoDataset).parameters
+    assert list(video)[:4] == ["video_data_manifest_file_path", "video_info_file_path", "labels_file_path",
+                               "clip_sampler"]
+    assert (video["dataset_type"].default, video["frames_per_second"].default) == (VideoDatasetType.Frame, 1)
+    assert video["frame_filter"].default is None and video["multithreaded_io"].default is False
+    frame = inspect.signature(DomsevFrameDataset).parameters
+    assert frame["transform"].default is None and frame["multithreaded_io"].default is False

@@ -1,10 +1,11 @@
 """SSv2 on a tiny fixture in its real format: labels json + per-split video json + frame list."""
 from __future__ import annotations
 
+import inspect
 import json
 
 import pytest
-from torch.utils.data import SequentialSampler
+from torch.utils.data import RandomSampler, SequentialSampler
 
 import graphspec
 from conftest import SPECS as ALL_SPECS
@@ -94,3 +95,11 @@ def test_spec_builds_a_loader(ssv2_files):
     batch = next(iter(loader))
     assert batch["video"].shape == (2, 3, 8, 224, 224)
     assert sorted(batch["label"].tolist()) == [1, 2]
+
+
+def test_documented_signature():
+    params = inspect.signature(SSv2).parameters
+    assert list(params)[:9] == ["label_name_file", "video_label_file", "video_path_label_file", "clip_sampler",
+                                "video_sampler", "transform", "video_path_prefix", "frames_per_clip",
+                                "rand_sample_frames"]
+    assert params["video_sampler"].default is RandomSampler and params["rand_sample_frames"].default is False
