@@ -85,7 +85,7 @@ def _labels_by_video(labels_file_path: str) -> dict[str, list[LabelData]]:
 @register(kind="object")
 class DomsevFrameDataset(BadFileTracker, torch.utils.data.Dataset):
     """Single frames of DoMSEV frame videos: item ``i`` is ``{"frame_id", "image": (C, H, W)
-    float32 tensor of 0..255 values (as video frames are), "label": int}``. A frame's label is that of the segment whose
+    float32 tensor of 0..255 values (as video frames are), "label": 0-dim int64 tensor}``. A frame's label is that of the segment whose
     ``[start_frame, stop_frame]`` holds its 0-based position in its video; frames outside every
     segment are left out (counted in one warning). Frames are in manifest order (a DataLoader
     with ``shuffle=True`` randomizes them, reproducibly under its generator). An unreadable image
@@ -128,7 +128,7 @@ class DomsevFrameDataset(BadFileTracker, torch.utils.data.Dataset):
         frame = self._frames[index]
         image = torch.from_numpy(read_image(frame.frame_file_path)).permute(2, 0, 1).to(torch.float32)
         item = {"frame_id": frame.frame_id, "image": image,
-                "label": self._labels_per_frame[frame.frame_id]}
+                "label": torch.tensor(self._labels_per_frame[frame.frame_id])}
         return self._transform(item) if self._transform is not None else item
 
     def __len__(self) -> int:
