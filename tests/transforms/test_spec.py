@@ -253,3 +253,15 @@ def test_layout_rule_agrees_with_running_the_op(name):
             assert str(got.dtype).removeprefix("torch.") == want.dtype
             assert [g if isinstance(w, int) else w for g, w in zip(got.shape, want.shape)] == list(want.shape)
         assert isinstance(out, list) == isinstance(static, list)
+
+
+def test_uniform_crop_video_rule_and_run():
+    from graphspec.transforms.spec import compile_transform
+
+    compiled = compile_transform([{"op": "UniformCropVideo", "size": 8}],
+                                 {"video": {"shape": [3, 4, 10, 14]}, "aug_index": "any"})
+    assert compiled.ok and compiled.outputs["video"] == VideoType((3, 4, 8, 8), "uint8", "CTHW")
+    out = compiled.build()({"video": torch.zeros(3, 4, 10, 14, dtype=torch.uint8), "aug_index": 2})
+    assert out["video"].shape == (3, 4, 8, 8)
+    missing = compile_transform([{"op": "UniformCropVideo", "size": 8}], {"video": {"shape": [3, 4, 10, 14]}})
+    assert "no key 'aug_index'" in missing.diagnostics[0].message
