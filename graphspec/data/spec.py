@@ -176,8 +176,12 @@ def _as_list(samples: list) -> list:
     return samples
 
 
-def _resolve(file: str, relative: str) -> str:
-    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(file)), relative))
+def _resolve(file: str, relative: str, smap: Optional[SourceMap] = None, key: str = "") -> str:
+    """``relative`` as written in the file that declares ``key``: an inherited ``transform:``
+    or ``model:`` path is relative to the parent spec that holds it, not to the child."""
+    declared = smap.locate((key,)).file if smap is not None and key else file
+    base = file if declared.startswith("<") else declared  # "<--set>": relative to the spec itself
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(base)), relative))
 
 
 def _compile_transform(spec: DataSpec, data: dict, smap, file: str, result: CompiledData) -> None:
@@ -186,7 +190,7 @@ def _compile_transform(spec: DataSpec, data: dict, smap, file: str, result: Comp
     if isinstance(spec.transform, str):
         from graphspec import api
 
-        path = _resolve(file, spec.transform)
+        path = _resolve(file, spec.transform, smap, "transform")
         try:
             compiled = api.compile(path)
         except SpecError as err:
@@ -256,11 +260,11 @@ def _leading_video_subsample(node: Any) -> Optional[int]:
     return None
 
 
-def _compile_model(spec: DataSpec, file: str, result: CompiledData) -> None:
+def _compile_model(spec: DataSpec, file: str, smap: Optional[SourceMap], result: CompiledData) -> None:
     from graphspec import api
 
     try:
-        result.model = api.compile(_resolve(file, spec.model))
+        result.model = api.compile(_resolve(file, spec.model, smap, "model"))
     except SpecError as err:
         result.diagnostics += err.diagnostics
         return
@@ -300,7 +304,12 @@ def compile_document(spec: DataSpec, data: dict, smap: Optional[SourceMap], file
         _compile_transform(spec, data, smap, file, result)
     _derive_from_transform(result)
     if spec.model is not None:
-        _compile_model(spec, file, result)
+        _compile_model(spec, file, smap, result)
+    if spec.prepare is not None:  # `graphspec data prepare` options: checked without reading data
+        from .prepare.steps import check_prepare
+
+        dataset = spec.dataset
+        result.diagnostics += check_prepare(dataset.get("op") if isinstance(dataset, dict) else dataset, spec.prepare)
     if smap is not None:
         for d in result.diagnostics:
             if d.location is None:

@@ -309,3 +309,16 @@ def test_cli_prepare_shards_merge_and_exit_codes(kinetics_raw, tmp_path, capsys)
     assert main(["data", "prepare", spec, "--from", str(tmp_path / "missing"), "--to", str(out)]) == 2
     assert main(["data", "prepare", *common, "--shard", "2/2"]) == 2
     assert "0 <= I < N" in capsys.readouterr().err
+
+
+def test_validate_checks_a_data_specs_prepare_mapping(tmp_path):
+    """`graphspec validate` reads no data, but a bad `prepare:` value is a located finding."""
+    import graphspec
+
+    spec = tmp_path / "kinetics_hq.yaml"
+    zoo_spec = Path(__file__).resolve().parents[2] / "specs/data/kinetics400_train.yaml"
+    spec.write_text(f"extends: {zoo_spec}\nname: kinetics_hq\nprepare:\n  output:\n    crf: 99\n")
+    (finding,) = graphspec.check(spec)
+    assert finding.path == ("prepare", "output", "crf") and finding.location.line == 5
+    spec.write_text(f"extends: {zoo_spec}\nname: kinetics_hq\nprepare:\n  output:\n    crf: 18\n")
+    assert graphspec.check(spec) == []

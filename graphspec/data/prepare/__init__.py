@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from .manifests import summary_json, write_manifests, write_summary
 from .runner import Report, run
-from .steps import DATASET_PLANS, CutStep, FramesStep, PreparePlan, ResizeStep, plan_for
+from .steps import DATASET_PLANS, CutStep, FramesStep, PreparePlan, ResizeStep, check_prepare, plan_for
 
 __all__ = ["prepare", "merge", "plan_from_spec", "Report", "PreparePlan", "CutStep", "FramesStep",
            "ResizeStep", "DATASET_PLANS", "plan_for", "summary_json"]
@@ -28,9 +28,7 @@ def plan_from_spec(spec: str | Path, overrides: Sequence[str] = (),
     """The dataset op a data spec names and its preparation plan: the documented defaults, then
     the spec's own ``prepare:`` mapping, then ``plan_overrides``. ``SpecError`` (located) when the
     spec's dataset has no preparation or the plan is invalid."""
-    from pydantic import ValidationError
-
-    from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, validation_diagnostics
+    from graphspec.spec.errors import Diagnostic, SpecError
     from graphspec.spec.source import load_document
 
     data, smap = load_document(spec, overrides)
@@ -42,17 +40,15 @@ def plan_from_spec(spec: str | Path, overrides: Sequence[str] = (),
 
     dataset = data.get("dataset") if isinstance(data, dict) else None
     op = dataset.get("op") if isinstance(dataset, dict) else dataset
-    if op not in DATASET_PLANS:
-        raise fail([Diagnostic(f"dataset {op!r} has no preparation steps (datasets with steps: "
-                               f"{', '.join(DATASET_PLANS)})", path=("dataset",),
-                               hint=did_you_mean(str(op), DATASET_PLANS), code="prepare")])
     merged = dict(data.get("prepare") or {})
     for key, value in (plan_overrides or {}).items():
         merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) and merged.get(key) else value
-    try:
-        return op, plan_for(op, merged)
-    except ValidationError as err:
-        raise fail(validation_diagnostics(err.errors(), merged, ("prepare",))) from None
+    found = check_prepare(op, merged)
+    if found:
+        if op not in DATASET_PLANS:
+            found[0].path = ("dataset",)
+        raise fail(found)
+    return op, plan_for(op, merged)
 
 
 def prepare(spec: str | Path | PreparePlan, raw_dir: str | Path, out_dir: str | Path, *,

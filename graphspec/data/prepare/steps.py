@@ -92,6 +92,24 @@ DATASET_PLANS: dict[str, PreparePlan] = {
 }
 
 
+def check_prepare(dataset_op: object, overrides: dict) -> list:
+    """Findings (located at ``prepare.*``) of a data spec's ``prepare:`` mapping, [] when it makes a
+    valid plan for ``dataset_op``; for ``graphspec validate``, which reads no data."""
+    from pydantic import ValidationError
+
+    from graphspec.spec.errors import Diagnostic, did_you_mean, validation_diagnostics
+
+    if dataset_op not in DATASET_PLANS:
+        return [Diagnostic(f"dataset {dataset_op!r} has no preparation steps (datasets with steps: "
+                           f"{', '.join(DATASET_PLANS)})", path=("prepare",),
+                           hint=did_you_mean(str(dataset_op), DATASET_PLANS), code="prepare")]
+    try:
+        plan_for(str(dataset_op), overrides)
+    except ValidationError as err:
+        return validation_diagnostics(err.errors(), overrides, ("prepare",))
+    return []
+
+
 def plan_for(dataset_op: str, overrides: dict | None = None) -> PreparePlan:
     """The documented plan of ``dataset_op`` with ``overrides`` (plan fields, dotted by step:
     ``{"output": {"short_side": 320}, "cut": None}``) merged in; ``KeyError`` if it has none."""
