@@ -398,6 +398,7 @@ class Registry:
     @contextlib.contextmanager
     def scoped(self) -> Iterator["Registry"]:
         """Ops registered inside the block are removed when it ends (tests, notebooks)."""
+        self.load_entry_points()  # what loads lazily belongs outside the scope: it must not be dropped
         ops, by_callable = dict(self._ops), dict(self._by_callable)
         try:
             yield self

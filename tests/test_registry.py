@@ -189,3 +189,15 @@ def test_argument_validation_is_strict(value, ok):
     else:
         with pytest.raises(ValidationError):
             spec.validate(value)
+
+
+def test_a_scope_opened_first_keeps_the_builtin_ops():
+    """Run in a fresh interpreter: the scope is the first use of the registry there."""
+    import subprocess
+    import sys
+
+    code = ("from graphspec import registry\n"
+            "with registry.scoped():\n    pass\n"
+            "print(registry.get('Conv3d').kind, 'create_resnet' in registry.names())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["module", "True"]
