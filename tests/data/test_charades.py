@@ -129,3 +129,11 @@ def test_documented_signature():
     assert list(params)[:6] == ["data_path", "clip_sampler", "video_sampler", "transform", "video_path_prefix",
                                 "frames_per_clip"]
     assert params["video_sampler"].default is RandomSampler and params["frames_per_clip"].default is None
+
+
+def test_two_workers_share_the_clips_once(frame_list):
+    path, prefix = frame_list
+    dataset = Charades(path, make_clip_sampler("uniform", 0.5), video_path_prefix=prefix, frames_per_clip=2, seed=1)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=None, num_workers=2)
+    clips = sorted((sample["video_index"], sample["clip_index"]) for sample in loader)
+    assert clips == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]
