@@ -128,15 +128,12 @@ def build(spec: Any, overrides: Overrides = ()):
     """Compile a spec (a path, or a result of ``compile``) and build it: a model spec gives the
     ``nn.Module`` PyTorchVideo's builder would build, a transform spec its transform, a data spec
     its ``DataLoader``. ``SpecError`` when the spec has errors."""
-    if isinstance(spec, (str, os.PathLike)):
-        result = compile(spec, overrides)
-    elif hasattr(spec, "diagnostics") and (hasattr(spec, "lower") or hasattr(spec, "build")):
+    if hasattr(spec, "diagnostics") and (hasattr(spec, "lower") or hasattr(spec, "build")):  # compiled
         if overrides:
             raise TypeError("graphspec.build(): overrides apply to a spec file; this spec is already compiled")
         result = spec
     else:
-        _spec_path(spec, "build")  # raises the TypeError naming what was given
-        raise AssertionError("unreachable")
+        result = compile(_spec_path(spec, "build"), override_list(overrides, "build"))
     errors = blocking(result.diagnostics)
     if errors:
         raise SpecError(errors)

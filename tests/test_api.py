@@ -15,15 +15,9 @@ from graphspec import api
 from graphspec.spec.document import KINDS
 from graphspec.spec.errors import SpecError
 
+from test_cli import TINY_MODEL
+
 ROOT = Path(__file__).resolve().parents[1]
-TINY_MODEL = """\
-graphspec: 1
-kind: model
-name: tiny_stem
-inputs: {video: [B, 3, 4, 32, 32]}
-model: {op: create_res_basic_stem, in_channels: 3, out_channels: 8}
-outputs: [features]
-"""
 
 
 def _python(code: str) -> subprocess.CompletedProcess:

@@ -11,7 +11,7 @@ from typing import Sequence
 
 from graphspec.spec.report import format_diagnostic
 
-from .output import UsageError, err
+from .output import EXIT_FINDINGS, EXIT_OK, UsageError, err
 
 _YAML_SUFFIXES = (".yaml", ".yml")
 _GLOB_CHARS = set("*?[")
@@ -106,8 +106,6 @@ def compile_for_report(spec: str, overrides: Sequence[str], command: str):
     """Compile for ``summary``/``graph``: errors are printed (the partial result is still
     shown, to help find them); failed ``expect`` assertions are only warnings here.
     Returns (compiled, exit code so far)."""
-    from .output import EXIT_FINDINGS, EXIT_OK
-
     compiled = compile_file(spec, overrides)
     require_model(compiled, command)
     hard, soft = split_findings(compiled.diagnostics)
