@@ -30,6 +30,8 @@ def read_video_labels(video_label_file: str, label_name_file: str) -> dict[str, 
         class_ids = {name: int(index) for name, index in json.load(handle).items()}
     with open(video_label_file) as handle:
         videos = json.load(handle)
+    if not isinstance(videos, list) or not all(isinstance(entry, dict) and "id" in entry for entry in videos):
+        raise ValueError(f'{video_label_file}: expected a list of {{"id": ..., "template": ...}} objects')
     labels = {}
     for entry in videos:
         if "template" not in entry:

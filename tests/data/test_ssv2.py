@@ -103,3 +103,10 @@ def test_documented_signature():
                                 "video_sampler", "transform", "video_path_prefix", "frames_per_clip",
                                 "rand_sample_frames"]
     assert params["video_sampler"].default is RandomSampler and params["rand_sample_frames"].default is False
+
+
+@pytest.mark.parametrize("content", ['{"101": 1}', '[{"template": "x"}]', "[1]"])
+def test_malformed_video_label_file_is_an_error(ssv2_files, tmp_path, content):
+    (tmp_path / "bad.json").write_text(content)
+    with pytest.raises(ValueError, match='expected a list of {"id": ..., "template": ...} objects'):
+        _dataset({**ssv2_files, "video_label_file": str(tmp_path / "bad.json")})
