@@ -40,9 +40,11 @@ class WeightedGraph:
     def roots(self) -> list[Node]:
         return [step.node for step in self.graph.steps]
 
-    def lower(self) -> nn.Module:
-        module = lower_graph(self.graph)
-        module.load_state_dict(self.state, strict=True)
+    def lower(self, device: str | None = None) -> nn.Module:
+        """The module with this graph's weights (``device="meta"``: shapes only, for checks)."""
+        with torch.device(device or "cpu"):
+            module = lower_graph(self.graph)
+        module.load_state_dict(self.state, strict=True, assign=device == "meta")
         return module.eval()
 
     def take(self, path: str) -> dict[str, torch.Tensor]:

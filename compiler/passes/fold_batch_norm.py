@@ -36,7 +36,7 @@ class FoldBatchNorm(Pass):
                 if before is not None and before.op in CONVS and before.args.get("padding_mode", "zeros") == "zeros":
                     conv = graph.take(before.path)
                     weight = conv["weight"]
-                    bias = conv.get("bias", torch.zeros(weight.shape[0], dtype=weight.dtype))
+                    bias = conv.get("bias", torch.zeros(weight.shape[0], dtype=weight.dtype, device=weight.device))
                     conv = {"weight": weight * scale.reshape(-1, *(1,) * (weight.dim() - 1)), "bias": bias * scale + shift}
                     graph.put(before.path, conv)
                     before.args["bias"] = True

@@ -11,10 +11,10 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from .onnx_export import ATOL, ExportError, flatten
+from .onnx_export import ATOL, THREADS, ExportError, flatten
 
 #: graph nodes that are plumbing, not compute left outside the delegate
-_PLUMBING = ("executorch_call_delegate", "getitem")
+_PLUMBING = ("executorch_call_delegate", "getitem", "alloc")
 
 
 @dataclass
@@ -28,7 +28,8 @@ class Program:
 
 
 def lower_to_xnnpack(model: nn.Module, args: tuple):
-    """``(executorch program manager, edge program)`` of ``model`` with the XNNPACK partitioner."""
+    """``(executorch program manager, ops outside the delegate, op counts)`` of ``model`` lowered
+    with the XNNPACK partitioner."""
     try:
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
         from executorch.exir import to_edge_transform_and_lower
@@ -38,7 +39,9 @@ def lower_to_xnnpack(model: nn.Module, args: tuple):
         warnings.simplefilter("ignore")
         exported = torch.export.export(model, args, strict=False)
         edge = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()])
-    return edge.to_executorch(), edge.exported_program()
+    lowered = edge.exported_program()
+    outside, ops = ops_outside(lowered), op_counts(lowered)  # before to_executorch plans memory into the graph
+    return edge.to_executorch(), outside, ops
 
 
 def ops_outside(edge_program) -> Counter:
@@ -60,14 +63,15 @@ def op_counts(edge_program) -> Counter:
 def run_program(buffer: bytes, args: tuple) -> tuple[list[torch.Tensor], object]:
     """Run the program once; returns its outputs and the loaded module (which reads ``buffer``
     in place: the caller keeps both alive together)."""
-    from executorch.extension.pybindings.portable_lib import _load_for_executorch_from_buffer
+    from executorch.extension.pybindings.portable_lib import _load_for_executorch_from_buffer, _unsafe_reset_threadpool
 
+    _unsafe_reset_threadpool(THREADS)  # XNNPACK's pool, like onnxruntime's and torch's elsewhere
     module = _load_for_executorch_from_buffer(buffer)
     return list(module.forward(tuple(flatten(args)))), module
 
 
 def to_executorch(model: nn.Module, args: tuple, reference: Sequence[torch.Tensor], latency_runs: int) -> Program:
-    manager, edge = lower_to_xnnpack(model, args)
+    manager, outside, ops = lower_to_xnnpack(model, args)
     buffer = manager.buffer
     outputs, module = run_program(buffer, args)
     if len(outputs) != len(reference):
@@ -83,5 +87,5 @@ def to_executorch(model: nn.Module, args: tuple, reference: Sequence[torch.Tenso
         for _ in range(latency_runs):
             module.forward(inputs)
         latency = (time.perf_counter() - start) / latency_runs * 1000
-    outside = [f"{name} x{n}" for name, n in sorted(ops_outside(edge).items())]
-    return Program(buffer, outside, dict(op_counts(edge)), error, bound, latency)
+    listed = [f"{name} x{n}" for name, n in sorted(outside.items())]
+    return Program(buffer, listed, dict(ops), error, bound, latency)
