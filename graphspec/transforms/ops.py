@@ -239,10 +239,18 @@ SHARED_OPS: dict[str, R.Rule] = {"Permute": _permute, "Identity": _identity}
 LAYOUT_RULES: dict[str, R.Rule] = {**{name: row[2] for name, row in TRANSFORM_OPS.items()}, **SHARED_OPS}
 
 
+def _not_a_model_op(node, ctx, *inputs):
+    """The model compiler's shape rule of a transform module: transforms act on clips (C, T, H, W)
+    in transform and data specs, not on the batches a model graph carries."""
+    from graphspec.compiler.infer import ShapeError
+
+    raise ShapeError(f"{node.op} is a clip transform: name it in a transform or data spec, not in a model")
+
+
 def add_rows(rows: dict[str, tuple[Callable, str, R.Rule]]) -> None:
     """Register transform ops and their layout rules (registering the same target again is harmless)."""
     for name, (target, kind, rule) in rows.items():
-        registry.register(target, name=name, kind=kind)
+        registry.register(target, name=name, kind=kind, infer=_not_a_model_op if kind == "module" else None)
         LAYOUT_RULES[name] = rule
 
 

@@ -265,3 +265,11 @@ def test_uniform_crop_video_rule_and_run():
     assert out["video"].shape == (3, 4, 8, 8)
     missing = compile_transform([{"op": "UniformCropVideo", "size": 8}], {"video": {"shape": [3, 4, 10, 14]}})
     assert "no key 'aug_index'" in missing.diagnostics[0].message
+
+
+def test_a_transform_named_in_a_model_spec_is_a_located_error(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text("graphspec: 1\nkind: model\nname: m\ninputs:\n  video: [B, 3, 8, 32, 32]\n"
+                    "model: {op: ShortSideScale, size: 8}\n")
+    (found,) = graphspec.check(path)
+    assert "ShortSideScale is a clip transform" in found.message and found.location.line == 6
