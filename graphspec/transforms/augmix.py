@@ -44,7 +44,7 @@ class AugMix:
         check_frames(video, "AugMix")
         weights = torch.distributions.Dirichlet(torch.full((self.width,), float(self.alpha))).sample()
         m = float(torch.distributions.Beta(self.alpha, self.alpha).sample())
-        mixed = torch.zeros(video.shape, dtype=torch.float32)
+        mixed = torch.zeros(video.shape, dtype=torch.float32, device=video.device)
         for weight in weights.tolist():
             depth = self.depth if self.depth > 0 else int(torch.randint(1, 4, (1,)).item())
             chain = video

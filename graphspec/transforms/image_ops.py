@@ -298,18 +298,18 @@ def affine(img: torch.Tensor, angle: float, translate: Sequence[float], scale: f
     h, w = img.shape[-2:]
     # centre of the image in pixel coordinates relative to the pixel grid's centre
     m = _inverse_affine_matrix([0.0, 0.0], angle, translate, scale, shear)
-    theta = torch.tensor([m[:3], m[3:]], dtype=torch.float32, device=img.device)
+    full = torch.tensor([m[:3], m[3:], [0.0, 0.0, 1.0]], dtype=torch.float64)
     # grid_sample works in [-1, 1] coordinates: map pixels -> normalized
-    to_pix = torch.tensor([[w / 2.0, 0.0, 0.0], [0.0, h / 2.0, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float32)
-    full = torch.cat([theta, torch.tensor([[0.0, 0.0, 1.0]])], 0)
-    norm_theta = (torch.linalg.inv(to_pix) @ full @ to_pix)[:2]
+    to_pix = torch.tensor([[w / 2.0, 0.0, 0.0], [0.0, h / 2.0, 0.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+    norm_theta = (torch.linalg.inv(to_pix) @ full @ to_pix)[:2].to(torch.float32).to(img.device)
     flat = img.reshape((-1,) + tuple(img.shape[-3:])).float()
     grid = F.affine_grid(norm_theta.expand(flat.shape[0], 2, 3), list(flat.shape), align_corners=False)
     ones = torch.ones_like(flat[:, :1])
     sampled = F.grid_sample(torch.cat([flat, ones], 1), grid, mode=interpolation, padding_mode="zeros",
                             align_corners=False)
     out, mask = sampled[:, :-1], sampled[:, -1:]
-    fill_value = torch.zeros(flat.shape[1]) if fill is None else torch.tensor(list(fill), dtype=torch.float32)
+    fill_value = (torch.zeros(flat.shape[1]) if fill is None else torch.tensor(list(fill), dtype=torch.float32)
+                  ).to(img.device)
     fill_value = fill_value.reshape(1, -1, 1, 1).expand(1, flat.shape[1], 1, 1)
     if interpolation == "nearest":
         mask = (mask > 0.5).float()
