@@ -53,10 +53,15 @@ class TransformNode:
     path: tuple = ()
 
     def build(self) -> Callable:
+        """The transform object; a constructor's refusal (``min_size > max_size``, ...) is a
+        ``SpecError`` located at this op."""
         kwargs = dict(self.given)
         for name, child in self.children.items():
             kwargs[name] = [c.build() for c in child] if isinstance(child, list) else child.build()
-        return registry.get(self.op).target(**kwargs)
+        try:
+            return registry.get(self.op).target(**kwargs)
+        except (ValueError, TypeError) as err:
+            raise SpecError([Diagnostic(str(err) or type(err).__name__, path=self.path, code="build")]) from None
 
 
 def parse(data: Any, path: tuple) -> TransformNode:
@@ -263,6 +268,10 @@ def compile_transform(transform: Any, input: Any, *, path: tuple = ("transform",
 def _infer(result: CompiledTransform, declared: dict, transform: Any, path: tuple) -> None:
     result.inputs = {key: _declared(decl) for key, decl in declared.items()}
     result.root = parse(transform, path)  # SpecError: unknown ops, bad arguments
+    try:  # constructors check what the argument types cannot (transforms are cheap to make)
+        result.root.build()
+    except SpecError as err:
+        result.diagnostics += err.diagnostics
     ctx = _Inference()
     out = ctx.run(result.root, dict(result.inputs))
     result.diagnostics += ctx.diagnostics

@@ -124,6 +124,9 @@ def _errors(tmp_path, body):
      "transform[0].transform.sise", "ShortSideScale has no argument 'sise'"),
     ("transform:\n  - {op: ApplyTransformToKey, key: video, transform: create_resnet}\n", 8,
      "transform[0].transform", "create_resnet is a builder op"),
+    ("transform:\n  - op: ApplyTransformToKey\n    key: video\n    transform:\n      - Div255\n"
+     "      - {op: RandomShortSideScale, min_size: 320, max_size: 256}\n", 12, "transform[0].transform[1]",
+     "RandomShortSideScale: min_size 320 > max_size 256"),
     ("transform:\n  - {op: ApplyTransformToKey, key: video, transform: {op: UniformTemporalSubsampleRepeated, "
      "frame_ratios: [4, 1]}}\n  - {op: ApplyTransformToKey, key: video, transform: Div255}\n", 9,
      "transform[1].transform", "Div255 takes a video tensor (CTHW), got a list of 2"),
