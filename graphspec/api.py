@@ -80,9 +80,10 @@ def _locate(diagnostics: list[Diagnostic], smap) -> list[Diagnostic]:
 
 
 def ensure_builtin_ops() -> None:
-    """Register graphspec's own ops (torch primitives, graph ops, the model builders): importing
-    ``graphspec`` alone does not, so that the command line starts without torch."""
-    from graphspec import models, ops  # noqa: F401  (importing registers them)
+    """Register graphspec's own ops (torch primitives, graph ops, the model builders, the
+    transforms, the datasets and samplers): importing ``graphspec`` alone does not, so that the
+    command line starts without torch."""
+    from graphspec import data, models, ops, transforms  # noqa: F401  (importing registers them)
 
 
 def _compiler(kind: str):

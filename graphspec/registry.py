@@ -436,7 +436,8 @@ class Registry:
 
 
 #: the registry specs use
-default = Registry(entry_points=True, builtins=("graphspec.ops", "graphspec.models"))
+default = Registry(entry_points=True,
+                   builtins=("graphspec.ops", "graphspec.models", "graphspec.transforms", "graphspec.data"))
 
 add = default.add
 register = default.register

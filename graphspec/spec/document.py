@@ -133,6 +133,7 @@ class DataSpec(_Strict):
 SpecDocument = Annotated[Union[ModelSpec, TransformSpec, DataSpec], Field(discriminator="kind")]
 _ADAPTER: TypeAdapter = TypeAdapter(SpecDocument)
 KINDS = ("model", "transform", "data")
+_KIND_MODELS: dict[str, type[BaseModel]] = {"model": ModelSpec, "transform": TransformSpec, "data": DataSpec}
 
 
 def validate_document(data: dict) -> ModelSpec:
@@ -168,11 +169,13 @@ def _diagnostics(errors: list[dict], data: dict) -> list[Diagnostic]:
             found.append(Diagnostic(error["msg"].removeprefix("Value error, "), path=where, code="schema"))
         else:
             per_key.append({**error, "loc": loc})
-    return validation_diagnostics(per_key, data, code="schema", fields_at=_fields_at) + found
+    top = _KIND_MODELS[data["kind"]]
+    return validation_diagnostics(per_key, data, code="schema", fields_at=lambda path: _fields_at(top, path)) + found
 
 
-def _fields_at(path: tuple) -> list[str]:
-    model: Any = ModelSpec
+def _fields_at(top: type[BaseModel], path: tuple) -> list[str]:
+    """The valid keys at ``path`` of a ``top`` document (for did-you-mean on unknown keys)."""
+    model: Any = top
     for part in path:
         field = getattr(model, "model_fields", {}).get(part)
         if field is None:

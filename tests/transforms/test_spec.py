@@ -276,3 +276,36 @@ def test_a_transform_named_in_a_model_spec_is_a_located_error(tmp_path):
                     "model: {op: ShortSideScale, size: 8}\n")
     (found,) = graphspec.check(path)
     assert "ShortSideScale is a clip transform" in found.message and found.location.line == 6
+
+
+def _misspelt(key: str) -> str:
+    """``key`` with its last two letters swapped (a typo did-you-mean must undo)."""
+    return key[:-2] + key[-1] + key[-2]
+
+
+@pytest.mark.parametrize("kind", ["model", "transform", "data"])
+def test_a_misspelt_top_level_key_of_every_kind_gets_did_you_mean(kind):
+    from graphspec.spec.document import DataSpec, ModelSpec, TransformSpec, validate_document
+
+    model = {"model": ModelSpec, "transform": TransformSpec, "data": DataSpec}[kind]
+    for key in model.model_fields:
+        if key in ("graphspec", "kind") or _misspelt(key) == key:
+            continue
+        with pytest.raises(SpecError) as err:
+            validate_document({"graphspec": 1, "kind": kind, _misspelt(key): 1})
+        [found] = [d for d in err.value.diagnostics if d.path == (_misspelt(key),)]
+        assert found.hint == f"did you mean {key!r}?", (kind, key, found)
+
+
+def test_graphspec_ops_lists_transform_and_data_ops_without_importing_them():
+    import subprocess
+    import sys
+
+    listed = subprocess.run([sys.executable, "-m", "graphspec", "ops"], capture_output=True, text=True, cwd=ROOT)
+    assert listed.returncode == 0, listed.stderr
+    names = {line.split()[0] for line in listed.stdout.splitlines() if line.strip()}
+    assert {"ShortSideScale", "RandAugment", "Kinetics", "UniformClipSampler"} <= names
+    lookup = subprocess.run([sys.executable, "-c", "from graphspec import registry; "
+                             "print(registry.get('RandomShortSideScale').kind, registry.get('Kinetics').kind)"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert lookup.stdout.split() == ["module", "object"], lookup.stderr
