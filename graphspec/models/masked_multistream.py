@@ -3,6 +3,8 @@ a bool mask ``(batch, seq_len)`` (False marks padding), and containers that pass
 
 Padded entries never change a result: pooling ignores them, attention neither attends to them
 nor keeps outputs at them (zeros there), the LSTM runs over each sequence's valid length only.
+A row with no valid entry at all is read as its first entry alone by the LSTM and the transformer
+encoder (which need something to run over), and pools or attends to zeros.
 Sequences are padded at the end (the valid entries come first), as ``pack_padded_sequence``
 and a first-token readout expect.
 """
@@ -260,7 +262,8 @@ def _encoder_macs(a: dict, inputs: tuple, out: TensorType) -> int | None:
 class TransposeTransformerEncoder(nn.Module):
     """``nn.TransformerEncoder`` (``num_layers`` default encoder layers) over masked
     ``(batch, seq_len, dim_in)`` sequences (masked entries are not attended to); the output is
-    the encoding of the first sequence entry, ``(batch, dim_in)``."""
+    the encoding of the first sequence entry, ``(batch, dim_in)``. A row with no valid entry
+    attends to its first entry only (as the LSTM runs over it), never to a fully masked row."""
 
     def __init__(self, dim_in: int, num_heads: int = 1, num_layers: int = 1) -> None:
         super().__init__()
@@ -268,26 +271,31 @@ class TransposeTransformerEncoder(nn.Module):
             nn.TransformerEncoderLayer(dim_in, num_heads), num_layers, enable_nested_tensor=False)
 
     def forward(self, data: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        padding = None if mask is None else ~_full_mask(data, mask)
+        padding = None
+        if mask is not None:
+            valid = _full_mask(data, mask).clone()
+            valid[:, 0] |= ~valid.any(dim=1)  # a fully masked row would attend to nothing
+            padding = ~valid
         out = self.encoder(src=data.transpose(0, 1), src_key_padding_mask=padding).transpose(0, 1)
         return out[:, 0, :]
-
-
-#: modules whose forward takes the mask (MaskedSequential passes it to these only)
-MASK_MODULES = (MaskedTemporalPooling, TransposeMultiheadAttention, LearnMaskedDefault, LSTM,
-                TransposeTransformerEncoder)
-_MASK_OPS = frozenset(cls.__name__ for cls in MASK_MODULES)
 
 
 # ---- MaskedSequential -------------------------------------------------------------------------
 class MaskedSequential(nn.Sequential):
     """``nn.Sequential`` whose forward also takes the mask and hands it to the modules that take
-    one (``MASK_MODULES``); the others get the tensor alone."""
+    one (``MASK_MODULES``, a nested ``MaskedSequential`` among them); the others get the tensor
+    alone."""
 
     def forward(self, input: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         for module in self:
             input = module(input, mask=mask) if isinstance(module, MASK_MODULES) else module(input)
         return input
+
+
+#: modules whose forward takes the mask (MaskedSequential passes it to these only)
+MASK_MODULES = (MaskedSequential, MaskedTemporalPooling, TransposeMultiheadAttention, LearnMaskedDefault, LSTM,
+                TransposeTransformerEncoder)
+_MASK_OPS = frozenset(cls.__name__ for cls in MASK_MODULES)
 
 
 def _masked_sequential(modules: List[nn.Module] = ()) -> MaskedSequential:
@@ -331,7 +339,7 @@ class MaskedMultiPathWay(nn.Module):
     """One masked block per stream (``block(x, mask)``), then ``multipathway_fusion`` of the
     list of their outputs. ``forward`` takes a list of ``(x, mask)`` pairs, one per pathway."""
 
-    def __init__(self, *, multipathway_blocks: nn.ModuleList, multipathway_fusion: Optional[nn.Module] = None) -> None:
+    def __init__(self, *, multipathway_blocks: nn.ModuleList, multipathway_fusion: Optional[nn.Module]) -> None:
         super().__init__()
         self.multipathway_blocks = multipathway_blocks
         self.multipathway_fusion = multipathway_fusion

@@ -52,9 +52,9 @@ def _memory_bank_macs(a: dict, inputs: tuple, out: TensorType) -> int:
 class MemoryBank(nn.Module):
     """Non-parametric instance discrimination: each training sample is its own class.
 
-    ``memory`` (a ``bank_size x dim`` buffer, one unit-norm embedding per dataset sample,
-    initialized uniformly in ``[-s, s]`` with ``s = 1 / sqrt(dim / 3)``) keeps the latest
-    embedding of every sample. ``forward(x, x_ind)`` embeds the clips (backbone, then ``mlp``
+    ``memory`` (a ``bank_size x dim`` buffer, one embedding per dataset sample, initialized
+    uniformly in ``[-s, s]`` with ``s = 1 / sqrt(dim / 3)`` and unit-norm once updated) keeps the
+    latest embedding of every sample. ``forward(x, x_ind)`` embeds the clips (backbone, then ``mlp``
     when given, then L2 normalization), scores each against its own bank entry (the positive)
     and ``neg_size`` entries drawn uniformly from the bank (the negatives), and returns the
     cross entropy of the scores divided by ``temperature`` with the positive as the label. In

@@ -82,6 +82,18 @@ def test_transformer_encoder_ignores_the_padding():
         torch.testing.assert_close(out[b], alone[0, 0], rtol=1e-4, atol=1e-5)
 
 
+def test_transformer_encoder_reads_a_row_with_nothing_valid_as_its_first_entry():
+    x, _ = padded(8)
+    mask = torch.tensor([[True] * 5, [False] * 5, [True, True, False, False, False]])
+    layer = TransposeTransformerEncoder(dim_in=8, num_heads=2).eval()
+    out = layer(x, mask)
+    alone = layer.encoder(x[1, :1].unsqueeze(1))  # the first entry, nothing else
+    torch.testing.assert_close(out[1], alone[0, 0], rtol=1e-4, atol=1e-5)
+    later = x.clone()
+    later[1, 1:] = 1e3 * torch.randn(4, 8)  # the other padded entries of that row do not count
+    torch.testing.assert_close(layer(later, mask), out)
+
+
 def test_learned_default_replaces_rows_with_nothing_valid():
     layer = LearnMaskedDefault(feature_dim=4, init_method="zeros")
     assert torch.equal(layer._learned_defaults, torch.zeros(4))
@@ -92,6 +104,14 @@ def test_learned_default_replaces_rows_with_nothing_valid():
     out = layer(x, mask)
     assert torch.equal(out[0], x[0]) and torch.equal(out[2], x[2]) and torch.equal(out[1], torch.arange(4.0))
     assert not LearnMaskedDefault(feature_dim=4, freeze=True)._learned_defaults.requires_grad
+
+
+def test_nested_masked_sequential_gets_the_mask():
+    x, mask = padded(8)
+    inner = MaskedSequential(TransposeMultiheadAttention(8), MaskedTemporalPooling("max"))
+    outer = MaskedSequential(inner, nn.Linear(8, 3), LearnMaskedDefault(3))
+    by_hand = outer[2](outer[1](inner[1](inner[0](x, mask=mask), mask=mask)), mask=mask)
+    torch.testing.assert_close(outer(with_other_padding(x, mask), mask), by_hand)
 
 
 def test_containers_equal_composing_the_layers_by_hand():
@@ -121,7 +141,7 @@ LAYERS = {
 
 
 def test_every_mask_taking_layer_is_covered():
-    assert set(LAYERS) == {cls.__name__ for cls in MASK_MODULES}
+    assert set(LAYERS) | {"MaskedSequential"} == {cls.__name__ for cls in MASK_MODULES}
 
 
 @pytest.mark.parametrize("op", sorted(LAYERS))
