@@ -234,12 +234,11 @@ def random_resized_crop(frames: torch.Tensor, target_height: int, target_width: 
         window = frames[:, :, top:top + h, left:left + w]
         return resize_video(window, size, interpolation)
     top2, left2, h2, w2 = _sample_crop_box(height, width, scale, aspect_ratio, log_uniform_ratio, num_tries)
-    steps = torch.linspace(0.0, 1.0, t).tolist() if t > 1 else [0.0]
-    out = []
-    for i, s in enumerate(steps):
-        y, x = int(round(top + s * (top2 - top))), int(round(left + s * (left2 - left)))
-        hh, ww = int(round(h + s * (h2 - h))), int(round(w + s * (w2 - w)))
-        out.append(resize_video(frames[:, i:i + 1, y:y + hh, x:x + ww], size, interpolation))
+    # frame i's box: each of top, left, h, w at step i of linspace(first, second, T), truncated
+    boxes = [[int(v) for v in torch.linspace(float(a), float(b), t).tolist()]
+             for a, b in ((top, top2), (left, left2), (h, h2), (w, w2))]
+    out = [resize_video(frames[:, i:i + 1, y:y + hh, x:x + ww], size, interpolation)
+           for i, (y, x, hh, ww) in enumerate(zip(*boxes))]
     return torch.cat(out, 1)
 
 

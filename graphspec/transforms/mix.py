@@ -31,6 +31,9 @@ def _check_mix_args(name: str, alpha: float, label_smoothing: float, num_classes
 
 def _check_inputs(name: str, x: torch.Tensor, labels: torch.Tensor) -> None:
     check_batch(x, name)
+    if x.shape[0] < 2:
+        raise ValueError(f"{name}: needs a batch of at least 2 clips to mix (each is paired with the batch "
+                         f"flipped), got shape {list(x.shape)}")
     if labels.dim() != 1 or labels.shape[0] != x.shape[0]:
         raise ValueError(f"{name}: labels must have shape ({x.shape[0]},) for a batch of {x.shape[0]}, "
                          f"got {list(labels.shape)}")

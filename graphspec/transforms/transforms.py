@@ -249,6 +249,10 @@ class OpSampler(nn.Module):
                                  "transforms")
             if any(p < 0 for p in transforms_prob) or sum(transforms_prob) <= 0:
                 raise ValueError(f"OpSampler: transforms_prob {transforms_prob} must be non-negative, not all 0")
+            drawable = sum(p > 0 for p in transforms_prob)
+            if not replacement and num_sample_op > drawable:
+                raise ValueError(f"OpSampler: cannot draw {num_sample_op} transforms without replacement when "
+                                 f"only {drawable} have a positive weight ({transforms_prob})")
         self.transforms_list = transforms_list
         self.transforms_prob = torch.tensor(transforms_prob if transforms_prob is not None
                                             else [1.0] * len(transforms_list), dtype=torch.float)

@@ -41,6 +41,34 @@ DOCUMENTED = {
                   ("replacement", False)],
     "UniformCropVideo": [("size", inspect.Parameter.empty), ("video_key", "video"), ("aug_index_key", "aug_index")],
     "Normalize": [("mean", inspect.Parameter.empty), ("std", inspect.Parameter.empty), ("inplace", False)],
+    "ApplyTransformToKey": [("key", inspect.Parameter.empty), ("transform", inspect.Parameter.empty)],
+    "RemoveKey": [("key", inspect.Parameter.empty)],
+    "ShortSideScale": [("size", inspect.Parameter.empty)],
+    "RandomShortSideScale": [("min_size", inspect.Parameter.empty), ("max_size", inspect.Parameter.empty)],
+    "UniformTemporalSubsample": [("num_samples", inspect.Parameter.empty)],
+    "UniformTemporalSubsampleRepeated": [("frame_ratios", inspect.Parameter.empty)],
+}
+_REQUIRED = inspect.Parameter.empty
+#: documented signatures of ``transforms.functional`` (reference, 8.2)
+DOCUMENTED_FUNCTIONAL = {
+    "uniform_temporal_subsample": [("x", _REQUIRED), ("num_samples", _REQUIRED), ("temporal_dim", -3)],
+    "short_side_scale": [("x", _REQUIRED), ("size", _REQUIRED), ("interpolation", "bilinear"),
+                         ("backend", "pytorch")],
+    "uniform_temporal_subsample_repeated": [("frames", _REQUIRED), ("frame_ratios", _REQUIRED),
+                                            ("temporal_dim", -3)],
+    "convert_to_one_hot": [("targets", _REQUIRED), ("num_class", _REQUIRED), ("label_smooth", 0.0)],
+    "short_side_scale_with_boxes": [("images", _REQUIRED), ("boxes", _REQUIRED), ("size", _REQUIRED),
+                                    ("interpolation", "bilinear"), ("backend", "pytorch")],
+    "random_short_side_scale_with_boxes": [("images", _REQUIRED), ("boxes", _REQUIRED), ("min_size", _REQUIRED),
+                                           ("max_size", _REQUIRED), ("interpolation", "bilinear"),
+                                           ("backend", "pytorch")],
+    "random_crop_with_boxes": [("images", _REQUIRED), ("size", _REQUIRED), ("boxes", _REQUIRED)],
+    "uniform_crop": [("images", _REQUIRED), ("size", _REQUIRED), ("spatial_idx", _REQUIRED)],
+    "uniform_crop_with_boxes": [("images", _REQUIRED), ("size", _REQUIRED), ("spatial_idx", _REQUIRED),
+                                ("boxes", _REQUIRED)],
+    "horizontal_flip_with_boxes": [("prob", _REQUIRED), ("images", _REQUIRED), ("boxes", _REQUIRED)],
+    "clip_boxes_to_image": [("boxes", _REQUIRED), ("height", _REQUIRED), ("width", _REQUIRED)],
+    "crop_boxes": [("boxes", _REQUIRED), ("x_offset", _REQUIRED), ("y_offset", _REQUIRED)],
 }
 
 
@@ -51,3 +79,11 @@ def test_documented_signature_prefix(name):
     params = list(inspect.signature(getattr(T, name)).parameters.values())
     got = [(p.name, p.default) for p in params[:len(DOCUMENTED[name])]]
     assert got == DOCUMENTED[name]
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED_FUNCTIONAL))
+def test_documented_functional_signature(name):
+    from graphspec.transforms import functional
+
+    params = list(inspect.signature(getattr(functional, name)).parameters.values())
+    assert [(p.name, p.default) for p in params] == DOCUMENTED_FUNCTIONAL[name]

@@ -113,13 +113,14 @@ def test_boxes_entirely_outside_the_image_collapse_to_the_border():
     assert out.tolist() == [[9.0, 0.0, 9.0, 0.0]]
 
 
-@pytest.mark.parametrize("h,w", [(12, 16), (16, 12)])
-def test_short_side_scale_with_boxes_scales_by_the_frame_ratio(h, w):
+@pytest.mark.parametrize("h,w,new_hw", [(12, 16, (6, 8)), (16, 12, (8, 6)), (17, 12, (8, 6)), (12, 17, (6, 8))])
+def test_short_side_scale_with_boxes_scales_by_the_longer_sides_ratio(h, w, new_hw):
     x = _clip(h=h, w=w)
     out, boxes = F.short_side_scale_with_boxes(x, BOXES, 6)
-    factor = out.shape[-1] / w if w <= h else out.shape[-1] / w
+    assert out.shape[-2:] == new_hw  # floor(17 / 12 * 6) = 8
+    # PyTorchVideo scales the boxes by the longer side's ratio: new_h / h when w < h, else new_w / w
+    factor = new_hw[0] / h if w < h else new_hw[1] / w
     assert torch.allclose(boxes, BOXES * factor)
-    assert out.shape[-2:] == ((8, 6) if w < h else (6, 8))
 
 
 def test_random_short_side_scale_with_boxes_size_in_range():
@@ -145,8 +146,8 @@ def test_random_crop_with_boxes_moves_boxes_with_the_content():
     for _ in range(10):
         images, moved = F.random_crop_with_boxes(_box_mask(14, 16, box[0]), 10, box)
         x1, y1, x2, y2 = [int(v) for v in moved[0]]
-        # the mask, cropped, is the box moved (clipped) into the crop
-        assert torch.equal(images, _box_mask(10, 10, moved[0])) or x1 == 0 or y1 == 0 or x2 == 9 or y2 == 9
+        # every crop position overlaps the box, so the cropped mask is the box moved and clipped
+        assert torch.equal(images, _box_mask(10, 10, moved[0]))
         assert 0 <= x1 <= x2 <= 9 and 0 <= y1 <= y2 <= 9
 
 
@@ -155,6 +156,13 @@ def test_uniform_crop_with_boxes_offsets_and_clip():
     out, boxes = F.uniform_crop_with_boxes(x, 8, 2, BOXES)  # right crop: x offset 8, y offset 1
     torch.testing.assert_close(out, x[:, :, 1:9, 8:16])
     assert boxes.tolist() == [[0.0, 0.0, 2.0, 6.0], [0.0, 0.0, 7.0, 7.0]]
+
+
+def test_uniform_crop_with_boxes_on_tall_frames_slides_vertically():
+    x = _clip(h=16, w=10)
+    out, boxes = F.uniform_crop_with_boxes(x, 8, 2, BOXES)  # bottom crop: y offset 8, x offset ceil(2 / 2) = 1
+    torch.testing.assert_close(out, x[:, :, 8:16, 1:9])
+    assert boxes.tolist() == [[1.0, 0.0, 7.0, 0.0], [0.0, 0.0, 7.0, 3.0]]
 
 
 def test_horizontal_flip_with_boxes():
@@ -202,6 +210,18 @@ def test_random_resized_crop_shapes_and_shift():
         assert out.shape == (3, 5, 7, 9) and out.dtype == torch.uint8
     with pytest.raises(ValueError, match="scale"):
         F.random_resized_crop(x, 7, 9, scale=(0.5, 0.1), aspect_ratio=(0.5, 2.0))
+
+
+def test_random_resized_crop_shift_moves_the_box_linearly_truncating(monkeypatch):
+    boxes = iter([(0, 0, 6, 8), (9, 5, 11, 15)])  # (top, left, h, w) of the first and the last frame
+    monkeypatch.setattr(F, "_sample_crop_box", lambda *args: next(boxes))
+    x = _clip(t=4, h=20, w=20)
+    out = F.random_resized_crop(x, 4, 5, scale=(0.1, 1.0), aspect_ratio=(0.5, 2.0), shift=True)
+    for i in range(4):  # step i of 4 from (0, 0, 6, 8) to (9, 5, 11, 15), truncated
+        top, left, h, w = [int(a + (b - a) * i / 3) for a, b in zip((0, 0, 6, 8), (9, 5, 11, 15))]
+        window = x[:, i:i + 1, top:top + h, left:left + w]
+        torch.testing.assert_close(out[:, i:i + 1], TF.interpolate(window, size=(4, 5), mode="bilinear",
+                                                                   align_corners=False))
 
 
 def test_random_resized_crop_fallback_is_centred():

@@ -69,3 +69,5 @@ def test_mix_rejects_clips_and_bad_labels():
         CutMix(num_classes=5)(x, y[:2])
     with pytest.raises(ValueError, match="alpha"):
         MixUp(alpha=0.0)
+    with pytest.raises(ValueError, match=r"CutMix: needs a batch of at least 2 clips"):
+        CutMix(num_classes=5)(x[:1], y[:1])

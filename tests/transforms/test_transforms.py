@@ -209,6 +209,8 @@ def test_op_sampler_draws_by_weight():
     assert 260 < tens < 340  # weight 3/4
     with pytest.raises(ValueError, match="without replacement"):
         T.OpSampler([add_one], num_sample_op=2)
+    with pytest.raises(ValueError, match="only 1 have a positive weight"):
+        T.OpSampler([add_one, add_ten], [1.0, 0.0], num_sample_op=2)
 
 
 def test_compose_lambda_multiview():
