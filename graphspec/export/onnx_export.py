@@ -43,7 +43,27 @@ def to_onnx(model: nn.Module, args: tuple, input_names: Sequence[str], output_na
         warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export.*", category=DeprecationWarning)
         torch.onnx.export(model, args, buffer, dynamo=False, opset_version=OPSET, input_names=list(input_names),
                           output_names=list(output_names), do_constant_folding=True)
-    return buffer.getvalue()
+    return inline_aliased_initializers(onnx.load_from_string(buffer.getvalue())).SerializeToString()
+
+
+def inline_aliased_initializers(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """The exporter stores equal weights once and aliases them with Identity nodes (random or
+    zero-initialized biases often are equal); give each alias its own initializer, so every
+    Conv/Gemm sees constant weights and bias (the quantizer needs that to quantize them)."""
+    graph = proto.graph
+    inits = {i.name: i for i in graph.initializer}
+    kept = []
+    for node in graph.node:
+        if node.op_type == "Identity" and node.input[0] in inits:
+            copy = onnx.TensorProto()
+            copy.CopyFrom(inits[node.input[0]])
+            copy.name = node.output[0]
+            graph.initializer.append(copy)
+        else:
+            kept.append(node)
+    del graph.node[:]
+    graph.node.extend(kept)
+    return proto
 
 
 def session(model_bytes: bytes, threads: int = THREADS):

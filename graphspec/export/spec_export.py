@@ -127,6 +127,12 @@ def example_inputs(compiled, seed: int = 0) -> tuple:
                  for value in compiled.inputs.values())
 
 
+def fresh(args: tuple) -> tuple:
+    """New lists around the same tensors: a multi-pathway model may replace list items in place
+    (``MultiPathWayWithFuse(inplace=True)``), so each call gets its own."""
+    return tuple(list(a) if isinstance(a, list) else a for a in args)
+
+
 def input_names(compiled) -> list[str]:
     names = []
     for name, decl in compiled.spec.inputs.items():
@@ -219,22 +225,22 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
         warnings.warn(RANDOM_WEIGHTS, stacklevel=2)
     args = example_inputs(compiled, seed)
     with torch.no_grad():
-        reference = flatten(model(*args))
+        reference = flatten(model(*fresh(args)))
     names, outputs = input_names(compiled), list(compiled.outputs)
     applied: list = []
     exported, paths = model, {n.path for n in compiled.nodes}
     if to in ("mobile", "executorch"):
-        exported, applied, paths = mobile_model(compiled, model, args)
+        exported, applied, paths = mobile_model(compiled, model, fresh(args))
     shapes = {n: list(t.shape) for n, t in zip(names, flatten(args))}
     if to == "executorch":
         from .executorch_export import to_executorch
 
-        program = to_executorch(exported, args, reference, latency_runs)
+        program = to_executorch(exported, fresh(args), reference, latency_runs)
         _write_atomically(Path(output), program.buffer)
         return ExportReport(str(spec), to, str(output), shapes, bindings, str(weights) if weights else None,
                             program.max_abs_error, program.bound, program.ops, program.latency_ms, applied,
                             outside_delegate=program.outside, warnings=notes)
-    data = to_onnx(exported, args, names, outputs)
+    data = to_onnx(exported, fresh(args), names, outputs)
     proto = check(data)
     if to == "mobile":
         offences = check_mobile_opset(proto, paths)
