@@ -2,7 +2,6 @@
 read from the registry's argument specs, so the schema and argument validation share one source."""
 from __future__ import annotations
 
-import contextlib
 import typing
 from typing import Any
 
@@ -66,52 +65,29 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/$defs/{name}"}
 
 
-def _arg_schema(spec, defs: dict) -> dict:
-    from pydantic import TypeAdapter
-
-    nullable = allows_none(spec.annotation) or spec.default is None
-    component = _ref("Component")
-    item = {"anyOf": [component, {"type": "null"}]}
-    if spec.component and spec.component_list:
-        schema: dict = {"anyOf": [component, {"type": "array", "items": item}]}
-    elif spec.component_list:
-        schema = {"type": "array", "items": item}
-    elif spec.component:
-        schema = dict(component)
-    else:
-        try:
-            schema = TypeAdapter(spec.annotation).json_schema()
-        except Exception:  # an annotation pydantic cannot describe: any value
-            schema = {}
-        for name, sub in schema.pop("$defs", {}).items():
-            defs.setdefault(name, sub)
-    if (spec.component or spec.component_list) and nullable:
-        schema = {"anyOf": [schema, {"type": "null"}]}
-    schema["description"] = type_name(spec)
-    if not spec.required:
-        with contextlib.suppress(ValueError):
-            schema["default"] = default_data(spec)
-    return schema
-
-
 def spec_schema() -> dict:
     """JSON Schema of spec files for editors: the document schema, with ``model`` and every
     ``nodes`` value a union over all registered ops discriminated by ``op`` (each op's arguments
-    typed from its registry entry; sub-components ``$ref`` ``Component``). Files with
+    typed by the pydantic model that validates them, ``registry.json_schema``; sub-components
+    ``$ref`` ``Component``). Files with
     ``extends`` may be partial: required keys and ops then come from the parent."""
     from graphspec import registry
     from graphspec.spec.document import json_schema
 
     schema = json_schema()
     defs = schema.setdefault("$defs", {})
+    # the op arguments' schemas come from the pydantic models that validate them (one source)
+    arguments = registry.json_schema(component_ref="#/$defs/Component")
+    defs.update(arguments["$defs"])
     ops = registry.ops()
     names = [op.name for op in ops]
     defs["OpName"] = {"type": "string", "enum": names, "description": "a registered op (graphspec ops)"}
     for op in ops:
+        generated = arguments["ops"][op.name]
         props: dict[str, Any] = {"op": {"const": op.name, "description": first_line(op.doc) or op.name}}
-        for spec in op.args.values():
-            props[spec.name] = _arg_schema(spec, defs)
-        required = ["op"] + [s.name for s in op.args.values() if s.required]
+        for name, sub in generated["properties"].items():
+            props[name] = {**sub, "description": type_name(op.args[name])}
+        required = ["op"] + generated.get("required", [])
         base = {"type": "object", "title": op.name, "description": f"{op.kind} op",
                 "properties": props, "required": ["op"], "additionalProperties": False}
         defs[f"op.{op.name}"] = base

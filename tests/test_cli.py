@@ -594,6 +594,37 @@ def test_schema_rejects_bad_specs(validator, edit):
     assert list(validator.iter_errors(data))
 
 
+@pytest.mark.parametrize("node, arg, value", [
+    ("rgb_stem", "out_channels", True),          # bool is not an int (no coercion)
+    ("rgb_stem", "out_channels", "8"),           # a numeric string is not an int
+    ("rgb_stem", "out_channels", 0),             # channels >= 1
+    ("rgb_stem", "conv_stride", [1, 0, 2]),      # strides >= 1
+    ("rgb_stem", "conv_padding", [0, -1, 3]),    # padding >= 0
+    ("head", "out_features", 2.5),               # a float is not a class count
+    ("head", "dropout_rate", "half"),
+    ("fuse", "dim", "1"),
+], ids=lambda v: repr(v))
+def test_schema_and_validation_refuse_the_same_values(validator, tmp_path, node, arg, value):
+    """The schema is generated from the argument models that validate: a value `validate` refuses
+    is refused by the editor schema as well (and the spec without it is accepted by both)."""
+    data = yaml.safe_load(TINY)
+    validator.validate(data)
+    data["nodes"][node][arg] = value
+    spec = write(tmp_path, "bad.yaml", yaml.safe_dump(data))
+    located = [d for d in graphspec.check(spec) if d.severity == "error"]
+    assert any(arg in d.path for d in located), [str(d) for d in located]
+    refused_at = [list(leaf.absolute_path)[:3] for error in validator.iter_errors(data) for leaf in _leaf_errors(error)]
+    assert ["nodes", node, arg] in refused_at
+
+
+def _leaf_errors(error):
+    """The innermost errors under a union's error: they carry the path of the refused value."""
+    if not error.context:
+        yield error
+    for sub in error.context:
+        yield from _leaf_errors(sub)
+
+
 def test_schema_allows_partial_specs_that_extend(validator):
     validator.validate({"extends": "base.yaml", "name": "x", "model": {"model_depth": 101}})
     validator.validate({"extends": "base.yaml", "model": {"op": "create_resnet", "model_depth": 101}})
