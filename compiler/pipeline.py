@@ -58,12 +58,6 @@ class Compiled:
         return list(self.graph.walk()) if self.graph is not None else []
 
     @property
-    def root(self) -> Node | None:
-        """The model spec's one tree (None for an explicit graph). Prefer ``graph``, which both
-        forms share; this is kept for callers written before it."""
-        return self.graph.steps[0].node if self.graph is not None and self.graph.single else None
-
-    @property
     def params(self) -> int:
         return sum(math.prod(s) for _, _, s, is_param in self.state if is_param)
 

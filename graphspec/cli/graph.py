@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_writable(args.output)
     compiled, code = specs.compile_for_report(args.spec, args.set, "graph")
-    if compiled.root is None and compiled.graph is None:
+    if compiled.graph is None:
         return max(code, EXIT_FINDINGS)  # nothing to draw; the findings were printed
     drawing = draw(compiled, DEFAULT_DEPTH if args.depth is None else args.depth)
     emit(drawing.render(args.format), args.output)

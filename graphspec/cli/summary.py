@@ -22,7 +22,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     compiled, code = specs.compile_for_report(args.spec, args.set, "summary")
-    if compiled.root is None and compiled.graph is None:
+    if compiled.graph is None:
         return max(code, EXIT_FINDINGS)  # the graph could not be built; its findings were printed
     if args.json:
         depth = -1 if args.depth is None else args.depth
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 def _node_rows(compiled, depth: int) -> list[tuple[int, Any]]:
     from graphspec.compiler.draw import node_level
 
-    graph_form = compiled.root is None
+    graph_form = not compiled.graph.single
     rows = []
     for node in compiled.nodes:
         level = node_level(node.path, graph_form)
@@ -84,16 +84,18 @@ def summary_lines(compiled, depth: int = DEFAULT_DEPTH) -> list[str]:
     """The summary table: one row per node to ``depth`` levels (-1: all), then the total."""
     from graphspec.compiler.draw import shape_text
 
-    graph_form = compiled.root is None
+    graph = compiled.graph
+    graph_form = not graph.single
+    model = None if graph_form else graph.steps[0].node  # a model spec's one step: the total row
     rows = []
     for level, node in _node_rows(compiled, depth):
-        if not graph_form and node is compiled.root:
-            continue  # the model itself is the total row
+        if node is model:
+            continue
         indent = "  " * (level - (1 if graph_form else 2))
         rows.append([indent + node.path, node.op, shape_text(node.meta.get("output")),
                      f"{node.meta.get('params', 0):,}", human(node.meta.get("macs"))])
     outputs = ", ".join(f"{k} {shape_text(v)}" for k, v in compiled.outputs.items()) or "?"
-    total_op = compiled.root.op if compiled.root is not None else "graph"
+    total_op = "graph" if model is None else model.op
     rows.append([f"total ({compiled.spec.name})", total_op, outputs, f"{compiled.params:,}",
                  human(compiled.macs)])
     lines = table(["path", "op", "output", "params", "MACs"], rows, right=(3, 4))
