@@ -15,7 +15,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from graphspec.export import int8 as int8_mod

@@ -8,7 +8,6 @@ import onnx
 import pytest
 import torch
 
-import graphspec
 from graphspec.compiler.passes import MOBILE, WeightedGraph, run_passes
 from graphspec.export.onnx_export import to_onnx
 from graphspec.export.opset import check_mobile_opset, module_path
