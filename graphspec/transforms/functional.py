@@ -18,6 +18,16 @@ def _interpolations() -> List[str]:
     """Interpolation modes (a function: TorchScript cannot read module-level containers)."""
     return ["nearest", "linear", "bilinear", "bicubic", "trilinear", "area"]
 
+
+def _check_interpolation(x: torch.Tensor, interpolation: str, name: str) -> None:
+    """A documented mode, and one torch can resize uint8 frames with when ``x`` is uint8."""
+    if interpolation not in _interpolations():
+        raise ValueError(name + ": interpolation '" + interpolation + "' is not one of "
+                         + ", ".join(_interpolations()))
+    if x.dtype == torch.uint8 and interpolation not in ["nearest", "bilinear", "bicubic"]:
+        raise ValueError(name + ": interpolation '" + interpolation + "' needs a float video; a uint8 video "
+                         + str(list(x.shape)) + " supports nearest, bilinear and bicubic")
+
 __all__ = [
     "Tuple", "uniform_temporal_subsample", "short_side_scale", "uniform_temporal_subsample_repeated",
     "convert_to_one_hot", "short_side_scale_with_boxes", "random_short_side_scale_with_boxes",
@@ -46,9 +56,7 @@ def short_side_scale(x: torch.Tensor, size: int, interpolation: str = "bilinear"
     check_video(x, "short_side_scale")
     if backend != "pytorch":
         raise ValueError("short_side_scale: backend '" + backend + "' is not available; use 'pytorch'")
-    if interpolation not in _interpolations():
-        raise ValueError("short_side_scale: interpolation '" + interpolation + "' is not one of "
-                         + ", ".join(_interpolations()))
+    _check_interpolation(x, interpolation, "short_side_scale")
     _, _, h, w = x.shape
     if w < h:
         new_h, new_w = int(math.floor(float(h) / w * size)), size
@@ -225,8 +233,7 @@ def random_resized_crop(frames: torch.Tensor, target_height: int, target_width: 
         raise ValueError(f"random_resized_crop: scale {tuple(scale)} must be positive and ordered")
     if not (0 < aspect_ratio[0] <= aspect_ratio[1]):
         raise ValueError(f"random_resized_crop: aspect_ratio {tuple(aspect_ratio)} must be positive and ordered")
-    if interpolation not in _interpolations():
-        raise ValueError(f"random_resized_crop: interpolation {interpolation!r} is not one of {_interpolations()}")
+    _check_interpolation(frames, interpolation, "random_resized_crop")
     c, t, height, width = frames.shape
     top, left, h, w = _sample_crop_box(height, width, scale, aspect_ratio, log_uniform_ratio, num_tries)
     size = [target_height, target_width]

@@ -2,7 +2,8 @@
 
 Each row names the op, its kind (``module`` for ``nn.Module`` transforms, ``object`` for plain
 callables) and its layout rule (``rules.py``). ``LAYOUT_RULES`` is what transform specs infer
-with; ``graphspec ops`` lists the ops once this module is imported (``graphspec.transforms``).
+with; ``graphspec.transforms`` is one of the registry's built-in op packages, so ``graphspec ops``
+lists these ops without an import.
 """
 from __future__ import annotations
 

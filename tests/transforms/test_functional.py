@@ -72,6 +72,9 @@ def test_short_side_scale_nearest_and_bad_arguments():
     torch.testing.assert_close(F.short_side_scale(x, 8, "nearest"), TF.interpolate(x, size=(8, 12), mode="nearest"))
     with pytest.raises(ValueError, match="interpolation 'cubic'"):
         F.short_side_scale(x, 8, "cubic")
+    with pytest.raises(ValueError, match=r"short_side_scale: interpolation 'area' needs a float video"):
+        F.short_side_scale(_clip(h=4, w=6, dtype=torch.uint8), 8, "area")
+    torch.testing.assert_close(F.short_side_scale(x, 8, "area"), TF.interpolate(x, size=(8, 12), mode="area"))
     with pytest.raises(ValueError, match="backend 'opencv'"):
         F.short_side_scale(x, 8, backend="opencv")
     with pytest.raises(ValueError, match=r"short_side_scale: expected a video tensor \(C, T, H, W\), got shape \[10, 4, 6\]"):
