@@ -36,10 +36,13 @@ from graphspec.spec.source import SourceMap
 from .labeled_video_dataset import VIDEO_SAMPLERS
 
 #: dataset arguments a data spec fills from its own top-level keys
-_SUPPLIED = {"clip_sampler": "clip_sampler", "transform": "transform"}
+_SUPPLIED = {"clip_sampler": "clip_sampler", "transform": "transform", "seed": "seed"}
 #: datasets whose ``frames_per_clip`` keeps the frames ``UniformTemporalSubsample`` would keep
 #: (``UniformFrameFilter``), so it can be derived from the transform without changing a pixel
-_UNIFORM_FRAMES_OPS = frozenset({"Kinetics", "Ucf101", "Hmdb51", "labeled_video_dataset"})
+_UNIFORM_FRAMES_OPS = frozenset({"Kinetics", "Ucf101", "Hmdb51", "labeled_video_dataset", "Charades", "Ava"})
+#: datasets that seed torch for each sample's transform from (seed, epoch, video, clip): their
+#: transform is built unseeded, so its draws do not depend on the number of DataLoader workers
+_PER_SAMPLE_SEEDED_OPS = _UNIFORM_FRAMES_OPS | {"SSv2"}
 
 
 @dataclass
@@ -139,10 +142,14 @@ class CompiledData:
         extra: dict[str, Any] = dict(self.derived)
         if self.sampler_call is not None:
             extra["clip_sampler"] = self.sampler_call.call()
+        seeds_samples = self.dataset_call.op in _PER_SAMPLE_SEEDED_OPS
         if self.transform is not None:
-            extra["transform"] = self.transform.build()
-        if self.spec.seed is not None:
-            extra["seed"] = self.spec.seed
+            extra["transform"] = self.transform.build(seeded=not seeds_samples)
+        seed = self.spec.seed
+        if seed is None and seeds_samples and self.transform is not None:
+            seed = self.transform.seed  # the transform's seed, applied per sample by the dataset
+        if seed is not None:
+            extra["seed"] = seed
         try:
             return self.dataset_call.call(**extra)
         except (FileNotFoundError, NotADirectoryError, ValueError) as err:  # the data is not where the spec says
@@ -295,6 +302,10 @@ def compile_document(spec: DataSpec, data: dict, smap: Optional[SourceMap], file
         result.dataset_call = bind_object(spec.dataset, ("dataset",), supplied)
     except SpecError as err:
         result.diagnostics += err.diagnostics
+    if spec.seed is not None and result.dataset_call is not None and not result.dataset_call.accepts("seed"):
+        result.diagnostics.append(Diagnostic(
+            f"{result.dataset_call.op} takes no seed: its clips have no random choice to seed", path=("seed",),
+            hint="remove 'seed:'; a random transform takes its own 'seed:' (in the transform spec)", code="schema"))
     if spec.clip_sampler is not None:
         try:
             result.sampler_call = bind_object(spec.clip_sampler, ("clip_sampler",))

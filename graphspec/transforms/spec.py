@@ -194,16 +194,18 @@ class CompiledTransform:
     def ok(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
 
-    def build(self, seed: int | None = None) -> Callable:
+    def build(self, seed: int | None = None, *, seeded: bool = True) -> Callable:
         """The transform callable (a dict clip in, a dict clip out). With a ``seed`` (argument,
         else the spec's ``seed``) its random draws repeat from run to run; without, they come
-        from torch's global generator (``torch.manual_seed``, DataLoader worker seeding)."""
+        from torch's global generator (``torch.manual_seed``, DataLoader worker seeding).
+        ``seeded=False`` leaves the seeding to the caller: a dataset that seeds torch for each
+        sample from (seed, epoch, video, clip), so the draws do not depend on the worker count."""
         errors = [d for d in self.diagnostics if d.severity == "error" and d.code != "expect"]
         if errors or self.root is None:
             raise SpecError(errors or [Diagnostic("the transform could not be compiled", path=("transform",))])
         transform = self.root.build()
         seed = self.seed if seed is None else seed
-        return transform if seed is None else Seeded(transform, seed)
+        return transform if seed is None or not seeded else Seeded(transform, seed)
 
 
 class Seeded:

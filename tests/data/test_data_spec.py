@@ -101,3 +101,69 @@ def test_cli_inspect_and_bench(kinetics, capsys):
     assert "clips/s" in capsys.readouterr().out
     assert main(["data", "inspect", str(KINETICS)]) == 2  # the placeholder data path does not exist
     assert "--set dataset.data_path" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("seed", ["seed=5", "seed=null"])
+def test_a_top_level_seed_is_honoured_or_a_located_finding(path, seed):
+    """Every dataset op of the shipped specs, with and without ``seed:``: a dataset without a
+    ``seed`` argument (no random clip choice) gets a finding at ``seed``, never a traceback."""
+    from graphspec import registry
+
+    compiled = graphspec.compile(path, [seed])
+    takes_seed = "seed" in registry.get(compiled.dataset_call.op).args
+    if seed == "seed=null" or takes_seed:
+        assert compiled.ok, compiled.diagnostics
+    else:
+        assert [d.dotted for d in compiled.diagnostics] == ["seed"] and compiled.diagnostics[0].location
+        with pytest.raises(SpecError):
+            compiled.dataset()
+
+
+def test_seed_set_twice_is_a_finding():
+    found = graphspec.check(KINETICS, ["dataset.seed=3"])
+    assert [d.dotted for d in found] == ["dataset.seed"] and "top-level 'seed'" in found[0].message
+
+
+def _clips_by_sample(loader) -> dict:
+    clips = {}
+    for batch in loader:
+        for index, clip, video in zip(batch["video_index"].tolist(), batch["clip_index"].tolist(), batch["video"]):
+            clips[(index, clip)] = video
+    return clips
+
+
+@pytest.mark.parametrize("seeding", [["seed=7"], ["seed=null", "transform=../transforms/kinetics_train_seeded.yaml"]])
+def test_a_seed_gives_the_same_clips_whatever_the_worker_count(kinetics, tmp_path, seeding):
+    """Random clips and random transform draws (scale, crop, flip) per sample, not per worker:
+    0 and 2 DataLoader workers give the same clip for each (video, clip); so does a second run."""
+    seeded = (ROOT / "specs" / "transforms" / "kinetics_train.yaml").read_text() + "seed: 3\n"
+    spec = tmp_path / "data" / KINETICS.name
+    spec.parent.mkdir()
+    (tmp_path / "transforms").mkdir()
+    (tmp_path / "transforms" / "kinetics_train_seeded.yaml").write_text(seeded)
+    (tmp_path / "transforms" / "kinetics_train.yaml").write_text(seeded.replace("seed: 3\n", ""))
+    spec.write_text(KINETICS.read_text().replace("model: ../models/slow_r50.yaml\n", ""))
+    runs = [_clips_by_sample(graphspec.build(spec, on(kinetics, f"loader.num_workers={workers}",
+                                                      "loader.batch_size=1", *seeding)))
+            for workers in (0, 2, 0)]
+    assert len(runs[0]) == 4 and runs[0].keys() == runs[1].keys() == runs[2].keys()
+    for key, video in runs[0].items():
+        assert torch.equal(video, runs[1][key]) and torch.equal(video, runs[2][key]), key
+    other = _clips_by_sample(graphspec.build(spec, on(kinetics, "loader.batch_size=1", "seed=8",
+                                                      "transform=../transforms/kinetics_train.yaml")))
+    assert any(not torch.equal(video, other[key]) for key, video in runs[0].items())  # the seed matters
+
+
+@pytest.mark.parametrize("name", ["charades", "ava"])
+def test_frames_per_clip_follows_from_the_transform_for_frame_datasets(name, tmp_path):
+    """Charades and Ava keep frames with the UniformFrameFilter (UniformTemporalSubsample's picks):
+    a leading UniformTemporalSubsample(8) sets their frames_per_clip."""
+    transform = ROOT / "specs" / "data" / "transforms" / "frame_clips_eval.yaml"
+    text = (ROOT / "specs" / "data" / f"{name}.yaml").read_text().replace("  frames_per_clip: 8\n", "")
+    text = text.replace("transform: transforms/frame_clips_eval.yaml\n", "")
+    spec = tmp_path / f"{name}.yaml"
+    spec.write_text(text + f"transform: {transform}\n")
+    compiled = graphspec.compile(spec)
+    assert compiled.ok, compiled.diagnostics
+    assert compiled.derived["frames_per_clip"] == 8
