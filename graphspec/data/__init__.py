@@ -8,6 +8,7 @@ from .ava import Ava  # noqa: F401
 from .charades import Charades  # noqa: F401
 from .domsev import DomsevFrameDataset, DomsevVideoDataset  # noqa: F401
 from .encoded_video import EncodedVideo  # noqa: F401
+from .encoded_video_pyav import EncodedVideoPyAV  # noqa: F401  (the default decoder, "pyav")
 from .frame_video import FrameVideo  # noqa: F401
 from .epic_kitchen_forecasting import EpicKitchenForecasting  # noqa: F401
 from .epic_kitchen_recognition import EpicKitchenRecognition  # noqa: F401

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import warnings
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Literal, Optional, Union
@@ -23,7 +22,7 @@ import torch
 
 from graphspec.data.encoded_video import EncodedVideo
 from graphspec.data.frame_video import FrameVideo
-from graphspec.data.labeled_video_dataset import BadFilePolicy, BadVideoWarning
+from graphspec.data.bad_files import BadFilePolicy, BadFileTracker, BadVideoWarning  # noqa: F401 (re-exported)
 from graphspec.data.utils import (
     DataclassFieldCaster,
     get_logger,
@@ -207,37 +206,6 @@ class VideoDataset:
                     raise
                 on_bad(err)
         return videos
-
-
-class BadFileTracker:
-    """The bad-file policy of the map-style datasets: ``"skip"`` warns once per file
-    (``BadVideoWarning``) and records it in ``bad_files``; ``"strict"`` raises."""
-
-    def __init__(self, bad_files: BadFilePolicy) -> None:
-        if bad_files not in ("skip", "strict"):
-            raise ValueError(f"bad_files must be 'skip' or 'strict', not {bad_files!r}")
-        self._bad_policy = bad_files
-        #: path -> reason, for every file skipped by this process
-        self.bad_files: dict[str, str] = {}
-
-    def _bad(self, err: BadVideoError) -> None:
-        if self._bad_policy == "strict":
-            raise err
-        if err.path not in self.bad_files:
-            self.bad_files[err.path] = err.reason
-            warnings.warn(f"skipping {err.path}: {err.reason}", BadVideoWarning, stacklevel=3)
-
-    def _first_readable(self, index: int, count: int, read: Callable[[int], Any]) -> Any:
-        """``read(i)`` for the first of ``index, index + 1, ...`` (wrapping, each tried once)
-        that is not a bad file."""
-        if not 0 <= index < count:
-            raise IndexError(f"item {index} out of range for {count} items")
-        for offset in range(count):
-            try:
-                return read((index + offset) % count)
-            except BadVideoError as err:
-                self._bad(err)
-        raise BadVideoError(f"item {index}", "no item of the dataset can be read")
 
 
 class ManifestClipDataset(BadFileTracker, torch.utils.data.Dataset):

@@ -11,6 +11,9 @@ from .video import BadVideoError, Video
 def select_video_class(decoder: str | DecoderType) -> type:
     """The ``EncodedVideo`` subclass of ``decoder`` (``"pyav"``); ``ValueError`` naming the
     available decoders for one we do not ship."""
+    # the default decoder subclasses EncodedVideo: imported on first use, not at import time
+    from . import encoded_video_pyav  # noqa: F401  (registers "pyav")
+
     return decoder_class(decoder)
 
 
@@ -31,5 +34,3 @@ class EncodedVideo(Video):
         return video_cls(file_path, video_name=os.path.basename(file_path), decode_audio=decode_audio,
                          **other_args)
 
-
-from . import encoded_video_pyav  # noqa: E402,F401  (registers the default "pyav" decoder)

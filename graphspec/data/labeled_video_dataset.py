@@ -16,7 +16,6 @@ from __future__ import annotations
 import bisect
 import functools
 import random
-import warnings
 from typing import Any, Callable, Iterator, Literal, Optional
 
 import torch
@@ -26,21 +25,17 @@ from torch.utils.data import DistributedSampler, RandomSampler, SequentialSample
 
 from graphspec.registry import ComponentType, register
 
+from .bad_files import BadFilePolicy, BadFileTracker, BadVideoWarning  # noqa: F401 (re-exported)
 from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler, UniformClipSampler
 from .labeled_video_paths import LabeledVideoPaths
 from .utils import shard_bounds
 from .video import BadVideoError, UniformFrameFilter, Video, VideoPathHandler
 
-BadFilePolicy = Literal["skip", "strict"]
 VideoDtype = Literal["float32", "uint8"]
 
 
 #: the video samplers a spec names (``video_sampler: SequentialSampler``)
 VIDEO_SAMPLERS = {cls.__name__: cls for cls in (RandomSampler, SequentialSampler, DistributedSampler)}
-
-
-class BadVideoWarning(UserWarning):
-    """A video was skipped; the message names the file and the reason."""
 
 
 def current_rank_and_world(rank: Optional[int] = None, world_size: Optional[int] = None) -> tuple[int, int]:
@@ -56,14 +51,13 @@ def current_rank_and_world(rank: Optional[int] = None, world_size: Optional[int]
     return rank, world_size
 
 
-class _ClipReader:
+class _ClipReader(BadFileTracker):
     """What the iterable and the map-style datasets share: opening videos under the bad-file
     policy, reading a clip and building the sample dict."""
 
     def __init__(self, labeled_video_paths, transform, decode_audio, decoder, frames_per_clip, seed,
                  bad_files: BadFilePolicy, video_dtype: VideoDtype) -> None:
-        if bad_files not in ("skip", "strict"):
-            raise ValueError(f"bad_files must be 'skip' or 'strict', not {bad_files!r}")
+        BadFileTracker.__init__(self, bad_files)
         if video_dtype not in ("float32", "uint8"):
             raise ValueError(f"video_dtype must be 'float32' or 'uint8', not {video_dtype!r}")
         self._video_dtype = getattr(torch, video_dtype)
@@ -73,10 +67,7 @@ class _ClipReader:
         self._decoder = decoder
         self._frame_filter = UniformFrameFilter(frames_per_clip) if frames_per_clip else None
         self._seed = seed
-        self._bad_policy = bad_files
         self._video_path_handler = VideoPathHandler()
-        #: path -> reason, for every video skipped by this process
-        self.bad_files: dict[str, str] = {}
 
     def _open(self, path: str) -> Optional[Video]:
         if path in self.bad_files:
@@ -87,13 +78,6 @@ class _ClipReader:
         except BadVideoError as err:
             self._bad(err)
             return None
-
-    def _bad(self, err: BadVideoError) -> None:
-        if self._bad_policy == "strict":
-            raise err
-        if err.path not in self.bad_files:
-            self.bad_files[err.path] = err.reason
-            warnings.warn(f"skipping video {err.path}: {err.reason}", BadVideoWarning, stacklevel=3)
 
     def _read(self, video: Video, path: str, clip: ClipInfo | ClipInfoList) -> dict[str, Any]:
         """The clip's tensors; several clips (``ClipInfoList``) give lists. ``BadVideoError``

@@ -206,3 +206,19 @@ def test_map_style_view_skips_a_video_that_breaks_after_listing(tmp_path):
         sample = view[1]
     assert sample["video_name"] == "b.mp4" and sample["clip_index"] == 0
     assert [view[i]["video_name"] for i in range(4)] == ["b.mp4"] * 4
+
+
+def test_one_bad_file_policy_for_every_dataset():
+    """The clip readers and the manifest datasets share one policy (graphspec.data.bad_files)."""
+    import importlib
+
+    from graphspec.data import bad_files, dataset_manifest_utils
+
+    labeled_video_dataset = importlib.import_module("graphspec.data.labeled_video_dataset")  # the package's
+    # attribute of that name is the function
+    assert labeled_video_dataset.BadVideoWarning is dataset_manifest_utils.BadVideoWarning is bad_files.BadVideoWarning
+    for reader in (labeled_video_dataset.LabeledVideoDataset, labeled_video_dataset.UniformClipDataset,
+                   dataset_manifest_utils.ManifestClipDataset):
+        assert issubclass(reader, bad_files.BadFileTracker)
+    with pytest.raises(ValueError, match="'skip' or 'strict'"):
+        labeled_video_dataset.LabeledVideoDataset([], labeled_video_dataset.UniformClipSampler(1.0), bad_files="lenient")
