@@ -60,11 +60,15 @@ def interpolate(x: torch.Tensor, size: List[int], interpolation: str = "bilinear
 
 def resize_video(x: torch.Tensor, size: List[int], interpolation: str = "bilinear",
                  antialias: bool = False) -> torch.Tensor:
-    """Resize the frames of a (C, T, H, W) clip to ``size``, contiguous. A uint8 clip is resized as
+    """Resize the frames of a (C, T, H, W) clip to ``size``, contiguous. A uint8 clip (bilinear) is resized as
     uint8 frames in channels-last order, torch's fast uint8 kernel (rounded to nearest), so it
     need not be converted to float first; a float clip as ``F.interpolate`` of (C, T, H, W)
     (the T frames as channels), which is what PyTorchVideo computes. TorchScript-able."""
-    if x.dtype == torch.uint8 and (interpolation == "bilinear" or interpolation == "bicubic"):
+    if x.dtype == torch.uint8 and interpolation == "bicubic":
+        # torch's uint8 bicubic kernel clamps between its two passes (up to 6 levels off the float
+        # result): resize in float and round, so uint8 is the rounded float result as documented
+        return interpolate(x.float(), size, interpolation, antialias).round().clamp(0, 255).to(torch.uint8)
+    if x.dtype == torch.uint8 and interpolation == "bilinear":
         frames = x.transpose(0, 1).contiguous(memory_format=torch.channels_last)
         return interpolate(frames, size, interpolation, antialias).transpose(0, 1).contiguous()
     return interpolate(x, size, interpolation, antialias)

@@ -67,6 +67,12 @@ def test_short_side_scale_uint8_is_the_rounded_float_result():
     assert (out.float() - reference).abs().max() <= 1.0
 
 
+def test_short_side_scale_uint8_bicubic_is_the_rounded_float_result():
+    x = _clip(h=30, w=40, dtype=torch.uint8)
+    reference = TF.interpolate(x.float(), size=(18, 24), mode="bicubic", align_corners=False)
+    assert torch.equal(F.short_side_scale(x, 18, "bicubic"), reference.round().clamp(0, 255).to(torch.uint8))
+
+
 def test_short_side_scale_nearest_and_bad_arguments():
     x = _clip(h=4, w=6)
     torch.testing.assert_close(F.short_side_scale(x, 8, "nearest"), TF.interpolate(x, size=(8, 12), mode="nearest"))
