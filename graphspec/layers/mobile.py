@@ -21,11 +21,60 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from graphspec.compiler.rules import expect_channels, expect_rank, identity_infer, window_out
 from graphspec.registry import register
 
 Layout = Literal["ncthw", "folded"]
 Pair = Tuple[int, int]
 Triple = Tuple[int, int, int]
+
+
+# ---- static shape rules: the logical [N, C, T, H, W] shapes of the 3-D ops they replace --------
+def _conv_shape(node, x, kernel, stride, padding, dilation):
+    a = node.args
+    expect_rank(x, 5, node.op)
+    expect_channels(x, a["in_channels"], "in_channels")
+    dims = tuple(window_out(x.shape[2 + i], kernel[i], stride[i], padding[i], dilation[i]) for i in range(3))
+    return x.with_shape((x.shape[0], a["out_channels"], *dims))
+
+
+def _folded_conv_infer(node, ctx, x):
+    a = node.args
+    return _conv_shape(node, x, (1, *a.get("kernel_size", (1, 1))), (1, *a.get("stride", (1, 1))),
+                       (0, *a.get("padding", (0, 0))), (1, *a.get("dilation", (1, 1))))
+
+
+def _temporal_conv_infer(node, ctx, x):
+    a = node.args
+    first = lambda key, default: (tuple(a.get(key, default))[0],)  # noqa: E731
+    return _conv_shape(node, x, first("kernel_size", (1, 1)) + (1, 1), first("stride", (1, 1)) + (1, 1),
+                       first("padding", (0, 0)) + (0, 0), first("dilation", (1, 1)) + (1, 1))
+
+
+def _tap_conv_infer(node, ctx, x):
+    a = node.args
+    return _conv_shape(node, x, a.get("kernel_size", (3, 3, 3)), a.get("stride", (1, 1, 1)),
+                       a.get("padding", (0, 0, 0)), a.get("dilation", (1, 1, 1)))
+
+
+def _pool_infer(node, ctx, x):
+    a = node.args
+    expect_rank(x, 5, node.op)
+    dims = tuple(window_out(x.shape[2 + i], a["kernel_size"][i], a["stride"][i], a.get("padding", (0, 0, 0))[i],
+                            1, a.get("ceil_mode", False)) for i in range(3))
+    return x.with_shape((*x.shape[:2], *dims))
+
+
+def _global_pool_infer(node, ctx, x):
+    expect_rank(x, 5, node.op)
+    return x.with_shape((*x.shape[:2], 1, 1, 1))
+
+
+def _branches_infer(node, ctx, x):
+    outs = [ctx.run(conv, x) for conv in node.args["convs"]]
+    if node.args.get("reduction_method", "sum") == "cat":
+        return outs[0].with_shape((outs[0].shape[0], sum(o.shape[1] for o in outs), *outs[0].shape[2:]))
+    return outs[0]
 
 
 def to_layout(x: torch.Tensor, layout: Optional[str], frames: int) -> torch.Tensor:
@@ -71,7 +120,7 @@ def clip_channel_mean(x: torch.Tensor, frames: int) -> torch.Tensor:
     return _mean_hw(per_frame.reshape(n, frames, c, 1).transpose(1, 2)).reshape(n, c)
 
 
-@register
+@register(infer=_folded_conv_infer)
 class FoldedConv2d(nn.Conv2d):
     """A Conv3d with a ``1 x kh x kw`` kernel as a Conv2d on every frame (time in the batch). A
     pointwise stride-1 one runs in the layout it gets (``[N, C, T*H, W]`` is a free view)."""
@@ -93,7 +142,7 @@ class FoldedConv2d(nn.Conv2d):
         return to_layout(y, self.out_layout, self.frames)
 
 
-@register
+@register(infer=_temporal_conv_infer)
 class TemporalConv2d(nn.Conv2d):
     """A Conv3d with a ``kt x 1 x 1`` kernel as a Conv2d over ``(T, H*W)`` of the 5-D tensor
     viewed as ``[N, C, T, H*W]``."""
@@ -136,7 +185,7 @@ def bias_tap(segments: list, kernel: int) -> int | None:
     return always[len(always) // 2] if always else None
 
 
-@register
+@register(infer=_tap_conv_infer)
 class TemporalTapConv(nn.Module):
     """A general ``kt x kh x kw`` Conv3d as the sum of ``kt`` Conv2d taps on the folded tensor:
     tap ``k`` convolves every frame with the kernel's slice ``k`` and its result is shifted in
@@ -177,7 +226,7 @@ class TemporalTapConv(nn.Module):
         return to_layout(y, self.out_layout, self.frames_out)
 
 
-@register
+@register(infer=_pool_infer)
 class FactorizedPool(nn.Module):
     """MaxPool3d / AvgPool3d as a 2-D pool over (H, W) on the folded tensor followed by a 2-D pool
     over (T, H*W): exact, since both reductions are separable over a box window (the divisor of
@@ -212,7 +261,7 @@ class FactorizedPool(nn.Module):
         return to_layout(x, self.out_layout, self.frames_out)
 
 
-@register
+@register(infer=_global_pool_infer)
 class GlobalAvgPool(nn.Module):
     """Global average pooling over (T, H, W) as rank-4 mean reductions; the result is
     ``[N, C, 1, 1, 1]`` (or ``[N, C, 1, 1]`` folded, the same memory)."""
@@ -227,7 +276,7 @@ class GlobalAvgPool(nn.Module):
         return y.reshape(n, c, 1, 1) if self.out_layout == "folded" else y.reshape(n, c, 1, 1, 1)
 
 
-@register
+@register(infer=identity_infer)
 class SqueezeExcitationGemm(nn.Module):
     """Squeeze-excitation with its 1x1x1 convolutions as fully connected layers (Gemm) on the
     per-clip channel means; works in either layout. ``block`` keeps fvcore's slot numbers."""
@@ -249,7 +298,7 @@ class SqueezeExcitationGemm(nn.Module):
         return (view * scale.reshape(n, 1, -1, 1)).reshape(x.shape)
 
 
-@register
+@register(infer=identity_infer)
 class SigmoidMul(nn.Module):
     """Swish as the two plain ops ``x * sigmoid(x)`` (no autograd.Function to trace)."""
 
@@ -257,7 +306,7 @@ class SigmoidMul(nn.Module):
         return x * torch.sigmoid(x)
 
 
-@register
+@register(infer=identity_infer)
 class ChannelAffine(nn.Module):
     """An eval-mode batch norm that follows no convolution, as a per-channel scale and shift
     (Mul + Add, no BatchNormalization op); works in either layout."""
@@ -272,7 +321,7 @@ class ChannelAffine(nn.Module):
         return x * self.scale.reshape(shape) + self.shift.reshape(shape)
 
 
-@register
+@register(infer=_branches_infer)
 class ConvBranches(nn.Module):
     """``ConvReduce3D`` with its convolutions as IR children (so the conv rewrites reach them):
     the same ``convs.i`` modules, their outputs summed or concatenated on channels."""

@@ -38,3 +38,12 @@ def test_consecutive_2d_ops_stay_folded():
 def test_without_the_layout_pass_every_rewrite_returns_5d():
     graph = _lowered(keep_folded=False)
     assert all(n.args["out_layout"] == "ncthw" for n in graph.walk() if "out_layout" in n.args)
+
+
+def test_the_mobile_ir_infers_the_original_output_shape():
+    from graphspec.compiler.infer import Inference
+
+    compiled, _, graph = weighted()
+    graph = _lowered(keep_folded=True)
+    out = Inference().run(graph.roots[0], *compiled.inputs.values())
+    assert out == next(iter(compiled.outputs.values()))
