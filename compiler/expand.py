@@ -58,7 +58,7 @@ def expand_document(compiled: "Compiled") -> dict:
 
 def node_data(node: Node, problems: list[Diagnostic]) -> dict:
     """One IR node as a component: ``{op: NAME, **args}``, sub-nodes nested."""
-    where = node.path or "<root>"
+    where = node.shown
     if node.op == PYTHON_OP:
         fn = node.meta.get("callable")
         name = getattr(fn, "__qualname__", None) or repr(fn)
@@ -84,7 +84,7 @@ def _value(value: Any, node: Node, key: str, problems: list[Diagnostic]) -> Any:
         return {k: _value(v, node, key, problems) for k, v in value.items()}
     if isinstance(value, Component) and value.pyfn is None:
         return value.to_data()
-    where = node.path or "<root>"
+    where = node.shown
     shown = getattr(value, "__qualname__", None) or type(value).__name__
     problems.append(Diagnostic(
         f"{where}: argument {key!r} of {node.op} is a Python object ({shown}), which has no YAML form",

@@ -93,7 +93,7 @@ class Inference:
 
     @staticmethod
     def _diagnostic(node: Node, err: ShapeError, inputs: tuple) -> Diagnostic:
-        where = node.path or "<root>"
+        where = node.shown
         shapes = ", ".join(_fmt(v) for v in inputs)
         return Diagnostic(f"{where} ({node.op}): {err} [input {shapes}]", path=node.source, code="shape")
 

@@ -41,6 +41,11 @@ class Node:
             yield from child.walk()
 
     @property
+    def shown(self) -> str:
+        """The node as messages name it: its module path, or "the model" for a model spec's root."""
+        return self.path or "the model"
+
+    @property
     def source(self) -> tuple:
         """The spec key path whose component produced this node (for error locations)."""
         return self.meta.get("source", ())
@@ -83,7 +88,7 @@ def lint(root: Node) -> list[Diagnostic]:
     paths: set[str] = set()
     known = set(registry.names())
     for node in root.walk():
-        where = node.path or "<root>"
+        where = node.shown
         if id(node) in seen:
             found.append(Diagnostic(f"{where}: node appears twice in the tree", path=node.source, code="ir"))
         seen.add(id(node))

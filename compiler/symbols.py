@@ -1,8 +1,9 @@
 """Symbolic dims: a dim is an int or an expression string over symbols (``T``, ``(T-3)//2+1``).
 
 Expressions are kept in a canonical short form so that what is equal reads equal: a constant
-offset is folded into the trailing one (``T-2`` then ``+1`` is ``T-1``, ``+0`` vanishes) and a
-window of stride 1 is no division (``(T-1)//1+1`` is ``T``).
+offset is folded into the trailing one (``T-2`` then ``+1`` is ``T-1``, ``+0`` vanishes), a
+window of stride 1 is no division (``(T-1)//1+1`` is ``T``) and divisions in a row are one
+(``((H-1)//2)//2`` is ``(H-1)//4``: floor(floor(x/m)/k) = floor(x/(m*k)) for integers).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Union
 Dim = Union[int, str]
 
 _TRAILING_OFFSET = re.compile(r"^(?P<base>.*[^+\-*/(])(?P<offset>[+-]\d+)$")
+_TRAILING_DIVISION = re.compile(r"^(?P<base>\w+|\(.*\))//(?P<divisor>\d+)$")
 
 
 def _balanced(text: str) -> bool:
@@ -46,7 +48,15 @@ def floordiv(dim: Dim, k: int) -> Dim:
         return dim // k
     if k == 1:
         return dim
+    match = _TRAILING_DIVISION.match(dim)
+    if match and _wrapped(match["base"]):
+        return f"{match['base']}//{int(match['divisor']) * k}"
     return f"{dim}//{k}" if dim.isidentifier() else f"({dim})//{k}"
+
+
+def _wrapped(base: str) -> bool:
+    """A name, or one parenthesised expression (not ``(a)+(b)``)."""
+    return base.isidentifier() or (_balanced(base) and not any(_balanced(base[:i]) for i in range(1, len(base))))
 
 
 def window(size: Dim, span: int, stride: int, pad: int) -> Dim:

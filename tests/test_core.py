@@ -177,6 +177,17 @@ def test_symbolic_dims_propagate():
     assert infer(same, TensorType(("B", 3, "T", 16, 16))).shape == ("B", 4, "T", 16, 16)  # (T-1)//1+1 is T
 
 
+def test_symbolic_windows_in_a_row_simplify_and_equal_torch():
+    """A stride-2 conv then a stride-2 pool over symbolic H: one short expression, equal to the
+    shape torch computes for every concrete H."""
+    stem = assign_paths(expand_node("create_res_basic_stem", dict(in_channels=3, out_channels=4)))
+    height = infer(stem, TensorType(("B", 3, "T", "H", 8))).shape[3]
+    assert height == "(H-1)//4+1"
+    torch_stem = nn.Sequential(nn.Conv3d(3, 1, (3, 7, 7), (1, 2, 2), (1, 3, 3)), nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1)))
+    for size in range(1, 40):
+        assert eval(height, {"H": size}) == torch_stem(torch.zeros(1, 3, 1, size, 8, device="meta")).shape[3]
+
+
 def test_readme_example_inherits_and_checks():
     compiled = compile_spec(ROOT / "examples/slow_r50_ssv2.yaml")
     assert compiled.diagnostics == []

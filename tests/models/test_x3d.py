@@ -158,7 +158,7 @@ def test_clip_too_small_for_the_head_pool_names_the_pool():
 
 def test_residual_without_projection_cannot_change_channels():
     root = build_ir("create_x3d_res_block", dict(dim_in=8, dim_inner=16, dim_out=12, use_shortcut=False))
-    with pytest.raises(InferenceFailed, match=r"<root> \(ResBlock\): shortcut .* and residual branch"):
+    with pytest.raises(InferenceFailed, match=r"the model \(ResBlock\): shortcut .* and residual branch"):
         infer(root, TensorType(("B", 8, 4, 16, 16)))
 
 
