@@ -55,6 +55,9 @@ class EncodedVideoPyAV(EncodedVideo):
         self._video = self._container.streams.video[0]
         self._video.thread_type = thread_type
         self._video_time_base = Fraction(self._video.time_base)
+        # one reformatter per video: it keeps its swscale context from frame to frame (a frame's
+        # own to_ndarray builds a new one each call); same conversion, same pixels
+        self._to_rgb = av.video.reformatter.VideoReformatter()
         self._video_start_pts = self._video.start_time or 0
         self._audio = self._container.streams.audio[0] if decode_audio and self._container.streams.audio else None
         if self._audio is not None:
@@ -92,7 +95,7 @@ class EncodedVideoPyAV(EncodedVideo):
                                              f"{float(end_sec):.3f}) s ({_reason(err)})") from None
         if not frames:
             return None
-        rgb = np.stack([frame.to_ndarray(format="rgb24") for frame in frames])
+        rgb = np.stack([self._to_rgb.reformat(frame, format="rgb24").to_ndarray() for frame in frames])
         video = thwc_to_cthw(torch.from_numpy(rgb)).to(dtype)
         return {"video": video, "audio": audio}
 
