@@ -18,6 +18,11 @@ model) but never opens ``data_path``: a spec validates on a machine without the 
 them out and the dataset takes them: ``frames_per_clip`` from a leading
 ``UniformTemporalSubsample(n)`` of the video key (the decoder then converts only those ``n``
 frames: the same pixels, much less work) and ``video_dtype`` from the transform's declared input.
+
+``seed:`` is the dataset's seed (a finding on a dataset without one). The clip datasets seed the
+transform's torch draws per sample from (seed, epoch, video, clip): there the transform is built
+unseeded (its own ``seed:`` stands in when the data spec sets none), so a seed gives the same
+clips whatever the number of DataLoader workers.
 """
 from __future__ import annotations
 
