@@ -141,7 +141,9 @@ def bind_args(opdef: registry.OpDef, raw: dict[str, Any], path: tuple, *, partia
                         values[key] = spec.default
     if found:
         raise SpecError(found)
-    return values
+    # the op's own argument order, not the spec's key order: sub-modules are registered (and
+    # state_dict keys listed) in constructor order, whatever order a spec writes them in
+    return {key: values[key] for key in opdef.args if key in values}
 
 
 def _validate_value(spec: registry.ArgSpec, value: Any, path: tuple) -> Any:
