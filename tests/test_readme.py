@@ -9,6 +9,8 @@ by themselves):
   sentence before it: "this is `path/to/file.yaml`") equals that file (as data; an "(abridged)"
   block is a part of it); any other spec block validates clean.
 * ``bash no-test`` / ``python no-test`` blocks are not run, and must start with a comment saying why.
+* The ``bash ci`` block (the README's first: install + main job, then the test command) is what
+  ``.ci/run`` runs on a clean clone: it must equal that script's commands, line for line.
 * Blocks with no language are prose (diagrams, sample output).
 """
 from __future__ import annotations
@@ -99,6 +101,19 @@ def test_skipped_blocks_say_why(block):
     assert info.split() in (["bash", "no-test"], ["python", "no-test"]), info
     first = body.lstrip().splitlines()[0]
     assert first.startswith("#") and len(first.split()) >= 4, f"a no-test block starts with its reason: {first!r}"
+
+
+def test_first_block_is_what_ci_runs():
+    """The README starts with exactly two commands, install + main job and the tests, and CI
+    runs exactly those."""
+    first = BLOCKS[0]
+    assert first[1] == "bash ci", "the README's first block is the set-up: ```bash ci"
+    commands = [line for line in first[2].splitlines() if line.strip()]
+    script = (ROOT / ".ci" / "run").read_text().splitlines()
+    ci_commands = [line for line in script if line.strip() and not line.startswith(("#", "set ", "cd "))]
+    assert len(commands) == 2 and commands == ci_commands
+    assert commands[0].startswith("pip install torch==2.13.0 && ") and " && graphspec " in commands[0]
+    assert commands[1].startswith("pytest ")
 
 
 def _commands(body: str) -> list[str]:
