@@ -151,6 +151,22 @@ def _ranges_for(name: str) -> tuple[dict | None, dict | None]:
     return None, None
 
 
+def _checked_type(annotation: Any, name: str, default: Any) -> tuple[Any, TypeAdapter]:
+    """The strict type of an argument with its name's range bounds, unless the op's own default
+    is outside them (AugMix's ``depth=-1``, "drawn at random"): a default is a documented value."""
+    bounded = strict_type(annotation, *_ranges_for(name))
+    adapter = TypeAdapter(bounded)
+    if default is not _MISSING and any(_ranges_for(name)):
+        try:
+            adapter.validate_python(as_spec_data(default))
+        except ValueError:  # ValidationError, or a default with no spec form (then no bound to doubt)
+            plain = strict_type(annotation, None, None)
+            with contextlib.suppress(ValueError):
+                TypeAdapter(plain).validate_python(as_spec_data(default))
+                return plain, TypeAdapter(plain)
+    return bounded, adapter
+
+
 @dataclass
 class ArgSpec:
     """One argument of an op: its name, annotation and default."""
@@ -170,7 +186,11 @@ class ArgSpec:
 
     @property
     def nullable(self) -> bool:
-        return self.default is None or type(None) in typing.get_args(self.annotation)
+        return self.default is None or self.nullable_annotation
+
+    @property
+    def nullable_annotation(self) -> bool:
+        return type(None) in typing.get_args(self.annotation)
 
     def validate(self, value: Any) -> Any:
         """Validate a plain value (not a component) against the annotation."""
@@ -296,9 +316,10 @@ def derive_args(fn: Callable, overrides: dict[str, Any] | None = None) -> dict[s
         spec.component_list = is_component_list_annotation(annotation)
         spec.component = is_component_annotation(annotation)
         if not (spec.component or spec.component_list) and annotation is not Any:
-            spec.field_type = strict_type(annotation, *_ranges_for(name))
+            if param.default is None and not spec.nullable_annotation:
+                annotation = typing.Optional[annotation]  # torch's `stride: _size_1_t = None`: None is its documented value
             try:
-                spec.adapter = TypeAdapter(spec.field_type)
+                spec.field_type, spec.adapter = _checked_type(annotation, name, param.default)
             except Exception as err:  # no silent gap in validation: the op's author must say the type
                 raise TypeError(f"{getattr(fn, '__name__', fn)}: argument {name!r} has an annotation pydantic "
                                 f"cannot check ({annotation!r}); give its spec type in arg_types") from err

@@ -76,8 +76,33 @@ def test_every_primitive_has_a_case():
 def test_every_module_op_has_a_shape_rule_and_a_schema(op):
     opdef = registry.get(op)
     assert opdef.infer is not None, f"{op} has no static shape rule"
+    _defaults_are_valid(opdef)
+
+
+@pytest.mark.parametrize("op", [o.name for o in registry.ops() if o.kind not in ("module", "graph")])
+def test_every_other_op_accepts_its_own_defaults(op):
+    _defaults_are_valid(registry.get(op))
+
+
+@functools.cache
+def _op_schemas() -> dict:
+    return registry.json_schema()
+
+
+def _defaults_are_valid(opdef):
+    """A default of the Python signature is a documented value (torch's ``AvgPool1d(stride=None)``,
+    AugMix's ``depth=-1``): validation and the schema generated from the same model accept it."""
+    import jsonschema
+
+    schema = _op_schemas()
+    properties = schema["ops"][opdef.name]["properties"]
     for spec in opdef.args.values():
-        assert spec.name.isidentifier()
+        if spec.required or spec.component or spec.component_list or "default" not in properties[spec.name]:
+            continue
+        value = properties[spec.name]["default"]
+        spec.validate(value)
+        validator = jsonschema.Draft202012Validator({**properties[spec.name], "$defs": schema["$defs"]})
+        assert validator.is_valid(value), f"{opdef.name}.{spec.name}: the schema refuses its default {value!r}"
 
 
 @pytest.mark.parametrize("spec", ["specs/models/slow_r50.yaml", "specs/models/c2d_r50.yaml"])
