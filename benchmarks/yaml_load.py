@@ -9,21 +9,17 @@ every key, every rejection check) beside ``yaml.load`` with libyaml's ``CSafeLoa
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import yaml
+
+from timing import run_times
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def best_of(fn, runs: int = 5) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(run_times(fn, runs))
 
 
 def expanded_text(spec: Path) -> str:
