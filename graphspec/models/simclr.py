@@ -16,12 +16,13 @@ from pydantic import PositiveFloat
 
 from graphspec.compiler.infer import Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
+from graphspec.layers.distributed import cat_all_gather, get_world_size
 from graphspec.registry import register
 
 
 # ---- gathering across processes ---------------------------------------------------------------
 def _distributed() -> bool:
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+    return get_world_size() > 1
 
 
 class _GatherWithGrad(torch.autograd.Function):
@@ -31,9 +32,7 @@ class _GatherWithGrad(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
         ctx.rows, ctx.rank = x.shape[0], dist.get_rank()
-        parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
-        dist.all_gather(parts, x.contiguous())
-        return torch.cat(parts, dim=0)
+        return cat_all_gather(x.contiguous())
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
