@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from .manifests import summary_json, write_manifests, write_summary
 from .runner import Report, run
-from .steps import DATASET_PLANS, CutStep, FramesStep, PreparePlan, ResizeStep, check_prepare, plan_for
+from .steps import DATASET_PLANS, CutStep, FramesStep, PreparePlan, ResizeStep, check_prepare, merge_fields, plan_for
 
 __all__ = ["prepare", "merge", "plan_from_spec", "Report", "PreparePlan", "CutStep", "FramesStep",
            "ResizeStep", "DATASET_PLANS", "plan_for", "summary_json"]
@@ -40,9 +40,7 @@ def plan_from_spec(spec: str | Path, overrides: Sequence[str] = (),
 
     dataset = data.get("dataset") if isinstance(data, dict) else None
     op = dataset.get("op") if isinstance(dataset, dict) else dataset
-    merged = dict(data.get("prepare") or {})
-    for key, value in (plan_overrides or {}).items():
-        merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) and merged.get(key) else value
+    merged = merge_fields(data.get("prepare") or {}, plan_overrides)
     found = check_prepare(op, merged)
     if found:
         if op not in DATASET_PLANS:

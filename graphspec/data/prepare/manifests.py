@@ -12,20 +12,12 @@ Videos without a split folder go to the split ``all``.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
-from .runner import load_reports, write_json_atomic
+from .runner import load_reports, write_json_atomic, write_text_atomic
 
 FRAME_LIST_HEADER = "original_vido_id video_id frame_id path labels"
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _prepared(out_root: Path, shards: Optional[int]) -> tuple[str, list[dict]]:
@@ -61,7 +53,7 @@ def _labeled_csv(out_root: Path, outcomes: list[dict]) -> list[Path]:
     written = []
     for split, rows in _by_split(outcomes).items():
         path = out_root / f"{split}.csv"
-        _write_text_atomic(path, "".join(f"{o['output']} {index[o['label']]}\n" for o in rows))
+        write_text_atomic(path, "".join(f"{o['output']} {index[o['label']]}\n" for o in rows))
         written.append(path)
     write_json_atomic(out_root / "classnames.json", index)
     return written + [out_root / "classnames.json"]
@@ -81,7 +73,7 @@ def _frame_lists(out_root: Path, outcomes: list[dict]) -> list[Path]:
             lines += [f"{name} {video_id} {frame_id} {path} \"\""
                       for frame_id, path in enumerate(_frame_files(out_root, outcome))]
         path = out_root / "frame_lists" / f"{split}.csv"
-        _write_text_atomic(path, "\n".join(lines) + "\n")
+        write_text_atomic(path, "\n".join(lines) + "\n")
         written.append(path)
     return written
 

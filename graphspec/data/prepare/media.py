@@ -86,7 +86,8 @@ def scaled_size(width: int, height: int, short_side: int) -> tuple[int, int]:
     return (even(width * scale), even(height * scale)) if width != height else (even(short_side),) * 2
 
 
-def _window(info: Probe, cut: Optional[CutStep]) -> tuple[float, float]:
+def time_window(info: Probe, cut: Optional[CutStep]) -> tuple[float, float]:
+    """The ``[start, end)`` seconds of ``info``'s video that ``cut`` keeps (all of it without one)."""
     if cut is None:
         return 0.0, info.duration_sec
     if cut.start_sec >= info.duration_sec:
@@ -103,7 +104,7 @@ def transcode(src: Path, dest: Path, step: ResizeStep, cut: Optional[CutStep] = 
     ``step.keyframe_interval_sec``; returns facts of the output for the report. ``threads`` caps
     the codecs' threads (0: FFmpeg's choice; parallel workers split the cores between them)."""
     info = probe(src)
-    start, end = _window(info, cut)
+    start, end = time_window(info, cut)
     width, height = scaled_size(info.width, info.height, step.short_side)
     rate = Fraction(info.fps).limit_denominator(1001)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -187,7 +188,7 @@ def extract_frames(src: Path, frames_root: Path, step: FramesStep, video_name: s
     the nearest output slot, as FFmpeg's ``-r`` does), so a slower source repeats frames and a
     faster one drops them. Returns ``[(path relative to frames_root, time_sec)]``."""
     info = probe(src)
-    start, end = _window(info, cut)
+    start, end = time_window(info, cut)
     slots = sample_times(start, end, step.fps)
     if not slots:
         raise MediaError("no frames in the selected time range")

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Literal, Optional
 
-from .media import MediaError, extract_frames, probe, sample_times, scaled_size, transcode
+from .media import MediaError, extract_frames, probe, sample_times, scaled_size, time_window, transcode
 from .steps import FramesStep, PreparePlan
 
 SPLITS = ("train", "val", "test")
@@ -87,9 +87,7 @@ def _verified(job: Job, raw_root: Path, out_root: Path, plan: PreparePlan) -> Op
         if isinstance(plan.output, FramesStep):
             if not target.is_dir():
                 return None
-            info = probe(raw_root / job.source)
-            start, end = (0.0, info.duration_sec) if plan.cut is None else \
-                (float(plan.cut.start_sec), min(float(plan.cut.end_sec), info.duration_sec))
+            start, end = time_window(probe(raw_root / job.source), plan.cut)
             expected = len(sample_times(start, end, plan.output.fps))
             found = sum(1 for p in target.iterdir() if p.suffix == "." + plan.output.image_format)
             return f"{found} frames present" if found == expected else None
@@ -155,11 +153,16 @@ class Report:
         return "\n".join(lines)
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` under a temporary name beside ``path``, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=1))
+    tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    write_text_atomic(path, json.dumps(data, indent=1))
 
 
 def report_path(out_root: Path, shard: tuple[int, int]) -> Path:

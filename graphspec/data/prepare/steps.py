@@ -113,10 +113,14 @@ def check_prepare(dataset_op: object, overrides: dict) -> list:
 def plan_for(dataset_op: str, overrides: dict | None = None) -> PreparePlan:
     """The documented plan of ``dataset_op`` with ``overrides`` (plan fields, dotted by step:
     ``{"output": {"short_side": 320}, "cut": None}``) merged in; ``KeyError`` if it has none."""
-    base = DATASET_PLANS[dataset_op].model_dump()
+    return PreparePlan.model_validate(merge_fields(DATASET_PLANS[dataset_op].model_dump(), overrides))
+
+
+def merge_fields(base: dict, overrides: dict | None) -> dict:
+    """``base`` with ``overrides`` laid over it, one level deep: a mapping given for a step that
+    is a mapping too changes only the fields it names."""
+    merged = dict(base)
     for key, value in (overrides or {}).items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            base[key] = {**base[key], **value}
-        else:
-            base[key] = value
-    return PreparePlan.model_validate(base)
+        both = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = {**merged[key], **value} if both else value
+    return merged
