@@ -40,8 +40,8 @@ from graphspec.spec.source import SourceMap
 
 from .labeled_video_dataset import VIDEO_SAMPLERS
 
-#: dataset arguments a data spec fills from its own top-level keys
-_SUPPLIED = {"clip_sampler": "clip_sampler", "transform": "transform", "seed": "seed"}
+#: dataset arguments a data spec fills from its top-level keys of the same names
+_SUPPLIED = ("clip_sampler", "transform", "seed")
 #: datasets whose ``frames_per_clip`` keeps the frames ``UniformTemporalSubsample`` would keep
 #: (``UniformFrameFilter``), so it can be derived from the transform without changing a pixel
 _UNIFORM_FRAMES_OPS = frozenset({"Kinetics", "Ucf101", "Hmdb51", "labeled_video_dataset", "Charades", "Ava"})
@@ -89,7 +89,7 @@ def bind_object(data: Any, path: tuple, supplied: frozenset = frozenset()) -> Ob
             found.append(Diagnostic(f"{name} has no argument {key!r}", path=where,
                                     hint=did_you_mean(key, opdef.args), code="unknown-arg"))
         elif key in supplied:
-            found.append(Diagnostic(f"{key!r} is set by the spec's top-level {_SUPPLIED[key]!r} key", path=where,
+            found.append(Diagnostic(f"{key!r} is set by the spec's top-level {key!r} key", path=where,
                                     code="schema"))
         elif key == "video_sampler" and isinstance(value, str):
             if value in VIDEO_SAMPLERS:
@@ -112,7 +112,7 @@ def bind_object(data: Any, path: tuple, supplied: frozenset = frozenset()) -> Ob
                 found += validation_diagnostics(err.errors(), value, where)
     for key, spec in opdef.args.items():
         if spec.required and key not in raw and key not in supplied:
-            hint = f"set it with the top-level {_SUPPLIED[key]!r} key" if key in _SUPPLIED else None
+            hint = f"set it with the top-level {key!r} key" if key in _SUPPLIED else None
             found.append(Diagnostic(f"{name} needs argument {key!r}", path=path, hint=hint, code="missing-arg"))
     if found:
         raise SpecError(found)
