@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from .manifests import summary_json, write_manifests, write_summary
-from .runner import Report, run
+from .runner import Report, load_reports, run
 from .steps import DATASET_PLANS, CutStep, FramesStep, PreparePlan, ResizeStep, check_prepare, merge_fields, plan_for
 
 __all__ = ["prepare", "merge", "plan_from_spec", "Report", "PreparePlan", "CutStep", "FramesStep",
@@ -67,5 +67,6 @@ def merge(out_dir: str | Path, shards: Optional[int] = None) -> list[Path]:
     """Write the manifests and the final ``prepare_report.json`` from the reports of every shard
     of a run split in ``shards`` parts (default: the one split found in ``out_dir``)."""
     out = Path(out_dir)
-    return write_manifests(out, shards) + [write_summary(out, shards)]
+    reports = load_reports(out, shards)  # read once for the manifests and the summary
+    return write_manifests(out, reports) + [write_summary(out, reports)]
 

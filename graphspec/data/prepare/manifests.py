@@ -13,16 +13,14 @@ Videos without a split folder go to the split ``all``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
-from .runner import load_reports, write_json_atomic, write_text_atomic
+from .runner import write_json_atomic, write_text_atomic
 
 FRAME_LIST_HEADER = "original_vido_id video_id frame_id path labels"
 
 
-def _prepared(out_root: Path, shards: Optional[int]) -> tuple[str, list[dict]]:
+def _prepared(reports: list[dict]) -> tuple[str, list[dict]]:
     """The manifest kind and every prepared (done or already complete) outcome, sorted."""
-    reports = load_reports(out_root, shards)
     kind = reports[0]["plan"]["manifest"]
     outcomes = [o for r in reports for o in r["outcomes"] if o["status"] != "failed"]
     return kind, sorted(outcomes, key=lambda o: o["source"])
@@ -35,10 +33,10 @@ def _by_split(outcomes: list[dict]) -> dict[str, list[dict]]:
     return splits
 
 
-def write_manifests(out_root: Path, shards: Optional[int] = None) -> list[Path]:
-    """Write the manifests of everything prepared under ``out_root`` by a run in ``shards``
-    shards (all must have reported); returns the files written."""
-    kind, outcomes = _prepared(out_root, shards)
+def write_manifests(out_root: Path, reports: list[dict]) -> list[Path]:
+    """Write the manifests of everything the shard ``reports`` (``runner.load_reports``) prepared
+    under ``out_root``; returns the files written."""
+    kind, outcomes = _prepared(reports)
     writer = {"labeled_csv": _labeled_csv, "frame_list": _frame_lists, "epic_frame_manifest": _epic}[kind]
     return writer(out_root, outcomes)
 
@@ -88,17 +86,16 @@ def _epic(out_root: Path, outcomes: list[dict]) -> list[Path]:
     return [path]
 
 
-def summary_json(out_root: Path, shards: Optional[int] = None) -> dict:
+def summary_json(reports: list[dict]) -> dict:
     """The merged report of all shards: counts and the failures with their reasons."""
-    reports = load_reports(out_root, shards)
     outcomes = [o for r in reports for o in r["outcomes"]]
     return {"shards": len(reports),
             **{status: sum(1 for o in outcomes if o["status"] == status) for status in ("done", "skipped", "failed")},
             "failures": [{"source": o["source"], "reason": o["reason"]} for o in outcomes if o["status"] == "failed"]}
 
 
-def write_summary(out_root: Path, shards: Optional[int] = None) -> Path:
+def write_summary(out_root: Path, reports: list[dict]) -> Path:
     path = out_root / "prepare_report.json"
-    write_json_atomic(path, summary_json(out_root, shards))
+    write_json_atomic(path, summary_json(reports))
     return path
 
