@@ -286,14 +286,9 @@ class UniformClipDataset(_ClipReader, torch.utils.data.Dataset):
         if not 0 <= index < len(self):
             raise IndexError(f"clip {index} out of range for {len(self)} clips")
         slot = bisect.bisect_right(self._ends, index)
-        for attempt in range(len(self._videos)):
-            current = (slot + attempt) % len(self._videos)
-            clip_number = index - (self._ends[slot - 1] if slot else 0) if attempt == 0 else 0
-            try:
-                return self._clip(current, clip_number)
-            except BadVideoError as err:
-                self._bad(err)  # raises under the strict policy
-        raise BadVideoError(self._labeled_videos[self._videos[slot][0]][0], "no video of the dataset is readable")
+        clip_number = index - (self._ends[slot - 1] if slot else 0)
+        return self._first_readable(slot, len(self._videos),
+                                    lambda current: self._clip(current, clip_number if current == slot else 0))
 
     def _clip(self, slot: int, clip_number: int) -> Any:
         video_index, duration = self._videos[slot]
