@@ -137,6 +137,11 @@ class _TemporalConvBnAct(_Conv3dBnAct):
 
     temporal_kernel: int
 
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = False, groups: int = 1, dilation: int = 1,
+                 activation: ActivationName = "relu", use_bn: bool = True, norm_eps: float = 1e-5,
+                 norm_momentum: float = 0.1) -> None:
+        super().__init__(_args(locals()))
+
     @classmethod
     def conv_args(cls, a: dict) -> dict:
         kt, d = cls.temporal_kernel, a["dilation"]
@@ -153,21 +158,11 @@ class Conv3d3x1x1BnAct(_TemporalConvBnAct):
 
     temporal_kernel = 3
 
-    def __init__(self, in_channels: int, out_channels: int, bias: bool = False, groups: int = 1, dilation: int = 1,
-                 activation: ActivationName = "relu", use_bn: bool = True, norm_eps: float = 1e-5,
-                 norm_momentum: float = 0.1) -> None:
-        super().__init__(_args(locals()))
-
 
 class Conv3d5x1x1BnAct(_TemporalConvBnAct):
     """5x1x1 Conv3d (temporal padding ``2 * dilation``), batch norm, activation."""
 
     temporal_kernel = 5
-
-    def __init__(self, in_channels: int, out_channels: int, bias: bool = False, groups: int = 1, dilation: int = 1,
-                 activation: ActivationName = "relu", use_bn: bool = True, norm_eps: float = 1e-5,
-                 norm_momentum: float = 0.1) -> None:
-        super().__init__(_args(locals()))
 
 
 # ---- static rules: the Conv3d's and BatchNorm3d's, under kernel.conv / kernel.bn ----------------
