@@ -120,10 +120,8 @@ def clip_channel_mean(x: torch.Tensor, frames: int) -> torch.Tensor:
     return _mean_hw(per_frame.reshape(n, frames, c, 1).transpose(1, 2)).reshape(n, c)
 
 
-@register(infer=_folded_conv_infer)
-class FoldedConv2d(nn.Conv2d):
-    """A Conv3d with a ``1 x kh x kw`` kernel as a Conv2d on every frame (time in the batch). A
-    pointwise stride-1 one runs in the layout it gets (``[N, C, T*H, W]`` is a free view)."""
+class _VideoConv2d(nn.Conv2d):
+    """A Conv2d standing for a Conv3d: the clip's frame count and the layout its output goes out in."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair = (1, 1), stride: Pair = (1, 1),
                  padding: Pair = (0, 0), dilation: Pair = (1, 1), groups: int = 1, bias: bool = True,
@@ -131,7 +129,16 @@ class FoldedConv2d(nn.Conv2d):
         super().__init__(in_channels, out_channels, tuple(kernel_size), tuple(stride), tuple(padding),
                          tuple(dilation), groups, bias)
         self.frames, self.out_layout = frames, out_layout
-        self.pointwise = tuple(kernel_size) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0)
+
+
+@register(infer=_folded_conv_infer)
+class FoldedConv2d(_VideoConv2d):
+    """A Conv3d with a ``1 x kh x kw`` kernel as a Conv2d on every frame (time in the batch). A
+    pointwise stride-1 one runs in the layout it gets (``[N, C, T*H, W]`` is a free view)."""
+
+    @property
+    def pointwise(self) -> bool:
+        return self.kernel_size == (1, 1) and self.stride == (1, 1) and self.padding == (0, 0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pointwise and x.dim() == 5:
@@ -143,16 +150,9 @@ class FoldedConv2d(nn.Conv2d):
 
 
 @register(infer=_temporal_conv_infer)
-class TemporalConv2d(nn.Conv2d):
+class TemporalConv2d(_VideoConv2d):
     """A Conv3d with a ``kt x 1 x 1`` kernel as a Conv2d over ``(T, H*W)`` of the 5-D tensor
     viewed as ``[N, C, T, H*W]``."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair = (1, 1), stride: Pair = (1, 1),
-                 padding: Pair = (0, 0), dilation: Pair = (1, 1), groups: int = 1, bias: bool = True,
-                 frames: int = 1, out_layout: Optional[Layout] = "ncthw") -> None:
-        super().__init__(in_channels, out_channels, tuple(kernel_size), tuple(stride), tuple(padding),
-                         tuple(dilation), groups, bias)
-        self.frames, self.out_layout = frames, out_layout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, t, h, w = to_layout(x, "ncthw", self.frames).shape
