@@ -74,21 +74,28 @@ def resize_video(x: torch.Tensor, size: List[int], interpolation: str = "bilinea
     return interpolate(x, size, interpolation, antialias)
 
 
+def resized_size(h: int, w: int, size: List[int], max_size: Optional[int]) -> List[int]:
+    """The ``[h, w]`` TorchVision's ``resize`` gives: one value scales the shorter side to it
+    (aspect kept, the longer side truncated, capped at ``max_size``); two set both.
+    TorchScript-able."""
+    if len(size) == 2:
+        return [size[0], size[1]]
+    if len(size) != 1:
+        raise ValueError("resize: size must be an int or (height, width), got " + str(size))
+    small, large = min(h, w), max(h, w)
+    new_small, new_large = size[0], int(size[0] * large / small)
+    if max_size is not None and new_large > max_size:
+        new_small, new_large = int(max_size * new_small / new_large), max_size
+    return [new_small, new_large] if h <= w else [new_large, new_small]
+
+
 def resize(img: torch.Tensor, size: Sequence[int] | int, interpolation: str = "bilinear",
            max_size: Optional[int] = None, antialias: bool = True) -> torch.Tensor:
     """TorchVision's ``resize``: an int scales the shorter side to ``size`` (aspect kept, the longer
     side truncated, capped at ``max_size``); ``(h, w)`` sets both."""
     _check_image(img, "resize")
     h, w = img.shape[-2:]
-    if isinstance(size, int) or len(size) == 1:
-        short = size if isinstance(size, int) else size[0]
-        small, large = (h, w) if h <= w else (w, h)
-        new_small, new_large = short, int(short * large / small)
-        if max_size is not None and new_large > max_size:
-            new_small, new_large = int(max_size * new_small / new_large), max_size
-        new_h, new_w = (new_small, new_large) if h <= w else (new_large, new_small)
-    else:
-        new_h, new_w = size
+    new_h, new_w = resized_size(h, w, [size] if isinstance(size, int) else list(size), max_size)
     if (new_h, new_w) == (h, w):
         return img
     return interpolate(img, [new_h, new_w], interpolation, antialias)

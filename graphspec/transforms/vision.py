@@ -147,17 +147,8 @@ class Resize(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_video(x, "Resize")
-        h, w = x.shape[-2], x.shape[-1]
-        if len(self.size) == 2:
-            new_h, new_w = self.size[0], self.size[1]
-        else:
-            short, long = min(h, w), max(h, w)
-            new_short, new_long = self.size[0], int(self.size[0] * long / short)
-            max_size = self.max_size
-            if max_size is not None and new_long > max_size:
-                new_short, new_long = int(max_size * new_short / new_long), max_size
-            new_h, new_w = (new_short, new_long) if h <= w else (new_long, new_short)
-        return image_ops.resize_video(x, [new_h, new_w], self.interpolation, self.antialias)
+        size = image_ops.resized_size(x.shape[-2], x.shape[-1], self.size, self.max_size)
+        return image_ops.resize_video(x, size, self.interpolation, self.antialias)
 
 
 class MultiView:
