@@ -26,7 +26,7 @@ from graphspec.layers.accelerator.mobile_cpu.pool import (
 )
 from graphspec.models.accelerator.mobile_cpu.residual_blocks import X3dBottleneckBlock
 
-from accelerator_helpers import NOT_DEPLOYABLE, randomize
+from accelerator_helpers import NOT_DEPLOYABLE, randomize, randomized_with_output
 
 ACT = {"relu": F.relu, "swish": lambda x: x * torch.sigmoid(x), "hswish": F.hardswish, "identity": lambda x: x}
 
@@ -149,22 +149,16 @@ def test_conv_macs_count_the_convolution_and_the_batch_norm():
 
 
 def test_native_conv3d_flag_keeps_the_depthwise_conv3d_folded():
-    torch.manual_seed(0)
-    block = randomize(Conv3d3x3x3DwBnAct(in_channels=4))
-    x = torch.randn(1, 4, 3, 6, 6)
+    block, x, expected = randomized_with_output(lambda: Conv3d3x3x3DwBnAct(in_channels=4), (1, 4, 3, 6, 6))
     with torch.no_grad():
-        expected = block(x)
         block.convert(x.shape, native_conv3d_op_qnnpack=True)
         torch.testing.assert_close(block(x), expected, rtol=1e-5, atol=1e-5)
     assert isinstance(block.kernel.conv, nn.Conv3d) and not any(isinstance(m, nn.BatchNorm3d) for m in block.modules())
 
 
 def test_single_frame_clip_converts():  # the temporal taps of a one-frame clip see only zeros around it
-    torch.manual_seed(0)
-    block = randomize(Conv3d3x3x3DwBnAct(in_channels=3))
-    x = torch.randn(2, 3, 1, 5, 5)
+    block, x, expected = randomized_with_output(lambda: Conv3d3x3x3DwBnAct(in_channels=3), (2, 3, 1, 5, 5))
     with torch.no_grad():
-        expected = block(x)
         block.convert(x.shape)
         torch.testing.assert_close(block(x), expected, rtol=1e-5, atol=1e-5)
 

@@ -19,7 +19,7 @@ from graphspec.layers.accelerator.mobile_cpu.pool import AdaptiveAvgPool3dOutSiz
 from graphspec.models.accelerator.mobile_cpu.efficient_x3d import EfficientX3d
 from graphspec.models.accelerator.mobile_cpu.residual_blocks import X3dBottleneckBlock
 
-from accelerator_helpers import NOT_DEPLOYABLE, randomize
+from accelerator_helpers import NOT_DEPLOYABLE, randomized_with_output
 
 # name -> (plain module, the block the transmuter must make of it, or None to leave it alone)
 PLAIN = {
@@ -57,11 +57,7 @@ def test_each_transmuter_accepts_only_its_geometry():
 
 
 def test_transmute_model_replaces_what_it_should_and_keeps_the_output():
-    torch.manual_seed(0)
-    model = randomize(Plain())
-    x = torch.randn(2, 4, 4, 12, 12)
-    with torch.no_grad():
-        expected = model(x)
+    model, x, expected = randomized_with_output(Plain, (2, 4, 4, 12, 12))
     transmute_model(model, target_device="mobile_cpu")
     for (module, wanted), got in zip(PLAIN.values(), model.body):
         assert type(got) is (wanted or type(module))
@@ -84,11 +80,7 @@ def test_transmute_model_unknown_target_is_a_clear_error():
 
 
 def test_efficient_x3d_converts_end_to_end():
-    torch.manual_seed(0)
-    model = randomize(EfficientX3d(num_classes=10))
-    x = torch.randn(1, 3, 4, 64, 64)
-    with torch.no_grad():
-        expected = model(x)
+    model, x, expected = randomized_with_output(lambda: EfficientX3d(num_classes=10), (1, 3, 4, 64, 64))
     deployable = convert_to_deployable_form(model, x)
     with torch.no_grad():
         torch.testing.assert_close(deployable(x), expected, rtol=1e-4, atol=1e-5)
@@ -124,12 +116,9 @@ def test_deployable_blocks_export_to_an_onnx_graph_without_3d_ops():
     import onnx
     import onnxruntime as ort
 
-    torch.manual_seed(0)
-    model = randomize(nn.Sequential(
-        EfficientX3d().s1, X3dBottleneckBlock(in_channels=24, mid_channels=54, out_channels=24, spatial_stride=2)))
-    x = torch.randn(1, 3, 4, 32, 32)
-    with torch.no_grad():
-        expected = model(x)
+    model, x, expected = randomized_with_output(lambda: nn.Sequential(
+        EfficientX3d().s1, X3dBottleneckBlock(in_channels=24, mid_channels=54, out_channels=24, spatial_stride=2)),
+        (1, 3, 4, 32, 32))
     deployable = convert_to_deployable_form(model, x)
     buffer = io.BytesIO()
     torch.onnx.export(deployable, (x,), buffer, dynamo=False, opset_version=17)
