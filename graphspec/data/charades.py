@@ -17,7 +17,7 @@ from torch.utils.data import RandomSampler
 
 from graphspec.registry import ComponentType, register
 
-from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler, UniformClipSampler
+from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler
 from .frame_video import FrameVideo
 from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, UniformClipDataset, VideoDtype, _seed_of
 from .video import Video
@@ -100,13 +100,8 @@ class FrameListDataset(_FrameListReading, LabeledVideoDataset):
         """Entries added to a clip's sample from the frames it spans (none by default)."""
         return {}
 
-    def uniform_clips(self) -> UniformClipDataset:
-        """A map-style view of every clip the (uniform) clip sampler gives: ``len()`` counts clips."""
-        if not isinstance(self._clip_sampler, UniformClipSampler):
-            raise TypeError(f"a map-style view needs a UniformClipSampler, not {type(self._clip_sampler).__name__}")
-        return _FrameListUniformClips(self, self._labeled_videos, self._clip_sampler, transform=self._transform,
-                                      decode_audio=False, seed=self._seed, bad_files=self._bad_policy,
-                                      video_dtype=str(self._video_dtype).removeprefix("torch."))
+    def _uniform_view(self, *args: Any, **kwargs: Any) -> UniformClipDataset:
+        return _FrameListUniformClips(self, *args, **kwargs)
 
 
 class _FrameListUniformClips(_FrameListReading, UniformClipDataset):

@@ -246,11 +246,15 @@ class LabeledVideoDataset(_ClipReader, torch.utils.data.IterableDataset):
         """A map-style view of every clip the (uniform) clip sampler gives: ``len()`` counts clips."""
         if not isinstance(self._clip_sampler, UniformClipSampler):
             raise TypeError(f"a map-style view needs a UniformClipSampler, not {type(self._clip_sampler).__name__}")
-        return UniformClipDataset(self._labeled_videos, self._clip_sampler, transform=self._transform,
+        return self._uniform_view(self._labeled_videos, self._clip_sampler, transform=self._transform,
                                   decode_audio=self._decode_audio, decoder=self._decoder,
                                   frames_per_clip=self._frame_filter.num_frames if self._frame_filter else None,
                                   seed=self._seed, bad_files=self._bad_policy,
                                   video_dtype=str(self._video_dtype).removeprefix("torch."))
+
+    def _uniform_view(self, *args: Any, **kwargs: Any) -> "UniformClipDataset":
+        """The map-style class ``uniform_clips`` builds (a subclass reading its videos its own way)."""
+        return UniformClipDataset(*args, **kwargs)
 
 
 class UniformClipDataset(_ClipReader, torch.utils.data.Dataset):
