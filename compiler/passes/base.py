@@ -207,3 +207,31 @@ def conv_args(node: Node) -> dict:
     a = node.args
     return dict(in_channels=a["in_channels"], out_channels=a["out_channels"], groups=a.get("groups", 1),
                 bias=a.get("bias", True), frames=input_shape(node)[2], out_layout="ncthw")
+
+
+class Conv3dRewrite(NodeRewrite):
+    """A rewrite of Conv3d nodes whose geometry a 2-D rewrite can reproduce (``conv_geometry``):
+    ``rewrite_conv`` gets the four triples and returns the replacement or None."""
+
+    def rewrite(self, graph: WeightedGraph, node: Node) -> Node | None:
+        geometry = conv_geometry(node)
+        return None if geometry is None else self.rewrite_conv(graph, node, *geometry)
+
+    def rewrite_conv(self, graph: WeightedGraph, node: Node, kernel: tuple, stride: tuple, padding: tuple,
+                     dilation: tuple) -> Node | None:
+        raise NotImplementedError
+
+
+def slice_weight(graph: WeightedGraph, path: str, index: tuple) -> None:
+    """Keep only ``weight[index]`` of the module at ``path`` (a size-1 kernel axis dropped)."""
+    entries = graph.take(path)
+    entries["weight"] = entries["weight"][index]
+    graph.put(path, entries)
+
+
+def folded_conv2d(graph: WeightedGraph, node: Node, kernel: tuple, stride: tuple, padding: tuple,
+                  dilation: tuple) -> Node:
+    """A Conv3d with a size-1 kernel in time (no temporal stride or padding) as ``FoldedConv2d``."""
+    slice_weight(graph, node.path, (slice(None), slice(None), 0))
+    return Node("FoldedConv2d", dict(conv_args(node), kernel_size=kernel[1:], stride=stride[1:],
+                                     padding=padding[1:], dilation=dilation[1:]))

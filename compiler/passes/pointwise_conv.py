@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from graphspec.compiler.ir import Node
 
-from .base import WeightedGraph, NodeRewrite, conv_args, conv_geometry
+from .base import Conv3dRewrite, WeightedGraph, folded_conv2d
 
 
-class PointwiseConvToConv2d(NodeRewrite):
+class PointwiseConvToConv2d(Conv3dRewrite):
     name = "pointwise-conv-to-conv2d"
 
-    def rewrite(self, graph: WeightedGraph, node: Node) -> Node | None:
-        geometry = conv_geometry(node)
-        if geometry is None:
-            return None
-        kernel, stride, padding, dilation = geometry
+    def rewrite_conv(self, graph: WeightedGraph, node: Node, kernel, stride, padding, dilation) -> Node | None:
         if kernel != (1, 1, 1) or stride[0] != 1 or padding[0] != 0:
             return None
-        entries = graph.take(node.path)
-        entries["weight"] = entries["weight"][:, :, 0]
-        graph.put(node.path, entries)
-        return Node("FoldedConv2d", dict(conv_args(node), kernel_size=(1, 1), stride=stride[1:],
-                                         padding=padding[1:], dilation=dilation[1:]))
+        return folded_conv2d(graph, node, kernel, stride, padding, dilation)

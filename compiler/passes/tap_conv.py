@@ -5,17 +5,13 @@ from __future__ import annotations
 from graphspec.compiler.ir import Node
 from graphspec.layers.mobile import bias_tap, tap_segments
 
-from .base import WeightedGraph, NodeRewrite, conv_args, conv_geometry, input_shape
+from .base import Conv3dRewrite, WeightedGraph, conv_args, input_shape
 
 
-class Conv3dToTaps(NodeRewrite):
+class Conv3dToTaps(Conv3dRewrite):
     name = "conv3d-to-taps"
 
-    def rewrite(self, graph: WeightedGraph, node: Node) -> Node | None:
-        geometry = conv_geometry(node)
-        if geometry is None:
-            return None
-        kernel, stride, padding, dilation = geometry
+    def rewrite_conv(self, graph: WeightedGraph, node: Node, kernel, stride, padding, dilation) -> Node | None:
         try:
             segments = tap_segments(input_shape(node)[2], kernel[0], stride[0], padding[0], dilation[0])
         except ValueError:  # an output frame made of padding only: leave it (the op-set check names it)

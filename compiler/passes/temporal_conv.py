@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from graphspec.compiler.ir import Node
 
-from .base import WeightedGraph, NodeRewrite, conv_args, conv_geometry
+from .base import Conv3dRewrite, WeightedGraph, conv_args, slice_weight
 
 
-class TemporalConvToConv2d(NodeRewrite):
+class TemporalConvToConv2d(Conv3dRewrite):
     name = "temporal-conv-to-conv2d"
 
-    def rewrite(self, graph: WeightedGraph, node: Node) -> Node | None:
-        geometry = conv_geometry(node)
-        if geometry is None:
-            return None
-        kernel, stride, padding, dilation = geometry
+    def rewrite_conv(self, graph: WeightedGraph, node: Node, kernel, stride, padding, dilation) -> Node | None:
         if kernel[0] == 1 or kernel[1:] != (1, 1) or stride[1:] != (1, 1) or padding[1:] != (0, 0):
             return None
-        entries = graph.take(node.path)
-        entries["weight"] = entries["weight"][..., 0]  # [O, I/g, kt, 1]
-        graph.put(node.path, entries)
+        slice_weight(graph, node.path, (Ellipsis, 0))  # [O, I/g, kt, 1]
         return Node("TemporalConv2d", dict(conv_args(node), kernel_size=(kernel[0], 1), stride=(stride[0], 1),
                                            padding=(padding[0], 0), dilation=(dilation[0], 1)))
