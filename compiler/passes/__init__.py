@@ -8,6 +8,7 @@ from .eval_cleanup import EvalCleanup
 from .fold_batch_norm import FoldBatchNorm
 from .global_pool import GlobalPoolToMean
 from .layout import KeepFoldedLayout
+from .pad_channels import PadChannels
 from .pointwise_conv import PointwiseConvToConv2d
 from .pool3d import Pool3dTo2d
 from .spatial_conv import SpatialConvToConv2d
@@ -17,11 +18,12 @@ from .tap_conv import Conv3dToTaps
 from .temporal_conv import TemporalConvToConv2d
 
 #: the mobile lowering: clean-up and folding first (on 3-D weights), then the 2-D rewrites,
-#: then the layout pass that removes the reshapes between consecutive 2-D ops
+#: then channel padding for the fast kernels, then the layout pass that removes the reshapes
+#: between consecutive 2-D ops
 MOBILE: tuple[Pass, ...] = (
     ConvReduceToBranches(), EvalCleanup(), FoldBatchNorm(), PointwiseConvToConv2d(), SpatialConvToConv2d(), TemporalConvToConv2d(),
     Conv3dToTaps(), GlobalPoolToMean(), Pool3dTo2d(), SqueezeExcitationToGemm(), SwishToSigmoidMul(),
-    KeepFoldedLayout(),
+    PadChannels(), KeepFoldedLayout(),
 )
 
 

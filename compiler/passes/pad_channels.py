@@ -1,0 +1,107 @@
+"""Widen a convolution's output to a multiple of ``multiple`` channels when the next convolution
+reads it: the extra filters are zero, the ops between are per channel, and the reader's weights
+for the extra channels are zero, so they add exact zeros and the result is unchanged.
+
+Why: onnxruntime's fast blocked-channel (NCHWc) kernels take a convolution only when its channel
+counts are multiples of 4, and XNNPACK's vector kernels work in groups of 8 or 16 channels.
+X3D's first stage is 54 channels wide: there, onnxruntime falls back to its plain depthwise
+convolution (about 3x slower) and converts the layout around it.
+
+A run of the graph (``chains``: leaves that feed each other) is padded from a *producer* (a 2-D
+convolution with groups 1) through *per-channel* ops (element-wise ops, depthwise convolutions,
+per-channel affines, squeeze-excitation, which mixes channels only through its first Gemm) up to
+a *reader* (a 2-D convolution with groups 1). Runs that end anywhere else are left alone.
+"""
+from __future__ import annotations
+
+import torch
+
+from graphspec.compiler.ir import Node
+
+from .base import ELEMENTWISE, Pass, WeightedGraph, chains
+
+CONVS = frozenset({"FoldedConv2d", "TemporalConv2d", "TemporalTapConv"})
+
+#: how a per-channel op's state widens: parameter name -> the dimension that counts channels
+#: (TemporalTapConv's parameters sit under ``taps.k``; ``_pad_state`` matches by suffix)
+PER_CHANNEL_STATE: dict[str, dict[str, int]] = {
+    "conv": {"weight": 0, "bias": 0},
+    "ChannelAffine": {"scale": 0, "shift": 0},
+    "SqueezeExcitationGemm": {"block.0.weight": 1, "block.2.weight": 0, "block.2.bias": 0},
+}
+#: the arguments that count the channels, per op kind
+CHANNEL_ARGS: dict[str, tuple[str, ...]] = {
+    "producer": ("out_channels",),
+    "depthwise": ("in_channels", "out_channels", "groups"),
+    "ChannelAffine": ("num_features",),
+    "SqueezeExcitationGemm": ("num_channels",),
+    "reader": ("in_channels",),
+}
+
+
+def _dense(node: Node) -> bool:
+    return node.op in CONVS and node.args.get("groups", 1) == 1
+
+
+def _depthwise(node: Node, channels: int) -> bool:
+    a = node.args
+    return node.op in CONVS and a["in_channels"] == a["out_channels"] == a.get("groups", 1) == channels
+
+
+def _per_channel_kind(node: Node, channels: int) -> str | None:
+    if node.op in ELEMENTWISE:
+        return "elementwise"
+    if _depthwise(node, channels):
+        return "depthwise"
+    if node.op in ("ChannelAffine", "SqueezeExcitationGemm"):
+        return node.op
+    return None
+
+
+class PadChannels(Pass):
+    name = "pad-channels"
+
+    def __init__(self, multiple: int = 8) -> None:
+        self.multiple = multiple
+
+    def run(self, graph: WeightedGraph) -> bool:
+        changed = False
+        for run in chains(graph.roots):
+            for start, producer in enumerate(run):
+                if _dense(producer) and producer.args["out_channels"] % self.multiple:
+                    changed |= self._pad_from(graph, run, start)
+        return changed
+
+    def _pad_from(self, graph: WeightedGraph, run: list[Node], start: int) -> bool:
+        channels = run[start].args["out_channels"]
+        span: list[tuple[Node, str]] = [(run[start], "producer")]
+        for node in run[start + 1:]:
+            if _dense(node) and node.args["in_channels"] == channels:
+                span.append((node, "reader"))
+                break
+            kind = _per_channel_kind(node, channels)
+            if kind is None:
+                return False
+            span.append((node, kind))
+        else:
+            return False  # the run ends before a convolution reads the channels
+        wide = -(-channels // self.multiple) * self.multiple
+        for node, kind in span:
+            for arg in CHANNEL_ARGS.get(kind, ()):
+                node.args[arg] = wide
+            self._pad_state(graph, node, kind, wide - channels)
+        return True
+
+    @staticmethod
+    def _pad_state(graph: WeightedGraph, node: Node, kind: str, extra: int) -> None:
+        if kind == "elementwise":
+            return
+        dims = {"reader": {"weight": 1}}.get(kind) or PER_CHANNEL_STATE.get(kind) or PER_CHANNEL_STATE["conv"]
+        entries = graph.take(node.path)
+        for key, tensor in entries.items():
+            dim = next((d for name, d in dims.items() if key == name or key.endswith("." + name)), None)
+            if dim is not None:
+                shape = list(tensor.shape)
+                shape[dim] = extra
+                entries[key] = torch.cat([tensor, tensor.new_zeros(shape)], dim)
+        graph.put(node.path, entries)

@@ -1,0 +1,49 @@
+import torch
+
+from graphspec.compiler.passes import MOBILE, PadChannels
+
+from passes_support import ops, random_inputs, weighted
+
+
+def _rewritten():
+    """The tiny X3D through the mobile passes that come before channel padding."""
+    compiled, model, graph = weighted()
+    for p in MOBILE[:MOBILE.index(next(p for p in MOBILE if isinstance(p, PadChannels)))]:
+        p.run(graph)
+    return compiled, model, graph
+
+
+def test_widens_the_bottleneck_and_computes_the_same():
+    compiled, model, graph = _rewritten()
+    x = random_inputs(compiled)
+    with torch.no_grad():
+        before = model(*x)
+        assert PadChannels(multiple=16).run(graph) is True
+        after = graph.lower()(*x)
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-4)
+    assert PadChannels(multiple=16).run(graph) is False
+    # the tiny X3D's first stage is 24 wide (width factor 0.5): conv_a, conv_b and SE are widened to 32
+    block = "blocks.1.res_blocks.0.branch2"
+    nodes = {n.path: n for n in graph.walk()}
+    assert nodes[f"{block}.conv_a"].args["out_channels"] == 32
+    assert nodes[f"{block}.conv_b"].args["groups"] == nodes[f"{block}.conv_b"].args["in_channels"] == 32
+    assert nodes[f"{block}.conv_c"].args["in_channels"] == 32
+    assert graph.state[f"{block}.conv_c.weight"].shape[1] == 32
+    assert not graph.state[f"{block}.conv_c.weight"][:, 24:].any()  # the reader ignores the new channels
+
+
+def test_every_widened_convolution_is_a_multiple():
+    _, _, graph = _rewritten()
+    PadChannels(multiple=16).run(graph)
+    for node in graph.walk():
+        if node.op == "TemporalTapConv":
+            assert node.args["in_channels"] % 16 == 0, node.path
+
+
+def test_runs_that_no_convolution_reads_are_left_alone():
+    # conv_c feeds the residual sum (8 channels, not a multiple of 16): its width must not change
+    _, _, graph = _rewritten()
+    PadChannels(multiple=16).run(graph)
+    conv_c = next(n for n in graph.walk() if n.path.endswith("branch2.conv_c"))
+    assert conv_c.args["out_channels"] == 8
+    assert "TemporalTapConv" in ops(graph)
