@@ -208,19 +208,21 @@ class TemporalTapConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = to_layout(x, "folded", self.frames)
-        n = x.shape[0] // self.frames
-        ys = [y.reshape(n, self.frames, *y.shape[1:]) for y in (tap(x) for tap in self.taps)]
-        st = self.stride_t
+        ys = [tap(x) for tap in self.taps]
+        st, whole = self.stride_t, x.shape[0] == self.frames  # one clip: a tap may cover it all
         parts = []
-        for _, count, terms in self.segments:
-            pieces = [ys[k][:, s:s + (count - 1) * st + 1:st] if (count, st) != (self.frames, 1) else ys[k]
-                      for k, s in terms]
-            total = pieces[0]
-            for piece in pieces[1:]:
-                total = total + piece
-            parts.append(total)
-        y = torch.cat(parts, 1) if len(parts) > 1 else parts[0]
-        y = y.reshape(n * self.frames_out, *y.shape[2:])
+        # slices of the 4-D batch axis, clip by clip: XNNPACK runs 4-D slices in its channels-last
+        # layout, where a 5-D view [N, T, C, H, W] would cost two layout transposes per tap
+        for clip in range(x.shape[0] // self.frames):
+            base = clip * self.frames
+            for _, count, terms in self.segments:
+                pieces = [ys[k] if whole and (count, st, s) == (self.frames, 1, 0) else
+                          ys[k][base + s:base + s + (count - 1) * st + 1:st] for k, s in terms]
+                total = pieces[0]
+                for piece in pieces[1:]:
+                    total = total + piece
+                parts.append(total)
+        y = torch.cat(parts, 0) if len(parts) > 1 else parts[0]
         if self.bias is not None:
             y = y + self.bias.reshape(1, -1, 1, 1)
         return to_layout(y, self.out_layout, self.frames_out)
