@@ -95,13 +95,16 @@ def output_frames(frames: int, kernel: int, stride: int, padding: int, dilation:
     return (-(-span // stride) if ceil else span // stride) + 1
 
 
-def _clip_view(x: torch.Tensor, frames: int) -> tuple[torch.Tensor, int]:
-    """``[N, T, C, H*W]`` (folded input) or ``[N, 1, C, T*H*W]`` (5-D input) views of ``x``, to
-    scale it per clip and channel; returns the view and N."""
-    if x.dim() == 4:
-        n = x.shape[0] // frames
-        return x.reshape(n, frames, x.shape[1], -1), n
-    return x.reshape(x.shape[0], 1, x.shape[1], -1), x.shape[0]
+def per_frame_scale(scale: torch.Tensor, x: torch.Tensor, frames: int) -> torch.Tensor:
+    """A per-clip, per-channel ``scale`` (``[N, C]``) shaped to multiply ``x`` in its layout. Only
+    the small scale is reshaped (repeated for each frame when folded): a view of ``x`` splitting
+    its batch axis would cost XNNPACK two channels-last transposes of the whole tensor."""
+    n, c = scale.shape
+    if x.dim() == 5:
+        return scale.reshape(n, c, 1, 1, 1)
+    if n == 1:
+        return scale.reshape(1, c, 1, 1)  # broadcast over the frames
+    return scale.reshape(n, 1, c).expand(n, frames, c).reshape(n * frames, c, 1, 1)
 
 
 def _mean_hw(x: torch.Tensor) -> torch.Tensor:
@@ -295,9 +298,7 @@ class SqueezeExcitationGemm(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale = self.block(clip_channel_mean(x, self.frames))
-        view, n = _clip_view(x, self.frames)
-        return (view * scale.reshape(n, 1, -1, 1)).reshape(x.shape)
+        return x * per_frame_scale(self.block(clip_channel_mean(x, self.frames)), x, self.frames)
 
 
 @register(infer=identity_infer)
