@@ -188,6 +188,17 @@ def bias_tap(segments: list, kernel: int) -> int | None:
     return always[len(always) // 2] if always else None
 
 
+def aligned_tap(segments: list, frames: int, frames_out: int, stride: int) -> int | None:
+    """A tap that reads input frame ``t`` for every output frame ``t`` (X3D's centre tap), when
+    every output frame also reads another tap: the others are then summed onto it."""
+    if stride != 1 or frames != frames_out:
+        return None
+    for k in sorted({k for _, _, terms in segments for k, _ in terms}):
+        if all((k, first) in terms and len(terms) > 1 for first, _, terms in segments):
+            return k
+    return None
+
+
 @register(infer=_tap_conv_infer)
 class TemporalTapConv(nn.Module):
     """A general ``kt x kh x kw`` Conv3d as the sum of ``kt`` Conv2d taps on the folded tensor:
@@ -208,27 +219,35 @@ class TemporalTapConv(nn.Module):
             nn.Conv2d(in_channels, out_channels, (kh, kw), tuple(stride[1:]), tuple(padding[1:]),
                       tuple(dilation[1:]), groups, bias=k == self.bias_tap) for k in range(kt))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias and self.bias_tap is None else None
+        self.aligned_tap = aligned_tap(self.segments, frames, self.frames_out, stride[0])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = to_layout(x, "folded", self.frames)
         ys = [tap(x) for tap in self.taps]
-        st, whole = self.stride_t, x.shape[0] == self.frames  # one clip: a tap may cover it all
+        if self.aligned_tap is None:
+            y = self._assemble(ys, x.shape[0] // self.frames)
+        else:  # the other taps' shifted pieces, added onto the aligned tap (an Add onnxruntime fuses into its Conv)
+            y = ys[self.aligned_tap] + self._assemble(ys, x.shape[0] // self.frames, skip=self.aligned_tap)
+        if self.bias is not None:
+            y = y + self.bias.reshape(1, -1, 1, 1)
+        return to_layout(y, self.out_layout, self.frames_out)
+
+    def _assemble(self, ys: list, clips: int, skip: int | None = None) -> torch.Tensor:
+        """The output frames, clip by clip and segment by segment, as sums of the taps' slices
+        (tap ``skip`` left out). The slices are of the 4-D batch axis: XNNPACK runs them in its
+        channels-last layout, where a 5-D view ``[N, T, C, H, W]`` costs two transposes a tap."""
+        st, whole = self.stride_t, clips == 1  # one clip: a tap may cover it all
         parts = []
-        # slices of the 4-D batch axis, clip by clip: XNNPACK runs 4-D slices in its channels-last
-        # layout, where a 5-D view [N, T, C, H, W] would cost two layout transposes per tap
-        for clip in range(x.shape[0] // self.frames):
+        for clip in range(clips):
             base = clip * self.frames
             for _, count, terms in self.segments:
                 pieces = [ys[k] if whole and (count, st, s) == (self.frames, 1, 0) else
-                          ys[k][base + s:base + s + (count - 1) * st + 1:st] for k, s in terms]
+                          ys[k][base + s:base + s + (count - 1) * st + 1:st] for k, s in terms if k != skip]
                 total = pieces[0]
                 for piece in pieces[1:]:
                     total = total + piece
                 parts.append(total)
-        y = torch.cat(parts, 0) if len(parts) > 1 else parts[0]
-        if self.bias is not None:
-            y = y + self.bias.reshape(1, -1, 1, 1)
-        return to_layout(y, self.out_layout, self.frames_out)
+        return torch.cat(parts, 0) if len(parts) > 1 else parts[0]
 
 
 @register(infer=_pool_infer)
