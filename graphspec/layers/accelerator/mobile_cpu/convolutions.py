@@ -34,7 +34,7 @@ from graphspec.compiler.rules import batch_norm_macs, batch_norm_state, conv_inf
 from graphspec.registry import register
 
 from .activation_functions import ActivationName, make_activation
-from .deployable import FramewiseConv3dAs2d, PointwiseConv3dAs2d, TemporalConv3dAs2d, fold_batch_norm
+from .deployable import PointwiseConv3dAs2d, TemporalConv3dAs2d, fold_batch_norm, framewise_conv2d
 
 
 class _Conv3dBnAct(EfficientBlockBase):
@@ -107,7 +107,7 @@ class Conv3d3x3x3DwBnAct(_Conv3dBnAct):
 
     @staticmethod
     def deployable(conv: nn.Conv3d, size: tuple, native_conv3d: bool) -> nn.Module:
-        return conv if native_conv3d else FramewiseConv3dAs2d(conv, size)
+        return conv if native_conv3d else framewise_conv2d(conv, size)
 
 
 class Conv3dTemporalKernel1BnAct(_Conv3dBnAct):
@@ -129,7 +129,7 @@ class Conv3dTemporalKernel1BnAct(_Conv3dBnAct):
 
     @staticmethod
     def deployable(conv: nn.Conv3d, size: tuple, native_conv3d: bool) -> nn.Module:
-        return FramewiseConv3dAs2d(conv, size)
+        return framewise_conv2d(conv, size)
 
 
 class _TemporalConvBnAct(_Conv3dBnAct):

@@ -9,8 +9,9 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+from graphspec.layers.mobile import TemporalTapConv
 
 
 def fold_batch_norm(conv: nn.Conv3d, bn: nn.BatchNorm3d | None) -> nn.Conv3d:
@@ -75,51 +76,21 @@ class TemporalConv3dAs2d(nn.Module):
         return self.conv(x.reshape(self._in_size)).reshape(self._out_size)
 
 
-def shift_in_time(y: torch.Tensor, offset: int) -> torch.Tensor:
-    """``out[:, t] = y[:, t + offset]`` along dim 1 (time, with frames in the batch layout
-    ``[B, T, ...]``), zeros where ``t + offset`` falls outside the clip."""
-    frames = y.shape[1]
-    if offset == 0:
-        return y
-    if abs(offset) >= frames:
-        return torch.zeros_like(y)
-    pad = [0, 0] * (y.dim() - 2)
-    if offset > 0:
-        return F.pad(y[:, offset:], pad + [0, offset])
-    return F.pad(y[:, :offset], pad + [-offset, 0])
-
-
-class FramewiseConv3dAs2d(nn.Module):
-    """A ktxkxk Conv3d (temporal stride 1, dilation 1) as kt Conv2d taps on the frames (time in the
-    batch); the tap for temporal offset ``k - padding`` is added shifted by that many frames.
-    Exact: a 3-D cross-correlation is the sum over its temporal taps of 2-D ones. With kt = 1
-    (a 1xkxk Conv3d) it is one Conv2d applied to every frame."""
-
-    def __init__(self, conv: nn.Conv3d, input_blob_size: Sequence[int]) -> None:
-        super().__init__()
-        _require(conv, "needs temporal stride 1 and temporal dilation 1", conv.stride[0] == 1 and conv.dilation[0] == 1)
-        b, c, t, h, w = input_blob_size
-        kt, pt = conv.kernel_size[0], conv.padding[0]
-        self.taps = nn.ModuleList(
-            _conv2d(conv, conv.weight[:, :, k], conv.bias if k == kt // 2 else None, stride=conv.stride[1:],
-                    padding=conv.padding[1:], dilation=conv.dilation[1:])
-            for k in range(kt)
-        )
-        self._offsets = [k - pt for k in range(kt)]
-        out_t = _window_out(t, kt, 1, pt, 1)
-        _require(conv, f"temporal padding {pt} must keep the clip length ({t} -> {out_t})", out_t == t)
-        oh, ow = (_window_out(s, k, st, p, d) for s, k, st, p, d in
-                  zip((h, w), conv.kernel_size[1:], conv.stride[1:], conv.padding[1:], conv.dilation[1:]))
-        self._frames_size = (b * t, c, h, w)
-        self._out_frames_size = (b, t, conv.out_channels, oh, ow)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        frames = x.transpose(1, 2).reshape(self._frames_size)
-        out = None
-        for tap, offset in zip(self.taps, self._offsets):
-            part = shift_in_time(tap(frames).reshape(self._out_frames_size), offset)
-            out = part if out is None else out + part
-        return out.transpose(1, 2)
+def framewise_conv2d(conv: nn.Conv3d, input_blob_size: Sequence[int]) -> TemporalTapConv:
+    """A kt x kh x kw Conv3d as kt Conv2d taps on the frames (time in the batch), each reading its
+    frames shifted in time: the mobile lowering's ``TemporalTapConv`` (exact: a 3-D
+    cross-correlation is the sum over its temporal taps of 2-D ones), taking and returning 5-D.
+    With kt = 1 (a 1xkxk Conv3d) it is one Conv2d applied to every frame."""
+    frames = input_blob_size[2]
+    taps = TemporalTapConv(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                           conv.dilation, conv.groups, bias=conv.bias is not None, frames=frames,
+                           out_layout="ncthw").to(device=conv.weight.device, dtype=conv.weight.dtype)
+    with torch.no_grad():
+        for k, tap in enumerate(taps.taps):
+            tap.weight.copy_(conv.weight[:, :, k])
+        if conv.bias is not None:
+            (taps.bias if taps.bias_tap is None else taps.taps[taps.bias_tap].bias).copy_(conv.bias)
+    return taps
 
 
 class GlobalAvgPoolAs2d(nn.Module):
