@@ -108,7 +108,10 @@ def per_frame_scale(scale: torch.Tensor, x: torch.Tensor, frames: int) -> torch.
 
 
 def _mean_hw(x: torch.Tensor) -> torch.Tensor:
-    return x.mean((-2, -1), keepdim=True)  # XNNPACK's global average pooling: rank 4, last two dims
+    """The mean over (H, W) of a rank-4 tensor, as a global average pool: XNNPACK's global
+    average pooling, and onnxruntime's GlobalAveragePool runs in its blocked and int8 channels-last
+    layouts, where a ReduceMean makes it transpose the whole tensor back."""
+    return F.adaptive_avg_pool2d(x, 1)
 
 
 def clip_channel_mean(x: torch.Tensor, frames: int) -> torch.Tensor:
