@@ -1,10 +1,13 @@
 """Imports run one way: spec -> registry -> compiler -> layers/models (and the other libraries)
 -> api -> cli, and the package has no import cycle. Read from the source with ``ast``: nothing
-is imported to check it."""
+is imported to check it -- except by the last test, which imports every module on its own in a
+fresh interpreter (cycles the source does not show, e.g. a registry lookup at import time)."""
 from __future__ import annotations
 
 import ast
 import functools
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -78,6 +81,12 @@ def imports(module: str, top_level_only: bool) -> frozenset[str]:
     return frozenset(out)
 
 
+def _packages_above(module: str) -> list[str]:
+    """The packages Python imports before ``module``: ``a.b.c`` -> ``["a", "a.b"]``."""
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
 def _known(name: str) -> str | None:
     while name and name not in MODULES:
         name = name.rpartition(".")[0]
@@ -105,8 +114,11 @@ def test_no_import_cycle_at_import_time():
     for module in MODULES:
         graph.add_node(module)
         for dep in imports(module, top_level_only=True):
-            if dep != "graphspec":  # every submodule's parent package is imported first anyway
-                graph.add_edge(module, dep)
+            # importing a.b.c runs a.b's __init__ first: an edge to each package above the imported
+            # module, except the importer itself and its own packages (already being imported) and
+            # graphspec, which every submodule imports anyway
+            for target in {dep, *_packages_above(dep)} - {"graphspec", module, *_packages_above(module)}:
+                graph.add_edge(module, target)
     cycles = [c for c in nx.simple_cycles(graph)]
     new = [c for c in cycles if frozenset(c) not in KNOWN_CYCLES]
     assert new == [], "import cycles: " + "; ".join(" -> ".join(c + [c[0]]) for c in new[:5])
@@ -120,3 +132,49 @@ def test_the_import_reader_sees_real_imports():
     assert "graphspec.compiler.ir" in imports("graphspec.compiler.component", top_level_only=True)
     assert "graphspec.compiler.lower_torch" in imports("graphspec.compiler.infer", top_level_only=False)
     assert "graphspec.compiler.lower_torch" not in imports("graphspec.compiler.infer", top_level_only=True)
+
+
+def test_the_cycle_graph_counts_the_packages_an_import_runs():
+    """`from graphspec.models.x3d import ...` runs graphspec/models/__init__.py first."""
+    assert _packages_above("graphspec.models.x3d") == ["graphspec", "graphspec.models"]
+
+
+#: run in a fresh interpreter: imports the third-party libraries graphspec uses (the slow part,
+#: shared), then forks one child per graphspec module (at most one per core at a time); each child
+#: imports its module with no graphspec module loaded, so the module is the first one imported, as
+#: with ``python -c "import MODULE"``. Prints ``MODULE: error`` for each one that fails.
+_IMPORT_EACH_MODULE = r"""
+import importlib, os, sys, traceback
+for library in ("torch", "numpy", "pydantic", "yaml", "networkx"):
+    importlib.import_module(library)
+assert not [name for name in sys.modules if name.startswith("graphspec")], "the parent must stay graphspec-free"
+pending, running = list(sys.argv[1:]), {}
+while pending or running:
+    while pending and len(running) < (os.cpu_count() or 1):
+        module = pending.pop(0)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                importlib.import_module(module)
+            except BaseException:
+                error = traceback.format_exc().strip().splitlines()[-1]
+                os.write(1, f"{module}: {error}\n".encode())  # one write: lines of children never interleave
+                os._exit(1)
+            os._exit(0)
+        running[pid] = module
+    pid, status = os.wait()
+    module = running.pop(pid)
+    if status and os.WIFSIGNALED(status):
+        print(f"{module}: killed by signal {os.WTERMSIG(status)}", flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="forks one child per module (POSIX)")
+def test_every_module_imports_first_in_a_fresh_interpreter():
+    """``python -c "import graphspec.layers.accelerator.mobile_cpu.convolutions"`` once failed
+    (attention -> graphspec.models.x3d -> graphspec.models -> the accelerator models -> attention)
+    while a test session, which had imported graphspec.models first, never saw it."""
+    result = subprocess.run([sys.executable, "-c", _IMPORT_EACH_MODULE, *sorted(MODULES)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "", "modules that fail when imported first:\n" + result.stdout

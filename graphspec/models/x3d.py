@@ -4,17 +4,16 @@ depths are the base network's scaled by ``width_factor`` / ``depth_factor``."""
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator, Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from graphspec.compiler.component import Component
-from graphspec.compiler.infer import Inference, TensorType
 from graphspec.compiler.ir import Node
-from graphspec.compiler.rules import expect_channels, expect_rank, sequential
+from graphspec.compiler.rules import sequential
 from graphspec.compiler.template import builder
+from graphspec.layers.squeeze_excitation import SqueezeExcitation, SqueezeExcitationNode  # noqa: F401  (re-exported)
 from graphspec.layers.swish import Swish
 from graphspec.layers.utils import round_repeats, round_width
 from graphspec.ops.torch_ops import SequentialNode
@@ -29,76 +28,6 @@ Triple = Tuple[int, int, int]
 _BASE_STAGE_DEPTHS = (1, 2, 5, 3)
 #: each stage has twice the channels of the one before (rounded to multiples of 8)
 _STAGE_WIDTH_GROWTH = 2.0
-
-
-# ---- squeeze-excitation (fvcore's layout: block = [reduce conv, act, expand conv, sigmoid]) -----
-def _reduced_channels(a: dict) -> int:
-    reduced = a.get("num_channels_reduced")
-    return reduced if reduced is not None else int(round(a["num_channels"] / a.get("reduction_ratio", 2.0)))
-
-
-def _se_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
-    a = node.args
-    expect_rank(x, 5 if a.get("is_3d", False) else 4, "SqueezeExcitation")
-    expect_channels(x, a["num_channels"], "num_channels")
-    squeezed = x.with_shape((x.shape[0], _reduced_channels(a), *(1,) * (x.rank - 2)))
-    ctx.run(a.get("activation"), squeezed)
-    return x
-
-
-def _se_state(a: dict) -> list:
-    c, r = a["num_channels"], _reduced_channels(a)
-    kernel = (1, 1, 1) if a.get("is_3d", False) else (1, 1)
-    return [
-        ("block.0.weight", "float32", (r, c, *kernel), True),
-        ("block.0.bias", "float32", (r,), True),
-        ("block.2.weight", "float32", (c, r, *kernel), True),
-        ("block.2.bias", "float32", (c,), True),
-    ]
-
-
-def _se_macs(a: dict, inputs: tuple, out: TensorType) -> int:
-    return 2 * a["num_channels"] * _reduced_channels(a)  # two 1x1 convs on the squeezed vector
-
-
-def _se_children(node: Node) -> Iterator[tuple[str, Node]]:
-    """The activation of ``SqueezeExcitation`` lives at ``block.1`` of the lowered module, so
-    that is its path (a stateful activation's keys then match)."""
-    if isinstance(node.args.get("activation"), Node):
-        yield "block.1", node.args["activation"]
-
-
-class SqueezeExcitationNode(Node):
-    """A node named like ``SqueezeExcitation``'s, whatever its op (a ``Node`` of that op gets the
-    same names from the op's ``children`` hook)."""
-
-    def children(self) -> Iterator[tuple[str, Node]]:
-        return _se_children(self)
-
-
-@register(infer=_se_infer, state=_se_state, macs=_se_macs, children=_se_children)
-class SqueezeExcitation(nn.Module):
-    """Squeeze-excitation as in fvcore: global average, reduce conv, activation (ReLU by default),
-    expand conv, sigmoid; the input is rescaled channel-wise by the result."""
-
-    def __init__(self, num_channels: int, num_channels_reduced: Optional[int] = None,
-                 reduction_ratio: float = 2.0, is_3d: bool = False,
-                 activation: Optional[nn.Module] = None) -> None:
-        super().__init__()
-        if num_channels_reduced is None:
-            num_channels_reduced = int(round(num_channels / reduction_ratio))
-        conv = nn.Conv3d if is_3d else nn.Conv2d
-        self.is_3d = is_3d
-        self.block = nn.Sequential(
-            conv(num_channels, num_channels_reduced, kernel_size=1, bias=True),
-            nn.ReLU() if activation is None else activation,
-            conv(num_channels_reduced, num_channels, kernel_size=1, bias=True),
-            nn.Sigmoid(),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        squeezed = F.adaptive_avg_pool3d(x, 1) if self.is_3d else F.adaptive_avg_pool2d(x, 1)
-        return x * self.block(squeezed)
 
 
 # ---- projected pool ---------------------------------------------------------------------------

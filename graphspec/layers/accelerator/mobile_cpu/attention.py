@@ -9,19 +9,17 @@ from typing import Any, Iterator, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from graphspec import registry
 from graphspec.accelerator.efficient_blocks.efficient_block_base import (
     EfficientBlockBase, check_blob_size, mark_converted,
 )
 from graphspec.compiler.ir import Node
-from graphspec.models.x3d import SqueezeExcitation as _SqueezeExcitationLayer
+from graphspec.layers.squeeze_excitation import (
+    SqueezeExcitation as _SqueezeExcitationLayer, se_infer, se_macs, se_state,
+)
 from graphspec.registry import register
 
 from .activation_functions import OP_PREFIX
 from .deployable import SqueezeExcitationAsGemm
-
-#: the wrapped layer's static rules (same arguments), its state moved under ``se.``
-_LAYER = registry.get("SqueezeExcitation")
 
 
 def _children(node: Node) -> Iterator[tuple[str, Node]]:
@@ -30,8 +28,10 @@ def _children(node: Node) -> Iterator[tuple[str, Node]]:
         yield "se.block.1", node.args["activation"]
 
 
-@register(name=OP_PREFIX + "SqueezeExcitation", infer=_LAYER.infer, macs=_LAYER.macs, children=_children,
-          state=lambda a: [(f"se.{key}", *rest) for key, *rest in _LAYER.state(a)])
+# the wrapped layer's static rules (same arguments), its state moved under ``se.``; imported, not
+# looked up in the registry, which would load every op (the models package too) at import time
+@register(name=OP_PREFIX + "SqueezeExcitation", infer=se_infer, macs=se_macs, children=_children,
+          state=lambda a: [(f"se.{key}", *rest) for key, *rest in se_state(a)])
 class SqueezeExcitation(EfficientBlockBase):
     """Squeeze-excitation (global average, reduce conv, activation -- ReLU by default -- expand
     conv, sigmoid, channel-wise rescale) for 5-D (``is_3d``) or 4-D input."""
