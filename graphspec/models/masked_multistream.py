@@ -20,6 +20,7 @@ from graphspec.compiler.infer import Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import expect_rank, no_state
 from graphspec.layers.fusion import ConcatFusion
+from graphspec.ops.torch_ops import sequential_children
 from graphspec.registry import OpDef, add, derive_args, register
 
 PoolMethod = Literal["max", "avg", "sum"]
@@ -304,9 +305,8 @@ def _masked_sequential(modules: List[nn.Module] = ()) -> MaskedSequential:
 
 
 def _numbered_children(node: Node) -> Iterator[tuple[str, Node]]:
-    """A Sequential's modules are named ``0``, ``1``, ... (not ``modules.0``)."""
-    items = [m for m in node.args.get("modules") or () if isinstance(m, Node)]
-    return ((str(i), item) for i, item in enumerate(items))
+    """``0``, ``1``, ... as the lowered module names them: it drops the Nones (``_masked_sequential``)."""
+    return sequential_children(node, none_keeps_its_number=False)
 
 
 def _masked_sequential_infer(node: Node, ctx: Inference, x: Any, mask: Any) -> Any:

@@ -47,10 +47,14 @@ for _name, (_cls, _infer, _state, _macs) in TORCH_OPS.items():
 
 
 # ---- nn.Sequential ----------------------------------------------------------------------------
-def _sequential_children(node: Node) -> Iterator[tuple[str, Node]]:
+def sequential_children(node: Node, *, none_keeps_its_number: bool = True) -> Iterator[tuple[str, Node]]:
     """``nn.Sequential`` names its modules ``0``, ``1``, ... (not ``modules.0``): so do the
-    static paths and state keys."""
-    for i, item in enumerate(node.args.get("modules") or ()):
+    static paths and state keys. It keeps a None in its place (``none_keeps_its_number``); a
+    container that drops the Nones numbers the modules left."""
+    items = node.args.get("modules") or ()
+    if not none_keeps_its_number:
+        items = [item for item in items if isinstance(item, Node)]
+    for i, item in enumerate(items):
         if isinstance(item, Node):
             yield str(i), item
 
@@ -62,11 +66,11 @@ def _sequential(modules: List[nn.Module] = ()) -> nn.Sequential:
 
 add(OpDef(name="Sequential", kind="module", target=nn.Sequential, args=derive_args(_sequential),
           doc=_sequential.__doc__ or "", infer=R.sequential("modules"), public=nn.Sequential,
-          children=_sequential_children, lower=_sequential))
+          children=sequential_children, lower=_sequential))
 
 class SequentialNode(Node):
     """A node named like ``nn.Sequential``'s, whatever its op (a ``Node`` of op ``Sequential``
     gets the same names from the op's ``children`` hook)."""
 
     def children(self) -> Iterator[tuple[str, Node]]:
-        return _sequential_children(self)
+        return sequential_children(self)

@@ -140,6 +140,16 @@ LAYERS = {
 }
 
 
+def test_masked_sequential_drops_a_none_and_numbers_the_modules_left():
+    """Unlike ``nn.Sequential`` (which keeps a None in its place), the lowered module holds only the
+    modules: static keys and paths count from 0 over those, as plain torch names them."""
+    root = assign_paths(expand_node("MaskedSequential", {"modules": [None, {"op": "Linear", "in_features": 4,
+                                                                             "out_features": 3}]}))
+    infer(root, TensorType((2, 5, 4)), TensorType((2, 5)))
+    expected = list(nn.Sequential(nn.Linear(4, 3)).state_dict())
+    assert [key for key, *_ in annotate_state(root)] == expected == list(lower(root).state_dict())
+
+
 def test_every_mask_taking_layer_is_covered():
     assert set(LAYERS) | {"MaskedSequential"} == {cls.__name__ for cls in MASK_MODULES}
 
