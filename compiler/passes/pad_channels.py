@@ -25,7 +25,6 @@ CONVS = frozenset({"FoldedConv2d", "TemporalConv2d", "TemporalTapConv"})
 #: how a per-channel op's state widens: parameter name -> the dimension that counts channels
 #: (TemporalTapConv's parameters sit under ``taps.k``; ``_pad_state`` matches by suffix)
 PER_CHANNEL_STATE: dict[str, dict[str, int]] = {
-    "conv": {"weight": 0, "bias": 0},
     "ChannelAffine": {"scale": 0, "shift": 0},
     "SqueezeExcitationGemm": {"block.0.weight": 1, "block.2.weight": 0, "block.2.bias": 0},
 }
@@ -49,12 +48,12 @@ def _depthwise(node: Node, channels: int) -> bool:
 
 
 def _per_channel_kind(node: Node, channels: int) -> str | None:
-    if node.op in ELEMENTWISE:
-        return "elementwise"
+    if node.op in PER_CHANNEL_STATE:  # before ELEMENTWISE, which counts ChannelAffine too: its state widens
+        return node.op
     if _depthwise(node, channels):
         return "depthwise"
-    if node.op in ("ChannelAffine", "SqueezeExcitationGemm"):
-        return node.op
+    if node.op in ELEMENTWISE:
+        return "elementwise"
     return None
 
 
@@ -96,7 +95,7 @@ class PadChannels(Pass):
     def _pad_state(graph: WeightedGraph, node: Node, kind: str, extra: int) -> None:
         if kind == "elementwise":
             return
-        dims = {"reader": {"weight": 1}}.get(kind) or PER_CHANNEL_STATE.get(kind) or PER_CHANNEL_STATE["conv"]
+        dims = PER_CHANNEL_STATE.get(kind) or ({"weight": 1} if kind == "reader" else {"weight": 0, "bias": 0})
         entries = graph.take(node.path)
         for key, tensor in entries.items():
             dim = next((d for name, d in dims.items() if key == name or key.endswith("." + name)), None)

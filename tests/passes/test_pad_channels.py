@@ -47,3 +47,38 @@ def test_runs_that_no_convolution_reads_are_left_alone():
     conv_c = next(n for n in graph.walk() if n.path.endswith("branch2.conv_c"))
     assert conv_c.args["out_channels"] == 8
     assert "TemporalTapConv" in ops(graph)
+
+
+#: a batch norm after an activation (so it becomes a ChannelAffine, not a folded conv) between a
+#: 6-channel convolution and its depthwise and pointwise readers
+AFFINE_SPEC = """\
+graphspec: 1
+kind: model
+name: affine
+inputs: {video: [2, 3, 4, 9, 9]}
+model:
+  op: Sequential
+  modules:
+    - {op: Conv3d, in_channels: 3, out_channels: 6, kernel_size: 1}
+    - ReLU
+    - {op: BatchNorm3d, num_features: 6}
+    - {op: Conv3d, in_channels: 6, out_channels: 6, kernel_size: 3, padding: 1, groups: 6}
+    - {op: Conv3d, in_channels: 6, out_channels: 5, kernel_size: 1}
+"""
+
+
+def test_a_channel_affine_between_widens_too(tmp_path):
+    from passes_support import spec_file
+
+    compiled, model, graph = weighted(spec_file(tmp_path, AFFINE_SPEC), [])
+    for p in MOBILE[:MOBILE.index(next(p for p in MOBILE if isinstance(p, PadChannels)))]:
+        p.run(graph)
+    assert "ChannelAffine" in ops(graph)
+    x = random_inputs(compiled)
+    with torch.no_grad():
+        before = model(*x)
+        assert PadChannels(multiple=8).run(graph) is True
+        after = graph.lower()(*x)
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-4)
+    affine = next(n for n in graph.walk() if n.op == "ChannelAffine")
+    assert affine.args["num_features"] == 8 and graph.state[f"{affine.path}.scale"].shape == (8,)
