@@ -11,7 +11,7 @@ from typing import List, Tuple
 
 import torch
 
-from .image_ops import resize_video
+from .image_ops import check_uint8_interpolation, resize_video
 from .layout import check_video
 
 def _interpolations() -> List[str]:
@@ -24,9 +24,7 @@ def _check_interpolation(x: torch.Tensor, interpolation: str, name: str) -> None
     if interpolation not in _interpolations():
         raise ValueError(name + ": interpolation '" + interpolation + "' is not one of "
                          + ", ".join(_interpolations()))
-    if x.dtype == torch.uint8 and interpolation not in ["nearest", "bilinear", "bicubic"]:
-        raise ValueError(name + ": interpolation '" + interpolation + "' needs a float video; a uint8 video "
-                         + str(list(x.shape)) + " supports nearest, bilinear and bicubic")
+    check_uint8_interpolation(x, interpolation, name)
 
 __all__ = [
     "Tuple", "uniform_temporal_subsample", "short_side_scale", "uniform_temporal_subsample_repeated",

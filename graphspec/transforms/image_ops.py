@@ -40,16 +40,21 @@ def _blend(img1: torch.Tensor, img2: torch.Tensor, ratio: float) -> torch.Tensor
     return (ratio * img1.float() + (1.0 - ratio) * img2.float()).clamp(0, bound).to(img1.dtype)
 
 
+def check_uint8_interpolation(x: torch.Tensor, interpolation: str, name: str) -> None:
+    """When ``x`` is uint8, a mode torch resizes uint8 frames with (the others need float input).
+    TorchScript-able: string concatenation, the modes listed inline."""
+    if x.dtype == torch.uint8 and interpolation not in ["nearest", "nearest-exact", "bilinear", "bicubic"]:
+        raise ValueError(name + ": interpolation '" + interpolation + "' needs a float video; a uint8 video "
+                         + str(list(x.shape)) + " supports nearest, bilinear and bicubic")
+
+
 def interpolate(x: torch.Tensor, size: List[int], interpolation: str = "bilinear",
                 antialias: bool = False) -> torch.Tensor:
     """Resize the last two dims of ``(..., C, H, W)`` to ``size`` (align_corners False, as
     ``F.interpolate``); uint8 stays uint8 (rounded). TorchScript-able."""
     lead = list(x.shape[:-3])
     flat = x.reshape([-1] + list(x.shape[-3:]))
-    if x.dtype == torch.uint8 and interpolation != "nearest" and interpolation != "nearest-exact" \
-            and interpolation != "bilinear" and interpolation != "bicubic":
-        raise ValueError("interpolation '" + interpolation + "' needs a float video; uint8 supports "
-                         "nearest, bilinear and bicubic")
+    check_uint8_interpolation(x, interpolation, "interpolate")
     align: Optional[bool] = None
     if interpolation in _linear_modes():
         align = False

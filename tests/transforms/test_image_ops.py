@@ -60,6 +60,17 @@ def test_hue_rotates_primaries():
         ops.adjust_hue(x, 0.7)
 
 
+def test_uint8_interpolation_takes_only_the_modes_torch_resizes_uint8_with():
+    x = _frames()
+    want = torch.nn.functional.interpolate(x, size=[4, 5], mode="nearest-exact")
+    assert torch.equal(ops.interpolate(x, [4, 5], "nearest-exact"), want)
+    with pytest.raises(ValueError, match=r"interpolate: interpolation 'area' needs a float video; a uint8 video "
+                                         r"\[2, 3, 8, 10\]"):
+        ops.interpolate(x, [4, 5], "area")
+    torch.testing.assert_close(ops.interpolate(x.float(), [4, 5], "area"),
+                               torch.nn.functional.interpolate(x.float(), size=[4, 5], mode="area"))
+
+
 def test_invert_posterize_solarize():
     x = _frames()
     assert torch.equal(ops.invert(x), 255 - x)
