@@ -20,7 +20,7 @@ from graphspec.compiler.component import as_component
 from graphspec.compiler.infer import Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.lower_torch import lower
-from graphspec.registry import get_or_raise_at, register
+from graphspec.registry import find, get_or_raise_at, register
 
 from .simclr import SCALAR, encode_infer, node_macs
 
@@ -166,15 +166,35 @@ def _byol_infer(node: Node, ctx: Inference, x1: Any, x2: Any) -> TensorType:
     return SCALAR
 
 
+#: MAC counts of default predictors, each with what built it (feature_dim, predictor_inner, norm,
+#: the norm's op): compared by ``==`` (a norm may be a dict), the most recent last
+_DEFAULT_PREDICTOR_MACS: list[tuple[tuple, int | None]] = []
+_DEFAULT_PREDICTOR_MACS_KEPT = 8
+
+
+def _default_predictor_macs(args: dict) -> int | None:
+    """The node's default predictor lives in its meta, out of the MAC rule's reach: a twin is built
+    and counted once per predictor (not at every count), its op looked up again so a norm op
+    registered anew is counted anew."""
+    norm = args["norm"]
+    name = norm if isinstance(norm, str) else norm.get("op") if isinstance(norm, dict) else None
+    key = (args["feature_dim"], args["predictor_inner"], norm, find(name) if isinstance(name, str) else None)
+    for seen, macs in _DEFAULT_PREDICTOR_MACS:
+        if seen[:3] == key[:3] and seen[3] is key[3]:
+            return macs
+    twin = _default_predictor_node(args, ())
+    Inference().run(twin, TensorType(("B", args["feature_dim"])))
+    _DEFAULT_PREDICTOR_MACS.append((key, node_macs(twin)))
+    del _DEFAULT_PREDICTOR_MACS[:-_DEFAULT_PREDICTOR_MACS_KEPT]
+    return _DEFAULT_PREDICTOR_MACS[-1][1]
+
+
 def _byol_macs(args: dict, inputs: tuple, out: TensorType) -> int | None:
     # the children count one view through the online network, the target and the predictor; the
     # other view costs as much again
     online = node_macs(*_online(args))
     predictor = args.get("predictor")
-    if predictor is None:  # the default one lives in the node's meta, out of reach: count a twin
-        predictor = _default_predictor_node(args, ())
-        Inference().run(predictor, TensorType(("B", args["feature_dim"])))
-    predictor_macs = node_macs(predictor)
+    predictor_macs = node_macs(predictor) if predictor is not None else _default_predictor_macs(args)
     return None if online is None or predictor_macs is None else 2 * online + predictor_macs
 
 

@@ -118,8 +118,8 @@ def test_r50_spec_figures_follow_from_the_backbone_reference():
     assert "predictor.0.weight" in keys and "predictor.0.bias" not in keys
 
 
-def test_default_predictor_with_a_python_norm_and_without_projector(tmp_path):
-    # no projector (backbone named `backbone`), no norm given: the default SyncBatchNorm
+def _tiny_spec(tmp_path: Path) -> Path:
+    """BYOL over a Linear(6, 4) backbone: no projector, no norm given (the default SyncBatchNorm)."""
     spec = tmp_path / "byol.yaml"
     spec.write_text("""
 graphspec: 1
@@ -133,9 +133,26 @@ model:
   feature_dim: 4
   predictor_inner: 8
 """)
-    compiled = _static_matches_lowered(spec)
+    return spec
+
+
+def test_default_predictor_with_a_python_norm_and_without_projector(tmp_path):
+    # no projector (backbone named `backbone`), no norm given: the default SyncBatchNorm
+    compiled = _static_matches_lowered(_tiny_spec(tmp_path))
     assert [k for k, *_ in compiled.state][:4] == ["backbone.weight", "backbone.bias", "backbone_mmt.weight",
                                                    "backbone_mmt.bias"]
+
+
+def test_default_predictor_macs_follow_each_compiled_predictor(tmp_path):
+    """Two views, each through the online Linear(6, 4), its target copy and the predictor
+    Linear(4, inner) -> norm (2 per channel) -> ReLU -> Linear(inner, 4): recounted for each
+    predictor, not carried over from the one counted before."""
+    spec = _tiny_spec(tmp_path)
+    for inner, norm in ((8, "BatchNorm1d"), (16, "BatchNorm1d"), (8, "{op: BatchNorm1d, eps: 0.001}"),
+                        (8, "BatchNorm1d")):
+        compiled = compile_spec(spec, [f"model.predictor_inner={inner}", f"model.norm={norm}"])
+        assert compiled.diagnostics == []
+        assert compiled.macs == 2 * (2 * 6 * 4 + (4 * inner + 2 * inner + inner * 4)), (inner, norm)
 
 
 def test_feature_dim_mismatch_is_reported_at_its_key(tmp_path):
