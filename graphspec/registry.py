@@ -233,6 +233,9 @@ class OpDef:
     aliases: tuple = ()
     #: the public Python callable (for builders: returns nn.Module)
     public: Callable | None = None
+    #: what the op declares about itself to the front ends that compile it (e.g. a dataset op's
+    #: ``graphspec.data.traits``); plain names, read by those front ends only
+    traits: frozenset = frozenset()
     _model: Any = field(default=None, repr=False)
 
     def call_mode(self, node: Any) -> CallMode:
@@ -360,19 +363,21 @@ class Registry:
         lower: Callable | None = None,
         arg_types: dict[str, Any] | None = None,
         aliases: tuple = (),
+        traits: tuple = (),
     ):
         """Register a module class (or a graph op, or an object factory) under its public name.
         Usable as a decorator.
 
         ``infer`` is the static shape rule; leaf modules also give ``state`` and ``macs`` rules.
         ``arg_types`` replaces annotations the signature lacks (e.g. ``{"conv": ComponentType}``).
+        ``traits`` are names the op declares for the front ends (``OpDef.traits``).
         """
 
         def deco(obj: Callable) -> Callable:
             self.add(OpDef(
                 name=name or obj.__name__, kind=kind or "module", target=obj, args=derive_args(obj, arg_types),
                 doc=inspect.getdoc(obj) or "", infer=infer, state=state, macs=macs, call=call,
-                children=children, lower=lower, aliases=aliases, public=obj,
+                children=children, lower=lower, aliases=aliases, public=obj, traits=frozenset(traits),
             ))
             return obj
 

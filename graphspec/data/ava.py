@@ -34,6 +34,7 @@ from graphspec.registry import ComponentType, register
 from .charades import read_frame_list
 from .clip_sampling import ClipInfo, ClipSampler, Seconds
 from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, VideoDtype
+from .traits import UNIFORM_CLIP_DATASET
 from .utils import get_logger
 
 _LOG = get_logger(__name__)
@@ -171,7 +172,7 @@ class _KeyframeDataset(LabeledVideoDataset):
         return super()._sample(video, path, copy.deepcopy(info), *rest)
 
 
-@register(kind="object", arg_types={"clip_sampler": ComponentType})
+@register(kind="object", arg_types={"clip_sampler": ComponentType}, traits=UNIFORM_CLIP_DATASET)
 def Ava(frame_paths_file: str, frame_labels_file: str, video_path_prefix: str = "",  # noqa: N802 (PyTorchVideo's name)
         label_map_file: Optional[str] = None, clip_sampler: ClipSampler = ClipSampler,
         video_sampler: type = RandomSampler, transform: Optional[Callable[[dict], Any]] = None, *,

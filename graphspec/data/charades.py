@@ -20,6 +20,7 @@ from graphspec.registry import ComponentType, register
 from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler
 from .frame_video import FrameVideo
 from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, UniformClipDataset, VideoDtype, _seed_of
+from .traits import UNIFORM_CLIP_DATASET
 from .video import Video
 
 FRAME_LIST_COLUMNS = ("original_vido_id", "video_id", "frame_id", "path", "labels")
@@ -114,7 +115,7 @@ class _FrameListUniformClips(_FrameListReading, UniformClipDataset):
         self._frame_filter = source._frame_filter
 
 
-@register(kind="object", arg_types={"clip_sampler": ComponentType})
+@register(kind="object", arg_types={"clip_sampler": ComponentType}, traits=UNIFORM_CLIP_DATASET)
 class Charades(FrameListDataset):
     """Charades frame videos with per-frame multi-labels. A clip's sample has ``label``: the
     label ids of each frame the clip spans (a list per frame), ``video_label``: the ids of the

@@ -15,6 +15,7 @@ from graphspec.registry import ComponentType, register
 from .clip_sampling import ClipSampler
 from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, VideoDtype
 from .labeled_video_paths import LabeledVideoPaths
+from .traits import UNIFORM_CLIP_DATASET
 
 _SPLIT_FILE = re.compile(r"^(?P<action>.+)_test_split(?P<split>\d+)\.txt$")
 
@@ -60,7 +61,7 @@ class Hmdb51LabeledVideoPaths(LabeledVideoPaths):
         return cls(out)
 
 
-@register(kind="object", arg_types={"clip_sampler": ComponentType})
+@register(kind="object", arg_types={"clip_sampler": ComponentType}, traits=UNIFORM_CLIP_DATASET)
 def Hmdb51(data_path: str, clip_sampler: ClipSampler, video_sampler: type = RandomSampler,  # noqa: N802 (PyTorchVideo's name)
            transform: Optional[Callable[[dict], Any]] = None, video_path_prefix: str = "", split_id: int = 1,
            split_type: str = "train", decode_audio: bool = True, decoder: str = "pyav", *,

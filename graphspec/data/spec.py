@@ -16,13 +16,15 @@ model: ../models/slow_r50.yaml                     # optional: the clips must fi
 model) but never opens ``data_path``: a spec validates on a machine without the dataset;
 ``build`` needs the data. Two dataset arguments follow from the transform when the spec leaves
 them out and the dataset takes them: ``frames_per_clip`` from a leading
-``UniformTemporalSubsample(n)`` of the video key (the decoder then converts only those ``n``
-frames: the same pixels, much less work) and ``video_dtype`` from the transform's declared input.
+``UniformTemporalSubsample(n)`` of the video key, for a dataset op that declares it keeps those
+frames (trait ``UNIFORM_FRAMES_PER_CLIP`` of ``graphspec.data.traits``; the decoder then converts
+only those ``n`` frames: the same pixels, much less work) and ``video_dtype`` from the
+transform's declared input.
 
-``seed:`` is the dataset's seed (a finding on a dataset without one). The clip datasets seed the
-transform's torch draws per sample from (seed, epoch, video, clip): there the transform is built
-unseeded (its own ``seed:`` stands in when the data spec sets none), so a seed gives the same
-clips whatever the number of DataLoader workers.
+``seed:`` is the dataset's seed (a finding on a dataset without one). The clip datasets (trait
+``PER_SAMPLE_SEEDS``) seed the transform's torch draws per sample from (seed, epoch, video,
+clip): there the transform is built unseeded (its own ``seed:`` stands in when the data spec
+sets none), so a seed gives the same clips whatever the number of DataLoader workers.
 """
 from __future__ import annotations
 
@@ -39,15 +41,10 @@ from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, validatio
 from graphspec.spec.source import SourceMap
 
 from .labeled_video_dataset import VIDEO_SAMPLERS
+from .traits import PER_SAMPLE_SEEDS, UNIFORM_FRAMES_PER_CLIP
 
 #: dataset arguments a data spec fills from its top-level keys of the same names
 _SUPPLIED = ("clip_sampler", "transform", "seed")
-#: datasets whose ``frames_per_clip`` keeps the frames ``UniformTemporalSubsample`` would keep
-#: (``UniformFrameFilter``), so it can be derived from the transform without changing a pixel
-_UNIFORM_FRAMES_OPS = frozenset({"Kinetics", "Ucf101", "Hmdb51", "labeled_video_dataset", "Charades", "Ava"})
-#: datasets that seed torch for each sample's transform from (seed, epoch, video, clip): their
-#: transform is built unseeded, so its draws do not depend on the number of DataLoader workers
-_PER_SAMPLE_SEEDED_OPS = _UNIFORM_FRAMES_OPS | {"SSv2"}
 
 
 @dataclass
@@ -60,6 +57,10 @@ class ObjectCall:
 
     def accepts(self, name: str) -> bool:
         return name in registry.get(self.op).args
+
+    def declares(self, trait: str) -> bool:
+        """Whether the op declares ``trait`` (one of ``graphspec.data.traits``)."""
+        return trait in registry.get(self.op).traits
 
     def call(self, **extra: Any) -> Any:
         args = {k: v.call() if isinstance(v, ObjectCall) else v for k, v in self.args.items()}
@@ -147,7 +148,7 @@ class CompiledData:
         extra: dict[str, Any] = dict(self.derived)
         if self.sampler_call is not None:
             extra["clip_sampler"] = self.sampler_call.call()
-        seeds_samples = self.dataset_call.op in _PER_SAMPLE_SEEDED_OPS
+        seeds_samples = self.dataset_call.declares(PER_SAMPLE_SEEDS)
         if self.transform is not None:
             extra["transform"] = self.transform.build(seeded=not seeds_samples)
         seed = self.spec.seed
@@ -244,7 +245,7 @@ def _derive_from_transform(result: CompiledData) -> None:
     if call is None or transform is None or transform.root is None:
         return
     leading = _leading_video_subsample(transform.root)
-    if leading is not None and call.op in _UNIFORM_FRAMES_OPS and "frames_per_clip" not in call.args:
+    if leading is not None and call.declares(UNIFORM_FRAMES_PER_CLIP) and "frames_per_clip" not in call.args:
         result.derived["frames_per_clip"] = leading
     declared = transform.inputs.get("video")
     dtype = getattr(declared, "dtype", None)

@@ -22,6 +22,7 @@ from graphspec.registry import ComponentType, register
 from .charades import FrameListDataset, read_frame_list
 from .clip_sampling import ClipSampler
 from .labeled_video_dataset import BadFilePolicy, VideoDtype
+from .traits import PER_SAMPLE_SEEDS
 
 
 def read_video_labels(video_label_file: str, label_name_file: str) -> dict[str, int]:
@@ -64,7 +65,8 @@ class SegmentFrameFilter:
         return [frame_indices[p] for p in picks]
 
 
-@register(kind="object", arg_types={"clip_sampler": ComponentType})
+# its frames_per_clip takes one frame per equal segment, not UniformTemporalSubsample's: not derived
+@register(kind="object", arg_types={"clip_sampler": ComponentType}, traits=(PER_SAMPLE_SEEDS,))
 class SSv2(FrameListDataset):
     """SSv2 frame videos. A clip's sample has ``label`` (the video's class id), ``video``,
     ``video_name``, ``video_index``, ``clip_index``, ``aug_index``. ``frames_per_clip`` takes
