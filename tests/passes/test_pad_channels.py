@@ -5,16 +5,15 @@ from graphspec.compiler.passes import MOBILE, PadChannels
 from passes_support import ops, random_inputs, weighted
 
 
-def _rewritten():
-    """The tiny X3D through the mobile passes that come before channel padding."""
-    compiled, model, graph = weighted()
+def _rewritten(spec="x3d_xs", overrides=None):
+    """A model (the tiny X3D by default) through the mobile passes that come before channel padding."""
+    compiled, model, graph = weighted(spec) if overrides is None else weighted(spec, overrides)
     for p in MOBILE[:MOBILE.index(next(p for p in MOBILE if isinstance(p, PadChannels)))]:
         p.run(graph)
     return compiled, model, graph
 
 
-def test_widens_the_bottleneck_and_computes_the_same():
-    compiled, model, graph = _rewritten()
+def _padded_computes_the_same(compiled, model, graph):
     x = random_inputs(compiled)
     with torch.no_grad():
         before = model(*x)
@@ -22,6 +21,11 @@ def test_widens_the_bottleneck_and_computes_the_same():
         after = graph.lower()(*x)
     torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-4)
     assert PadChannels(multiple=16).run(graph) is False
+
+
+def test_widens_the_bottleneck_and_computes_the_same():
+    compiled, model, graph = _rewritten()
+    _padded_computes_the_same(compiled, model, graph)
     # the tiny X3D's first stage is 24 wide (width factor 0.5): conv_a, conv_b and SE are widened to 32
     block = "blocks.1.res_blocks.0.branch2"
     nodes = {n.path: n for n in graph.walk()}
@@ -70,15 +74,8 @@ model:
 def test_a_channel_affine_between_widens_too(tmp_path):
     from passes_support import spec_file
 
-    compiled, model, graph = weighted(spec_file(tmp_path, AFFINE_SPEC), [])
-    for p in MOBILE[:MOBILE.index(next(p for p in MOBILE if isinstance(p, PadChannels)))]:
-        p.run(graph)
+    compiled, model, graph = _rewritten(spec_file(tmp_path, AFFINE_SPEC), [])
     assert "ChannelAffine" in ops(graph)
-    x = random_inputs(compiled)
-    with torch.no_grad():
-        before = model(*x)
-        assert PadChannels(multiple=8).run(graph) is True
-        after = graph.lower()(*x)
-    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-4)
+    _padded_computes_the_same(compiled, model, graph)
     affine = next(n for n in graph.walk() if n.op == "ChannelAffine")
-    assert affine.args["num_features"] == 8 and graph.state[f"{affine.path}.scale"].shape == (8,)
+    assert affine.args["num_features"] == 16 and graph.state[f"{affine.path}.scale"].shape == (16,)
