@@ -1,16 +1,21 @@
 """The mobile graph through ``torch.export`` to an ExecuTorch program with the XNNPACK delegate
-(the extra ``graphspec[executorch]``), run with ExecuTorch's Python runtime for parity."""
+(the extra ``graphspec[executorch]``), run with ExecuTorch's Python runtime for parity; fp32, or
+int8 through PT2E (XNNPACK's quantizer: per-channel symmetric int8 weights, int8 activations)
+calibrated on clips and judged against the fp32 eager model on held-out clips."""
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn as nn
 
+from . import int8 as int8_mod
 from .onnx_export import ATOL, THREADS, ExportError, flatten
 
 #: graph nodes that are plumbing, not compute left outside the delegate
@@ -22,14 +27,21 @@ class Program:
     buffer: bytes
     outside: list[str]  # ops left outside the XNNPACK delegate, "name xN"
     ops: dict[str, int]  # the edge program's ops (delegate calls included)
-    max_abs_error: float
-    bound: float
+    max_abs_error: float | None  # None for int8: judged by cosine/top-1 instead
+    bound: float | None
     latency_ms: float | None
 
 
 def lower_to_xnnpack(model: nn.Module, args: tuple):
     """``(executorch program manager, ops outside the delegate, op counts)`` of ``model`` lowered
     with the XNNPACK partitioner."""
+    edge = _edge(model, args)
+    lowered = edge.exported_program()
+    outside, ops = ops_outside(lowered), op_counts(lowered)  # before to_executorch plans memory into the graph
+    return edge.to_executorch(), outside, ops
+
+
+def _edge(model: nn.Module, args: tuple):
     try:
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
         from executorch.exir import to_edge_transform_and_lower
@@ -38,10 +50,7 @@ def lower_to_xnnpack(model: nn.Module, args: tuple):
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         exported = torch.export.export(model, args, strict=False)
-        edge = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()])
-    lowered = edge.exported_program()
-    outside, ops = ops_outside(lowered), op_counts(lowered)  # before to_executorch plans memory into the graph
-    return edge.to_executorch(), outside, ops
+        return to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()])
 
 
 def ops_outside(edge_program) -> Counter:
@@ -80,12 +89,87 @@ def to_executorch(model: nn.Module, args: tuple, reference: Sequence[torch.Tenso
     bound = ATOL * max([1.0] + [float(r.abs().max()) for r in reference])
     if not error <= bound:
         raise ExportError(f"ExecuTorch disagrees with torch: max abs error {error:.3g} > {bound:.3g}")
-    latency = None
-    if latency_runs:
-        inputs = tuple(flatten(args))
-        start = time.perf_counter()
-        for _ in range(latency_runs):
-            module.forward(inputs)
-        latency = (time.perf_counter() - start) / latency_runs * 1000
-    listed = [f"{name} x{n}" for name, n in sorted(outside.items())]
-    return Program(buffer, listed, dict(ops), error, bound, latency)
+    return Program(buffer, _listed(outside), dict(ops), error, bound, _latency(module, args, latency_runs))
+
+
+def _listed(outside: Counter) -> list[str]:
+    return [f"{name} x{n}" for name, n in sorted(outside.items())]
+
+
+def _latency(module, args: tuple, runs: int) -> float | None:
+    if not runs:
+        return None
+    inputs = tuple(flatten(args))
+    start = time.perf_counter()
+    for _ in range(runs):
+        module.forward(inputs)
+    return (time.perf_counter() - start) / runs * 1000
+
+
+# ---- int8 (PT2E) ---------------------------------------------------------------------------------
+def quantize_pt2e(model: nn.Module, args: tuple, calibration: Sequence[tuple]) -> torch.fx.GraphModule:
+    """``model`` with int8 quantize/dequantize pairs around what XNNPACK runs in int8, its
+    activation ranges observed on the ``calibration`` clips (each a tuple of model args)."""
+    try:
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+            XNNPACKQuantizer, get_symmetric_quantization_config)
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    except ImportError as exc:
+        raise ImportError(f"ExecuTorch is not installed ({exc.name})") from None
+    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = prepare_pt2e(torch.export.export(model, args, strict=False).module(), quantizer)
+        for clip in calibration:
+            prepared(*clip)
+        return convert_pt2e(prepared)
+
+
+def strip_final_softmax(graph_module: torch.fx.GraphModule) -> bool:
+    """Bypass the graph's last softmax in place (its input becomes the output: the logits, the
+    pre-softmax outputs int8 is judged on, like ``int8.pre_softmax`` in ONNX); False when none."""
+    softmax = [n for n in graph_module.graph.nodes if n.op == "call_function" and "softmax" in str(n.target)]
+    if not softmax:
+        return False
+    node = softmax[-1]
+    node.replace_all_uses_with(node.args[0])
+    graph_module.graph.erase_node(node)
+    graph_module.recompile()
+    return True
+
+
+def _strip_pass(graph_module: torch.fx.GraphModule):
+    from torch.fx.passes.infra.pass_base import PassResult
+
+    return PassResult(graph_module, strip_final_softmax(graph_module))
+
+
+def to_executorch_int8(model: nn.Module, eager: nn.Module, args: tuple, calibration: Sequence[tuple],
+                       held_out: Sequence[tuple], calibrated_on: str,
+                       latency_runs: int) -> tuple[Program, int8_mod.Int8Quality]:
+    """The int8 program of ``model`` (the mobile graph) and its quality against the fp32
+    ``eager`` model on the ``held_out`` clips, pre-softmax."""
+    quantized = quantize_pt2e(model, args, calibration)
+    edge = _edge(quantized, args)
+    lowered = edge.exported_program()
+    outside, ops = ops_outside(lowered), op_counts(lowered)
+    if outside.get("aten._softmax.default"):  # XNNPACK leaves int8's softmax outside: drop it there, no relowering
+        logits_edge = copy.deepcopy(edge).transform([_strip_pass])  # a copy: passes and to_executorch work in place
+    else:
+        strip_final_softmax(quantized)
+        logits_edge = _edge(quantized, args)
+    buffer, logits_buffer = edge.to_executorch().buffer, logits_edge.to_executorch().buffer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = torch.export.export(eager, args, strict=False).module()
+    strip_final_softmax(reference)
+    _, logits_module = run_program(logits_buffer, args)
+    pairs = []
+    with torch.no_grad():
+        for clip in held_out:
+            pairs.append((np.asarray(flatten(reference(*clip))[-1]),
+                          np.asarray(logits_module.forward(tuple(flatten(clip)))[-1])))
+    quality = int8_mod.compare(pairs, calibrated_on)
+    _, module = run_program(buffer, args)
+    program = Program(buffer, _listed(outside), dict(ops), None, None, _latency(module, args, latency_runs))
+    return program, quality

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import onnx
@@ -59,10 +59,15 @@ def pre_softmax(model: bytes) -> bytes:
 
 def judge(fp32: bytes, int8: bytes, held_out: Sequence[dict[str, np.ndarray]], calibration: str) -> Int8Quality:
     sess32, sess8 = session(pre_softmax(fp32)), session(pre_softmax(int8))
+    return compare([(sess32.run(None, feed)[-1], sess8.run(None, feed)[-1]) for feed in held_out], calibration)
+
+
+def compare(pairs: Iterable[tuple[np.ndarray, np.ndarray]], calibration: str) -> Int8Quality:
+    """Mean cosine and top-1 agreement over ``(fp32, int8)`` pre-softmax output pairs, one per
+    held-out clip (each ``[batch, ...]``)."""
     cosines, agree, total = [], 0, 0
-    for feed in held_out:
-        a = np.asarray(sess32.run(None, feed)[-1], dtype=np.float64)
-        b = np.asarray(sess8.run(None, feed)[-1], dtype=np.float64)
+    for fp32, int8 in pairs:
+        a, b = np.asarray(fp32, dtype=np.float64), np.asarray(int8, dtype=np.float64)
         a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
         for x, y in zip(a, b):
             cosines.append(float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y) + 1e-12)))

@@ -38,8 +38,8 @@ class ExportReport:
     inputs: dict[str, list[int]]
     bindings: dict[str, int]
     weights: str | None
-    max_abs_error: float
-    bound: float
+    max_abs_error: float | None
+    bound: float | None
     ops: dict[str, int]
     latency_ms: float | None
     passes: list[tuple[str, bool]] = field(default_factory=list)
@@ -56,8 +56,9 @@ class ExportReport:
         out.append(f"weights: {self.weights or 'random'}")
         if self.passes:
             out.append("passes: " + ", ".join(f"{n}{'' if c else ' (no change)'}" for n, c in self.passes))
-        out.append(f"parity vs torch (fp32, random input): max abs error {self.max_abs_error:.3g} "
-                   f"(bound {self.bound:.3g})")
+        if self.max_abs_error is not None:  # int8 ExecuTorch: judged by cosine/top-1 instead (below)
+            out.append(f"parity vs torch (fp32, random input): max abs error {self.max_abs_error:.3g} "
+                       f"(bound {self.bound:.3g})")
         if self.int8 is not None:
             out += self.int8.lines()
         if self.latency_ms is not None:
@@ -212,8 +213,6 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
     batches; without it int8 is calibrated on random input, with a loud warning."""
     if to not in TARGETS:
         raise ExportError(f"unknown target {to!r}; choose one of {', '.join(TARGETS)}")
-    if int8 and to == "executorch":
-        raise ExportError("--int8 is an onnxruntime flow: use it with --to onnx or --to mobile")
     compiled, bindings = compile_static(spec, overrides)
     notes: list[str] = []
     torch.manual_seed(seed)
@@ -233,13 +232,20 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
         exported, applied, paths = mobile_model(compiled, model, fresh(args))
     shapes = {n: list(t.shape) for n, t in zip(names, flatten(args))}
     if to == "executorch":
-        from .executorch_export import to_executorch
+        from .executorch_export import to_executorch, to_executorch_int8
 
-        program = to_executorch(exported, fresh(args), reference, latency_runs)
+        quality = None
+        if int8:
+            calibration, held_out, what = _calibration_clips(compiled, calibrate, calib_clips,
+                                                             list(shapes.values()), seed, notes)
+            program, quality = to_executorch_int8(exported, model, fresh(args), calibration, held_out, what,
+                                                  latency_runs)
+        else:
+            program = to_executorch(exported, fresh(args), reference, latency_runs)
         _write_atomically(Path(output), program.buffer)
         return ExportReport(str(spec), to, str(output), shapes, bindings, str(weights) if weights else None,
                             program.max_abs_error, program.bound, program.ops, program.latency_ms, applied,
-                            outside_delegate=program.outside, warnings=notes)
+                            quality, outside_delegate=program.outside, warnings=notes)
     data = to_onnx(exported, fresh(args), names, outputs)
     proto = check(data)
     if to == "mobile":
@@ -266,21 +272,28 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
 def _quantize(compiled, fp32: bytes, calibrate: Any, count: int, shapes: list, seed: int, notes: list):
     from .onnx_export import feeds
 
+    calibration, held_out, what = _calibration_clips(compiled, calibrate, count, shapes, seed, notes)
+    sess = session(fp32)
+    data = int8_mod.quantize(fp32, [feeds(sess, clip) for clip in calibration])
+    return data, int8_mod.judge(fp32, data, [feeds(sess, clip) for clip in held_out], what)
+
+
+def _calibration_clips(compiled, calibrate: Any, count: int, shapes: list, seed: int,
+                       notes: list) -> tuple[list[tuple], list[tuple], str]:
+    """``(calibration clips, held-out clips, what they are)``, each clip a tuple of model args:
+    ``count`` clips of the ``calibrate`` data (a data spec or batches) and at least 4 more held
+    out to judge int8 on, or random ones with a loud warning when ``calibrate`` is None."""
     held_out = max(4, count // 2)
     if calibrate is None:
         notes.append(RANDOM_CALIBRATION)
-        warnings.warn(RANDOM_CALIBRATION, stacklevel=3)
+        warnings.warn(RANDOM_CALIBRATION, stacklevel=4)
         gen = torch.Generator().manual_seed(seed + 1)
-        clips = [[torch.randn(*shapes[0], generator=gen)] for _ in range(count + held_out)]
+        clips = [(torch.randn(*shapes[0], generator=gen),) for _ in range(count + held_out)]
         what = f"{count} random clips"
     else:
-        clips = calibration_feeds(compiled, calibrate, count + held_out, shapes)
+        clips = [tuple(c) for c in calibration_feeds(compiled, calibrate, count + held_out, shapes)]
         if len(clips) <= held_out:
             raise ExportError(f"the calibration data has {len(clips)} clips; need more than {held_out} "
                               "(some are held out to judge the int8 model)")
         what = f"{len(clips) - held_out} clips of {calibrate if isinstance(calibrate, (str, Path)) else 'the given data'}"
-    sess = session(fp32)
-    as_feeds = [feeds(sess, tuple(c)) for c in clips]
-    calibration, judged = as_feeds[:-held_out], as_feeds[-held_out:]
-    data = int8_mod.quantize(fp32, calibration)
-    return data, int8_mod.judge(fp32, data, judged, what)
+    return clips[:-held_out], clips[-held_out:], what
