@@ -11,7 +11,9 @@ HELP = "export to ONNX, mobile ONNX (XNNPACK-friendly, int8) or ExecuTorch, veri
 DESCRIPTION = ("Export a model spec with static input shapes (the spec's inputs; symbols bound to 1 unless "
                "--set) and verify it: onnx.checker, onnxruntime vs torch (fp32 max abs error <= 1e-4 x "
                "max(1, |output|)), op histogram, latency. --to mobile runs the mobile lowering passes and "
-               "refuses a graph XNNPACK cannot run. The file is written only after every check passed. "
+               "refuses a graph XNNPACK cannot run. --int8 (any target) is judged by the cosine and "
+               "top-1 agreement of its pre-softmax outputs against fp32 on held-out clips. The file is "
+               "written only after every check passed. "
                "Exit codes: 0 written, 1 a check failed (nothing written), 2 unusable input.")
 
 
@@ -20,7 +22,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", choices=("onnx", "mobile", "executorch"), default="onnx", help="target (default onnx)")
     parser.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write (.onnx or .pte)")
     parser.add_argument("--weights", metavar="CKPT", help="state_dict to load (ours or PyTorchVideo's; strict)")
-    parser.add_argument("--int8", action="store_true", help="static int8 quantization (QDQ, per-channel weights)")
+    parser.add_argument("--int8", action="store_true", help="static int8 quantization, per-channel weights (QDQ for "
+                        "onnxruntime, PT2E for ExecuTorch), judged against fp32 on held-out clips")
     parser.add_argument("--calibrate", metavar="DATA_SPEC", help="data spec whose clips calibrate --int8")
     parser.add_argument("--calib-clips", type=int, default=8, metavar="N", help="calibration clips (default 8)")
     parser.add_argument("--latency-runs", type=int, default=10, metavar="N", help="timed runs (default 10; 0: skip)")
