@@ -1,8 +1,8 @@
 """Mobile speed, measured side by side in one run, 2 threads everywhere: X3D-XS (1x3x4x182x182)
 and X3D-S (1x3x13x182x182) as eager torch, as a plain ``torch.onnx.export`` of the unmodified
 model in onnxruntime, as our mobile lowering (fp32, and static int8 QDQ) in onnxruntime, and as
-our ExecuTorch/XNNPACK program (with the ``executorch`` extra). Prints times and ratios; asserts
-nothing. Targets: mobile fp32 >= 2.0x eager and >= 1.3x the plain export; int8 >= 3.0x eager
+our ExecuTorch/XNNPACK programs, fp32 and PT2E int8 (with the ``executorch`` extra). Prints
+times and ratios; asserts nothing. Targets: mobile fp32 >= 2.0x eager and >= 1.3x the plain export; int8 >= 3.0x eager
 with cosine >= 0.99 to fp32 (pre-softmax outputs). Weights are random (same for every variant).
 
     python benchmarks/mobile.py [--runs N] [--models x3d_xs x3d_s]
@@ -49,6 +49,18 @@ def executorch_ms(model, x, runs: int) -> float | None:
     return median_ms(lambda: program.forward((x,)), runs)
 
 
+def executorch_int8_ms(mobile, eager, x, calibration: list, held_out: list, runs: int):
+    """``(median ms, Int8Quality)`` of the PT2E int8 program, or None without the extra."""
+    try:
+        from graphspec.export.executorch_export import run_program, to_executorch_int8
+
+        program, quality = to_executorch_int8(mobile, eager, (x,), calibration, held_out, "8 random clips", 0)
+    except ImportError:
+        return None
+    _, module = run_program(program.buffer, (x,))  # keeps `program.buffer` alive beside the module
+    return median_ms(lambda: module.forward((x,)), runs), quality
+
+
 def bench(name: str, runs: int) -> list[str]:
     shape = SHAPES[name]
     compiled, _ = compile_static(ROOT / "specs" / "models" / f"{name}.yaml", [f"inputs.video={shape}"])
@@ -74,6 +86,10 @@ def bench(name: str, runs: int) -> list[str]:
     t_et = executorch_ms(mobile, x, runs)
     if t_et is not None:
         times["mobile fp32, ExecuTorch/XNNPACK"] = t_et
+    clips = [[(torch.from_numpy(f["video"]),) for f in feeds] for feeds in (calibration, held_out)]
+    et_int8 = executorch_int8_ms(mobile, eager, x, *clips, runs)
+    if et_int8 is not None:
+        times["mobile int8, ExecuTorch/XNNPACK"] = et_int8[0]
     lines = [f"{name} {shape}"]
     for label, ms in times.items():
         lines.append(f"  {label:34s} {ms:8.1f} ms  {t_eager / ms:5.2f}x eager")
@@ -81,6 +97,9 @@ def bench(name: str, runs: int) -> list[str]:
     lines.append(f"  mobile fp32 vs plain export: {plain / times['mobile fp32, ORT']:.2f}x (target >= 1.3x)")
     lines.append(f"  int8 vs fp32: cosine {quality.cosine:.4f}, top-1 agreement {quality.top1_agreement:.0%} "
                  f"(target cosine >= 0.99)")
+    if et_int8 is not None:
+        lines.append(f"  ExecuTorch int8 vs fp32 eager: cosine {et_int8[1].cosine:.4f}, "
+                     f"top-1 agreement {et_int8[1].top1_agreement:.0%} (target cosine >= 0.99)")
     return lines
 
 
