@@ -155,10 +155,12 @@ def to_executorch_int8(model: nn.Module, eager: nn.Module, args: tuple, calibrat
     outside, ops = ops_outside(lowered), op_counts(lowered)
     if outside.get("aten._softmax.default"):  # XNNPACK leaves int8's softmax outside: drop it there, no relowering
         logits_edge = copy.deepcopy(edge).transform([_strip_pass])  # a copy: passes and to_executorch work in place
-    else:
-        strip_final_softmax(quantized)
+    elif strip_final_softmax(quantized):  # a softmax inside the delegate: lower a copy without it
         logits_edge = _edge(quantized, args)
-    buffer, logits_buffer = edge.to_executorch().buffer, logits_edge.to_executorch().buffer
+    else:  # no softmax: the outputs are the logits
+        logits_edge = None
+    buffer = edge.to_executorch().buffer
+    logits_buffer = logits_edge.to_executorch().buffer if logits_edge is not None else buffer
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reference = torch.export.export(eager, args, strict=False).module()

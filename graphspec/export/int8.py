@@ -1,7 +1,8 @@
 """int8: onnxruntime static quantization (QDQ, per-channel symmetric int8 weights, per-tensor
 asymmetric uint8 activations: onnxruntime's fast U8S8 kernels on x86; signed int8 activations
 measured slower than fp32 there) calibrated on clips, judged against fp32 on held-out clips
-by the cosine similarity of the pre-softmax outputs and top-1 agreement."""
+by the cosine similarity of the pre-softmax outputs and top-1 agreement (``compare``, which the
+ExecuTorch int8 flow shares)."""
 from __future__ import annotations
 
 import os
