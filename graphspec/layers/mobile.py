@@ -123,7 +123,9 @@ def clip_channel_mean(x: torch.Tensor, frames: int) -> torch.Tensor:
     if frames == 1:
         return per_frame.reshape(x.shape[0], -1)
     n, c = x.shape[0] // frames, x.shape[1]
-    return _mean_hw(per_frame.reshape(n, frames, c, 1).transpose(1, 2)).reshape(n, c)
+    # the frames' mean as a (frames x 1) average pool of the contiguous view [N, 1, T, C]: a
+    # transposed view would be an as_strided copy that ExecuTorch runs outside the XNNPACK delegate
+    return F.avg_pool2d(per_frame.reshape(n, 1, frames, c), (frames, 1)).reshape(n, c)
 
 
 class _VideoConv2d(nn.Conv2d):
