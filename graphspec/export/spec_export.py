@@ -154,8 +154,6 @@ def _clips(source: Any) -> Iterable[torch.Tensor]:
 
 
 def calibration_feeds(compiled, source: Any, count: int, shapes: list[list[int]]) -> list[list[torch.Tensor]]:
-    if len(shapes) != 1:
-        raise ExportError("int8 calibration needs a model with one video input")
     if isinstance(source, (str, Path)):
         from graphspec import api
 
@@ -283,6 +281,8 @@ def _calibration_clips(compiled, calibrate: Any, count: int, shapes: list, seed:
     """``(calibration clips, held-out clips, what they are)``, each clip a tuple of model args:
     ``count`` clips of the ``calibrate`` data (a data spec or batches) and at least 4 more held
     out to judge int8 on, or random ones with a loud warning when ``calibrate`` is None."""
+    if len(shapes) != 1:  # random clips too: they would feed the first input only
+        raise ExportError(f"int8 calibration needs a model with one video input; this one has {len(shapes)}")
     held_out = max(4, count // 2)
     if calibrate is None:
         notes.append(RANDOM_CALIBRATION)

@@ -6,7 +6,7 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from graphspec.export import export_spec
+from graphspec.export import ExportError, export_spec
 from graphspec.export.spec_export import RANDOM_CALIBRATION
 
 from export_support import TINY_X3D, X3D_XS, data_spec
@@ -39,3 +39,26 @@ def test_random_calibration_warns_loudly(tmp_path):
                              overrides=TINY_X3D, latency_runs=0)
     assert RANDOM_CALIBRATION in report.warnings and "random clips" in report.int8.calibration
     assert "!!!" in str(report)
+
+
+#: two video inputs: random calibration clips would fill the first one only
+TWO_INPUTS = """\
+graphspec: 1
+kind: model
+name: two_inputs
+inputs: {rgb: [1, 3, 4, 16, 16], flow: [1, 2, 4, 16, 16]}
+nodes:
+  rgb_stem: {op: create_res_basic_stem, in: rgb, in_channels: 3, out_channels: 8}
+  flow_stem: {op: create_res_basic_stem, in: flow, in_channels: 2, out_channels: 8}
+  fuse: {op: Concat, dim: 1, in: [rgb_stem, flow_stem]}
+outputs: {features: fuse}
+"""
+
+
+def test_int8_of_a_two_input_model_is_refused_clearly_even_with_random_calibration(tmp_path):
+    spec = tmp_path / "two.yaml"
+    spec.write_text(TWO_INPUTS)
+    out = tmp_path / "two.onnx"
+    with pytest.warns(UserWarning, match="RANDOM"), pytest.raises(ExportError, match="one video input; this one has 2"):
+        export_spec(spec, out, to="onnx", int8=True, calib_clips=2, latency_runs=0)
+    assert not out.exists()
