@@ -1,6 +1,9 @@
 """Widen a convolution's output to a multiple of ``multiple`` channels when the next convolution
 reads it: the extra filters are zero, the ops between are per channel, and the reader's weights
-for the extra channels are zero, so they add exact zeros and the result is unchanged.
+for the extra channels are zero, so they add exact zeros and the result is unchanged -- for finite
+input: an inf or NaN reaching the producer makes its zero filters' outputs NaN (0 x inf), which
+the zero reader weights pass on (and a squeeze-excitation's mean spreads over the clip) where the
+unpadded model may have stayed finite (a ReLU or sigmoid of -inf).
 
 Why: onnxruntime's fast blocked-channel (NCHWc) kernels take a convolution only when its channel
 counts are multiples of 4, and XNNPACK's vector kernels work in groups of 8 or 16 channels.
