@@ -194,3 +194,15 @@ def test_bottleneck_without_residual_or_se_has_no_projection():
     assert not hasattr(block, "_res_proj") and "se" not in dict(block.layers.named_children())
     same = X3dBottleneckBlock(in_channels=4, mid_channels=8, out_channels=4)
     assert not hasattr(same, "_res_proj")
+
+
+@pytest.mark.parametrize("conv,reason", [
+    (nn.Conv3d(2, 2, 3, padding=1, padding_mode="reflect"), "zero padding mode"),  # the taps pad with zeros
+    (nn.Conv3d(2, 2, 3, padding="same"), "numeric padding"),
+    (nn.Conv3d(2, 2, (1, 3, 3), padding=1), "output frame 0 reads only temporal padding"),
+])
+def test_framewise_conv2d_refuses_what_the_taps_cannot_reproduce(conv, reason):
+    from graphspec.layers.accelerator.mobile_cpu.deployable import framewise_conv2d
+
+    with pytest.raises(ValueError, match=f"cannot convert Conv3d.*{reason}"):
+        framewise_conv2d(conv, (1, 2, 4, 8, 8))

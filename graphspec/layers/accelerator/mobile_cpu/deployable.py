@@ -82,9 +82,14 @@ def framewise_conv2d(conv: nn.Conv3d, input_blob_size: Sequence[int]) -> Tempora
     cross-correlation is the sum over its temporal taps of 2-D ones), taking and returning 5-D.
     With kt = 1 (a 1xkxk Conv3d) it is one Conv2d applied to every frame."""
     frames = input_blob_size[2]
-    taps = TemporalTapConv(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                           conv.dilation, conv.groups, bias=conv.bias is not None, frames=frames,
-                           out_layout="ncthw").to(device=conv.weight.device, dtype=conv.weight.dtype)
+    _require(conv, "needs numeric padding and zero padding mode",
+             not isinstance(conv.padding, str) and conv.padding_mode == "zeros")
+    try:
+        taps = TemporalTapConv(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                               conv.dilation, conv.groups, bias=conv.bias is not None, frames=frames,
+                               out_layout="ncthw").to(device=conv.weight.device, dtype=conv.weight.dtype)
+    except ValueError as exc:  # an output frame made of temporal padding only
+        raise ValueError(f"cannot convert {conv} for {frames} frames: {exc}") from None
     with torch.no_grad():
         for k, tap in enumerate(taps.taps):
             tap.weight.copy_(conv.weight[:, :, k])
