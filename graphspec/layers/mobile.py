@@ -98,13 +98,15 @@ def output_frames(frames: int, kernel: int, stride: int, padding: int, dilation:
 def per_frame_scale(scale: torch.Tensor, x: torch.Tensor, frames: int) -> torch.Tensor:
     """A per-clip, per-channel ``scale`` (``[N, C]``) shaped to multiply ``x`` in its layout. Only
     the small scale is reshaped (repeated for each frame when folded): a view of ``x`` splitting
-    its batch axis would cost XNNPACK two channels-last transposes of the whole tensor."""
+    its batch axis would cost XNNPACK two channels-last transposes of the whole tensor. The repeat
+    concatenates each clip's row ``frames`` times: ExecuTorch's XNNPACK delegate takes that, while
+    an ``expand`` (or a concatenation along the channels) stays outside and splits the delegate."""
     n, c = scale.shape
     if x.dim() == 5:
         return scale.reshape(n, c, 1, 1, 1)
     if n == 1:
         return scale.reshape(1, c, 1, 1)  # broadcast over the frames
-    return scale.reshape(n, 1, c).expand(n, frames, c).reshape(n * frames, c, 1, 1)
+    return torch.cat([scale[i:i + 1] for i in range(n) for _ in range(frames)], 0).reshape(n * frames, c, 1, 1)
 
 
 def _mean_hw(x: torch.Tensor) -> torch.Tensor:

@@ -84,3 +84,18 @@ def test_cli_int8_executorch_calibrated_on_a_data_spec(tmp_path, capsys):
     outputs, program = run_program(out.read_bytes(), (x,))
     assert outputs[0].shape == (1, 10) and torch.allclose(outputs[0].sum(1), torch.ones(1), atol=1e-3)
     del program
+
+
+def test_squeeze_excitation_on_two_folded_clips_stays_inside_the_delegate():
+    from graphspec.export.executorch_export import lower_to_xnnpack
+    from graphspec.layers.mobile import SqueezeExcitationGemm
+
+    se = SqueezeExcitationGemm(8, 4, frames=4).eval()
+    x = torch.randn(2 * 4, 8, 6, 6)  # two clips of 4 frames, folded: the scale repeats per frame
+    manager, outside, _ = lower_to_xnnpack(se, (x,))
+    assert not outside, outside
+    outputs, program = run_program(manager.buffer, (x,))
+    clips = x.reshape(2, 4, 8, 6, 6)
+    expected = clips * se.block(clips.mean((1, 3, 4)))[:, None, :, None, None]  # per clip, per channel
+    torch.testing.assert_close(outputs[0], expected.reshape(8, 8, 6, 6))
+    del program
