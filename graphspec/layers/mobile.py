@@ -227,10 +227,12 @@ class TemporalTapConv(nn.Module):
                       tuple(dilation[1:]), groups, bias=k == self.bias_tap) for k in range(kt))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias and self.bias_tap is None else None
         self.aligned_tap = aligned_tap(self.segments, frames, self.frames_out, stride[0])
+        #: the taps some output frame reads (one frame and a 3-tap kernel: the centre one only)
+        self.read_taps = frozenset(k for _, _, terms in self.segments for k, _ in terms)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = to_layout(x, "folded", self.frames)
-        ys = [tap(x) for tap in self.taps]
+        ys = [tap(x) if k in self.read_taps else None for k, tap in enumerate(self.taps)]
         if self.aligned_tap is None:
             y = self._assemble(ys, x.shape[0] // self.frames)
         else:  # the other taps' shifted pieces, added onto the aligned tap (an Add onnxruntime fuses into its Conv)

@@ -36,3 +36,17 @@ def test_matches_conv3d_directly(kernel, stride, padding, dilation, groups, fram
     taps.load_state_dict(state)
     x = torch.randn(2, 4, frames, 9, 10)
     torch.testing.assert_close(taps(x), conv3d(x))
+
+
+def test_taps_no_output_frame_reads_are_not_computed():
+    # one frame, kernel 3, padding 1: taps 0 and 2 would read padding only
+    taps = TemporalTapConv(4, 4, (3, 3, 3), (1, 1, 1), (1, 1, 1), groups=4, frames=1)
+    ran = []
+    for k, tap in enumerate(taps.taps):
+        tap.register_forward_hook(lambda *_, k=k: ran.append(k))
+    conv3d = torch.nn.Conv3d(4, 4, 3, padding=1, groups=4)
+    taps.load_state_dict({**{f"taps.{k}.weight": conv3d.weight[:, :, k] for k in range(3)},
+                          f"taps.{taps.bias_tap}.bias": conv3d.bias})
+    x = torch.randn(3, 4, 1, 6, 6)
+    torch.testing.assert_close(taps(x), conv3d(x))
+    assert ran == [1]
