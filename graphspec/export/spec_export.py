@@ -256,7 +256,8 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
         raise ExportError(f"onnxruntime disagrees with torch: max abs error {error:.3g} > {bound:.3g}")
     quality = None
     if int8:
-        data, quality = _quantize(compiled, data, calibrate, calib_clips, list(shapes.values()), seed, notes)
+        data, quality = _quantize(data, *_calibration_clips(compiled, calibrate, calib_clips, list(shapes.values()),
+                                                            seed, notes))
         proto = check(data)
         if to == "mobile" and (offences := check_mobile_opset(proto, paths)):
             raise ExportError("the int8 graph is not a mobile graph:\n" + "\n".join(f"  {o}" for o in offences))
@@ -267,10 +268,9 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
                         dict(histogram(proto)), latency, applied, quality, warnings=notes)
 
 
-def _quantize(compiled, fp32: bytes, calibrate: Any, count: int, shapes: list, seed: int, notes: list):
+def _quantize(fp32: bytes, calibration: list[tuple], held_out: list[tuple], what: str):
     from .onnx_export import feeds
 
-    calibration, held_out, what = _calibration_clips(compiled, calibrate, count, shapes, seed, notes)
     sess = session(fp32)
     data = int8_mod.quantize(fp32, [feeds(sess, clip) for clip in calibration])
     return data, int8_mod.judge(fp32, data, [feeds(sess, clip) for clip in held_out], what)
@@ -286,7 +286,7 @@ def _calibration_clips(compiled, calibrate: Any, count: int, shapes: list, seed:
     held_out = max(4, count // 2)
     if calibrate is None:
         notes.append(RANDOM_CALIBRATION)
-        warnings.warn(RANDOM_CALIBRATION, stacklevel=4)
+        warnings.warn(RANDOM_CALIBRATION, stacklevel=3)  # at export_spec's caller, from either flow
         gen = torch.Generator().manual_seed(seed + 1)
         clips = [(torch.randn(*shapes[0], generator=gen),) for _ in range(count + held_out)]
         what = f"{count} random clips"
