@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from . import int8 as int8_mod
-from .onnx_export import ATOL, THREADS, ExportError, flatten
+from .onnx_export import THREADS, ExportError, flatten, parity
 
 #: graph nodes that are plumbing, not compute left outside the delegate
 _PLUMBING = ("executorch_call_delegate", "getitem", "alloc")
@@ -36,9 +36,15 @@ def lower_to_xnnpack(model: nn.Module, args: tuple):
     """``(executorch program manager, ops outside the delegate, op counts)`` of ``model`` lowered
     with the XNNPACK partitioner."""
     edge = _edge(model, args)
-    lowered = edge.exported_program()
-    outside, ops = ops_outside(lowered), op_counts(lowered)  # before to_executorch plans memory into the graph
+    outside, ops = _delegation(edge)
     return edge.to_executorch(), outside, ops
+
+
+def _delegation(edge) -> tuple[Counter, Counter]:
+    """``(ops outside the delegate, op counts)`` of a lowered edge program; read before
+    ``to_executorch``, which plans memory into the graph."""
+    lowered = edge.exported_program()
+    return ops_outside(lowered), op_counts(lowered)
 
 
 def _edge(model: nn.Module, args: tuple):
@@ -83,10 +89,7 @@ def to_executorch(model: nn.Module, args: tuple, reference: Sequence[torch.Tenso
     manager, outside, ops = lower_to_xnnpack(model, args)
     buffer = manager.buffer
     outputs, module = run_program(buffer, args)
-    if len(outputs) != len(reference):
-        raise ExportError(f"the ExecuTorch program returned {len(outputs)} outputs, torch {len(reference)}")
-    error = max(float((o - r).abs().max()) for o, r in zip(outputs, reference))
-    bound = ATOL * max([1.0] + [float(r.abs().max()) for r in reference])
+    error, bound = parity(outputs, reference, "the ExecuTorch program")
     if not error <= bound:
         raise ExportError(f"ExecuTorch disagrees with torch: max abs error {error:.3g} > {bound:.3g}")
     return Program(buffer, _listed(outside), dict(ops), error, bound, _latency(module, args, latency_runs))
@@ -151,8 +154,7 @@ def to_executorch_int8(model: nn.Module, eager: nn.Module, args: tuple, calibrat
     ``eager`` model on the ``held_out`` clips, pre-softmax."""
     quantized = quantize_pt2e(model, args, calibration)
     edge = _edge(quantized, args)
-    lowered = edge.exported_program()
-    outside, ops = ops_outside(lowered), op_counts(lowered)
+    outside, ops = _delegation(edge)
     if outside.get("aten._softmax.default"):  # XNNPACK leaves int8's softmax outside: drop it there, no relowering
         logits_edge = copy.deepcopy(edge).transform([_strip_pass])  # a copy: passes and to_executorch work in place
     elif strip_final_softmax(quantized):  # a softmax inside the delegate: lower a copy without it

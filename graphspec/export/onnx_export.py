@@ -91,10 +91,16 @@ def check(model_bytes: bytes) -> onnx.ModelProto:
 
 def max_error(sess, args: tuple, reference: Sequence[torch.Tensor]) -> tuple[float, float]:
     """``(max abs error, bound)`` of onnxruntime against the torch reference outputs."""
-    got = sess.run(None, feeds(sess, args))
+    return parity(sess.run(None, feeds(sess, args)), reference, "onnxruntime")
+
+
+def parity(got: Sequence, reference: Sequence[torch.Tensor], runtime: str) -> tuple[float, float]:
+    """``(max abs error, bound)`` of a runtime's outputs ``got`` (arrays or tensors) against the
+    torch reference outputs; the bound is ``ATOL * max(1, max |reference|)``."""
     if len(got) != len(reference):
-        raise ExportError(f"onnxruntime returned {len(got)} outputs, torch {len(reference)}")
-    error = max(float(np.max(np.abs(g - r.numpy()))) if r.numel() else 0.0 for g, r in zip(got, reference))
+        raise ExportError(f"{runtime} returned {len(got)} outputs, torch {len(reference)}")
+    error = max(float(np.max(np.abs(np.asarray(g) - r.numpy()))) if r.numel() else 0.0
+                for g, r in zip(got, reference))
     scale = max([1.0] + [float(r.abs().max()) for r in reference if r.numel()])
     return error, ATOL * scale
 
