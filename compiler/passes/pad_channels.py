@@ -25,20 +25,19 @@ from .base import ELEMENTWISE, Pass, WeightedGraph, chains
 
 CONVS = frozenset({"FoldedConv2d", "TemporalConv2d", "TemporalTapConv"})
 
-#: how a per-channel op's state widens: parameter name -> the dimension that counts channels
-#: (TemporalTapConv's parameters sit under ``taps.k``; ``_pad_state`` matches by suffix)
-PER_CHANNEL_STATE: dict[str, dict[str, int]] = {
-    "ChannelAffine": {"scale": 0, "shift": 0},
-    "SqueezeExcitationGemm": {"block.0.weight": 1, "block.2.weight": 0, "block.2.bias": 0},
+#: how each kind of node in a padded span widens: the arguments that count its channels, and its
+#: state's parameter names -> the dimension that counts them (TemporalTapConv's parameters sit
+#: under ``taps.k``; ``_pad_state`` matches by suffix)
+WIDENS: dict[str, tuple[tuple[str, ...], dict[str, int]]] = {
+    "producer": (("out_channels",), {"weight": 0, "bias": 0}),
+    "depthwise": (("in_channels", "out_channels", "groups"), {"weight": 0, "bias": 0}),
+    "ChannelAffine": (("num_features",), {"scale": 0, "shift": 0}),
+    "SqueezeExcitationGemm": (("num_channels",), {"block.0.weight": 1, "block.2.weight": 0, "block.2.bias": 0}),
+    "elementwise": ((), {}),
+    "reader": (("in_channels",), {"weight": 1}),
 }
-#: the arguments that count the channels, per op kind
-CHANNEL_ARGS: dict[str, tuple[str, ...]] = {
-    "producer": ("out_channels",),
-    "depthwise": ("in_channels", "out_channels", "groups"),
-    "ChannelAffine": ("num_features",),
-    "SqueezeExcitationGemm": ("num_channels",),
-    "reader": ("in_channels",),
-}
+#: per-channel ops with state of their own, kinds by op name
+PER_CHANNEL_OPS = frozenset({"ChannelAffine", "SqueezeExcitationGemm"})
 
 
 def _dense(node: Node) -> bool:
@@ -51,7 +50,7 @@ def _depthwise(node: Node, channels: int) -> bool:
 
 
 def _per_channel_kind(node: Node, channels: int) -> str | None:
-    if node.op in PER_CHANNEL_STATE:  # before ELEMENTWISE, which counts ChannelAffine too: its state widens
+    if node.op in PER_CHANNEL_OPS:  # before ELEMENTWISE, which counts ChannelAffine too: its state widens
         return node.op
     if _depthwise(node, channels):
         return "depthwise"
@@ -89,16 +88,15 @@ class PadChannels(Pass):
             return False  # the run ends before a convolution reads the channels
         wide = -(-channels // self.multiple) * self.multiple
         for node, kind in span:
-            for arg in CHANNEL_ARGS.get(kind, ()):
+            args, dims = WIDENS[kind]
+            for arg in args:
                 node.args[arg] = wide
-            self._pad_state(graph, node, kind, wide - channels)
+            if dims:
+                self._pad_state(graph, node, dims, wide - channels)
         return True
 
     @staticmethod
-    def _pad_state(graph: WeightedGraph, node: Node, kind: str, extra: int) -> None:
-        if kind == "elementwise":
-            return
-        dims = PER_CHANNEL_STATE.get(kind) or ({"weight": 1} if kind == "reader" else {"weight": 0, "bias": 0})
+    def _pad_state(graph: WeightedGraph, node: Node, dims: dict[str, int], extra: int) -> None:
         entries = graph.take(node.path)
         for key, tensor in entries.items():
             dim = next((d for name, d in dims.items() if key == name or key.endswith("." + name)), None)
