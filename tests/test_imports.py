@@ -16,7 +16,6 @@ import pytest
 from conftest import ROOT
 
 PACKAGE = ROOT / "graphspec"
-COMPILER = ROOT / "compiler"  # installed as graphspec.compiler
 
 #: layer of each part of the package (lower layers never import higher ones); parts not named are
 #: libraries (layers, models, data, transforms, ...) between the compiler and the API
@@ -35,7 +34,7 @@ KNOWN_CYCLES: set[frozenset] = set()
 
 def _modules() -> dict[str, Path]:
     found = {}
-    for root, prefix in ((PACKAGE, "graphspec"), (COMPILER, "graphspec.compiler")):
+    for root, prefix in ((PACKAGE, "graphspec"),):
         for path in sorted(root.rglob("*.py")):
             parts = list(path.relative_to(root).with_suffix("").parts)
             if parts[-1] == "__init__":

@@ -1,5 +1,5 @@
 """Every Python package of the source tree is installed: pyproject's explicit package list (needed
-for the ``compiler/`` and ``specs/models`` mappings) must not miss a folder, or a non-editable
+for the ``specs/models`` mapping) must not miss a folder, or a non-editable
 install would lack it."""
 from __future__ import annotations
 
