@@ -16,18 +16,16 @@ from graphspec.compiler.pipeline import compile_spec
 from graphspec.compiler.template import expand_node
 from graphspec.models.csn import create_csn
 
-from conftest import check_zoo_model, meta_tensor, needs_reference, reference_zoo_table
+from conftest import check_zoo_model, meta_tensor, reference_zoo_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@needs_reference
 def test_csn_r101_matches_zoo():
     check_zoo_model("csn_r101", "create_csn",
                     dict(model_depth=101, stem_pool="MaxPool3d", head_pool_kernel_size=(4, 7, 7)))
 
 
-@needs_reference
 def test_csn_r101_spec_meets_its_expectations():
     result = compile_spec(ROOT / "specs/models/csn_r101.yaml")
     assert result.ok, [d.format() for d in result.diagnostics]

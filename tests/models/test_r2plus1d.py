@@ -18,17 +18,15 @@ from graphspec.layers.convolutions import Conv2plus1d, create_conv_2plus1d
 from graphspec.models.r2plus1d import create_2plus1d_bottleneck_block, create_r2plus1d
 from graphspec.models.resnet import BottleneckBlock
 
-from conftest import check_zoo_model, needs_reference, reference_zoo_table
+from conftest import check_zoo_model, reference_zoo_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@needs_reference
 def test_r2plus1d_r50_matches_zoo():
     check_zoo_model("r2plus1d_r50", "create_r2plus1d", dict(dropout_rate=0.5))
 
 
-@needs_reference
 def test_r2plus1d_r50_spec_meets_its_expectations():
     result = compile_spec(ROOT / "specs/models/r2plus1d_r50.yaml")
     assert result.ok, [d.format() for d in result.diagnostics]

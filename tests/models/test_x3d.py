@@ -20,7 +20,7 @@ from graphspec.models.x3d import (
     create_x3d_res_block, create_x3d_stem,
 )
 
-from conftest import meta_tensor, needs_reference, reference_rows, reference_zoo_table
+from conftest import meta_tensor, reference_rows, reference_zoo_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,6 @@ def build_ir(op: str, kwargs: dict):
     return root
 
 
-@needs_reference
 @pytest.mark.parametrize("name", list(ZOO))  # smallest first: it pays torch's one-time meta-init import
 def test_zoo_model_matches_reference(name):
     kwargs, thw = ZOO[name]
