@@ -2,6 +2,6 @@
 
     torch.hub.load("path/to/graphspec", "slow_r50", source="local", pretrained=False)
 """
-dependencies = ["torch", "pydantic", "yaml"]
+dependencies = ["torch", "pydantic", "yaml", "networkx", "av"]  # what importing graphspec needs
 
 from graphspec.models.hub import *  # noqa: E402,F401,F403  (every zoo model: slow_r50, x3d_s, ...)

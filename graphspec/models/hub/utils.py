@@ -11,9 +11,21 @@ import torch.nn as nn
 MODEL_ZOO_ROOT = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo"
 
 
+# In a checkout (torch.hub's source="local", PYTHONPATH) the zoo specs are the repository's
+# specs/models; a wheel ships the same folder as the package graphspec.zoo (pyproject's package-dir).
+CHECKOUT_ZOO = Path(__file__).resolve().parents[3] / "specs" / "models"
+
+
 def zoo_dir() -> Path:
-    """Folder of the zoo specs (``specs/models`` in a checkout, ``graphspec/zoo`` when installed)."""
-    return Path(str(resources.files("graphspec.zoo")))
+    """Folder of the zoo specs: ``graphspec/zoo`` when installed, ``specs/models`` in a plain checkout."""
+    try:
+        return Path(str(resources.files("graphspec.zoo")))
+    except ModuleNotFoundError:
+        pass
+    if CHECKOUT_ZOO.is_dir():
+        return CHECKOUT_ZOO
+    raise FileNotFoundError(f"the zoo specs are missing: graphspec.zoo is not installed and the checkout has no "
+                            f"{CHECKOUT_ZOO}; reinstall graphspec or restore specs/models")
 
 
 def zoo_names() -> list[str]:
