@@ -24,6 +24,7 @@ import torch.utils.data
 from torch.utils.data import DistributedSampler, RandomSampler, SequentialSampler
 
 from graphspec.registry import ComponentType, register
+from graphspec.transforms.composition import leading_temporal_subsample
 
 from .bad_files import BadFilePolicy, BadFileTracker, BadVideoWarning  # noqa: F401 (re-exported)
 from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler, UniformClipSampler
@@ -65,6 +66,8 @@ class _ClipReader(BadFileTracker):
         self._transform = transform
         self._decode_audio = decode_audio
         self._decoder = decoder
+        if frames_per_clip is None:  # the drop-in route: decode only the frames the transform keeps first
+            frames_per_clip = leading_temporal_subsample(transform)
         self._frame_filter = UniformFrameFilter(frames_per_clip) if frames_per_clip else None
         self._seed = seed
         self._video_path_handler = VideoPathHandler()
@@ -133,7 +136,9 @@ class LabeledVideoDataset(_ClipReader, torch.utils.data.IterableDataset):
     ``video_sampler`` is a sampler class: ``RandomSampler`` (the default, reseeded per epoch),
     ``SequentialSampler``, or ``DistributedSampler`` (then it does the rank split). Beyond
     PyTorchVideo's arguments: ``frames_per_clip`` decodes and converts only that many frames per
-    clip, spread as ``UniformTemporalSubsample`` spreads them; ``video_dtype="uint8"`` keeps frames
+    clip, spread as ``UniformTemporalSubsample`` spreads them (left out, it is the ``n`` of a
+    ``transform`` whose video branch starts with ``UniformTemporalSubsample(n)``: the same
+    pixels, bit for bit, without decoding the rest); ``video_dtype="uint8"`` keeps frames
     as bytes for a transform that converts them (faster resizing, 4x less memory); ``seed``;
     ``rank``/``world_size`` (default: ``torch.distributed``'s); ``bad_files`` ("skip" or "strict")."""
 
