@@ -20,7 +20,11 @@ KIND_COMPILERS = {
     "model": "graphspec.compiler.pipeline",
     "transform": "graphspec.transforms.spec",
     "data": "graphspec.data.spec",
+    "train": "graphspec.train.spec",
 }
+#: kinds whose spec files name other specs that become part of them on load (``inline_references``
+#: of the kind's compiler), before ``--set`` applies, so an override reaches into them
+INLINING_KINDS = ("train",)
 
 SpecPath = Union[str, os.PathLike]
 #: ``["model.model_num_class=10", ...]`` or ``{"model.model_num_class": 10, ...}``
@@ -63,13 +67,52 @@ def override_list(overrides: Any, function: str = "compile") -> list[str]:
 def _load(path: str, overrides: list[str]):
     """(typed spec, data, source map), every problem located."""
     from graphspec.spec.document import validate_document
-    from graphspec.spec.source import load_document
 
-    data, smap = load_document(path, overrides)
+    data, smap = _load_document(path, overrides)
     try:
         return validate_document(data), data, smap
     except SpecError as err:
         raise SpecError(_locate(err.diagnostics, smap)) from None
+
+
+def _load_document(path: str, overrides: list[str]):
+    """The file's data and source map, ``extends`` merged, the specs it names inlined (for the
+    ``INLINING_KINDS``), then ``overrides`` applied."""
+    from graphspec.spec.source import apply_overrides, load_document
+
+    try:
+        data, smap = load_document(path)
+    except SpecError:
+        return load_document(path, overrides)  # the file's problems, and the overrides' own
+    if isinstance(data, dict) and data.get("kind") in INLINING_KINDS:
+        try:
+            importlib.import_module(KIND_COMPILERS[data["kind"]]).inline_references(data, smap, path)
+        except SpecError as err:
+            raise SpecError(_locate(err.diagnostics, smap)) from None
+    apply_overrides(data, smap, overrides)
+    return data, smap
+
+
+def compile_loaded(data: dict, smap, file: str):
+    """Compile a document already loaded (``data`` with its source map): a part of another spec,
+    such as a train spec's model and data specs. Findings are located through ``smap``."""
+    from graphspec.spec.document import validate_document
+
+    try:
+        spec = validate_document(data)
+    except SpecError as err:
+        raise SpecError(_locate(err.diagnostics, smap)) from None
+    return _compile_validated(spec, data, smap, file)
+
+
+def _compile_validated(spec: Any, data: dict, smap, file: str):
+    compiler = _compiler(spec.kind)
+    try:
+        result = compiler.compile_document(spec, data, smap, file)
+    except SpecError as err:
+        raise SpecError(_locate(err.diagnostics, smap)) from None
+    _locate(result.diagnostics, smap)
+    return result
 
 
 def _locate(diagnostics: list[Diagnostic], smap) -> list[Diagnostic]:
@@ -110,13 +153,7 @@ def compile(path: SpecPath, overrides: Overrides = ()):  # noqa: A001 (mirrors t
     findings (``.diagnostics``); ``SpecError`` when it cannot be expanded at all."""
     file, overrides = _spec_path(path, "compile"), override_list(overrides, "compile")
     spec, data, smap = _load(file, overrides)
-    compiler = _compiler(spec.kind)
-    try:
-        result = compiler.compile_document(spec, data, smap, file)
-    except SpecError as err:
-        raise SpecError(_locate(err.diagnostics, smap)) from None
-    _locate(result.diagnostics, smap)
-    return result
+    return _compile_validated(spec, data, smap, file)
 
 
 def blocking(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:

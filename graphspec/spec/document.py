@@ -130,10 +130,13 @@ class DataSpec(_Strict):
     prepare: Optional[dict[str, Any]] = Field(None, description="`graphspec data prepare` plan overrides")
 
 
-SpecDocument = Annotated[Union[ModelSpec, TransformSpec, DataSpec], Field(discriminator="kind")]
+from graphspec.train.spec import TrainSpec  # noqa: E402  (pydantic only: no torch, no compiler)
+
+SpecDocument = Annotated[Union[ModelSpec, TransformSpec, DataSpec, TrainSpec], Field(discriminator="kind")]
 _ADAPTER: TypeAdapter = TypeAdapter(SpecDocument)
-KINDS = ("model", "transform", "data")
-_KIND_MODELS: dict[str, type[BaseModel]] = {"model": ModelSpec, "transform": TransformSpec, "data": DataSpec}
+KINDS = ("model", "transform", "data", "train")
+_KIND_MODELS: dict[str, type[BaseModel]] = {"model": ModelSpec, "transform": TransformSpec, "data": DataSpec,
+                                            "train": TrainSpec}
 
 
 def validate_document(data: dict) -> ModelSpec:

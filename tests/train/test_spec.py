@@ -1,0 +1,82 @@
+"""``kind: train`` specs are checked before anything runs, each misfit at the line that causes it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graphspec import api
+from graphspec.cli.main import main
+
+from synthetic import train_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+LISTS = {"train": Path("train.csv"), "val": Path("val.csv")}  # never read by validate
+
+
+def line_of(text: str, start: str) -> int:
+    """1-based number of the line starting with ``start``."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith(start))
+
+
+def test_the_library_recipes_validate_clean(capsys):
+    assert main(["validate", str(ROOT / "specs" / "train")]) == 0
+    assert "3 clean" in capsys.readouterr().out
+
+
+# (spec change, the line the finding is at, the words it says)
+MISFITS = {
+    "classes": ({"num_classes: 4": "num_classes: 10"}, "num_classes:", "gives 4 classes"),
+    "clip size": ({"num_samples: 4}": "num_samples: 6}"}, "    transform:", "T is 6, the model takes 4"),
+    "SSL loss on a supervised model": ({"loss: {op: cross_entropy}": "loss: {op: model}"}, "loss:",
+                                       "computes its loss"),
+    "mix without a soft-target loss": ({"log_every: 1": "log_every: 1\nmix: {op: MixUp, num_classes: 4}"},
+                                       "mix:", "soft targets"),
+    "mix for other classes": ({"loss: {op: cross_entropy}": "loss: {op: soft_target_cross_entropy}",
+                               "log_every: 1": "log_every: 1\nmix: {op: CutMix, num_classes: 3}"},
+                              "mix:", "targets for 3 classes"),
+    "batch over ranks": ({"log_every: 1": "log_every: 1\nranks: 3"}, "batch_size:", "does not divide over 3"),
+}
+
+
+@pytest.mark.parametrize("case", MISFITS, ids=list(MISFITS))
+def test_a_recipe_that_does_not_fit_is_refused_at_its_line(tmp_path, capsys, case):
+    changes, line_start, words = MISFITS[case]
+    text = train_spec(LISTS)
+    for old, new in changes.items():
+        assert old in text
+        text = text.replace(old, new, 1)
+    spec = tmp_path / "recipe.yaml"
+    spec.write_text(text)
+    assert main(["validate", str(spec)]) == 1
+    out = capsys.readouterr().out
+    finding = next(line for line in out.splitlines() if words in line)
+    # the first line at that key after the data part (the transform key of data.train)
+    assert finding.startswith(f"{spec}:{line_of(text, line_start)}:"), out
+
+
+def test_the_clean_tiny_recipe_has_no_findings(tmp_path):
+    spec = tmp_path / "recipe.yaml"
+    spec.write_text(train_spec(LISTS))
+    assert api.check(spec) == []
+
+
+def test_set_reaches_into_a_referenced_model_spec(capsys):
+    spec = ROOT / "specs" / "train" / "x3d_xs_kinetics400.yaml"
+    assert main(["validate", str(spec), "--set", "model.model.model_num_class=10"]) == 1
+    out = capsys.readouterr().out
+    assert "the model gives 10 classes, the data has num_classes 400" in out
+    assert "mix.num_classes: MixVideo makes targets for 400 classes, the model gives 10" in out
+
+
+def test_errors_inside_a_referenced_spec_name_its_own_file(tmp_path, capsys):
+    model = tmp_path / "model.yaml"
+    text = train_spec(LISTS)
+    body = text[text.index("model:\n") + len("model:\n"):text.index("num_classes:")]
+    model.write_text("graphspec: 1\nkind: model\nname: tiny\n"
+                     + "\n".join(line[2:] for line in body.splitlines()).replace("out_features: 4", "out_feature: 4"))
+    spec = tmp_path / "recipe.yaml"
+    spec.write_text(text.replace(text[text.index("model:\n"):text.index("num_classes:")], "model: model.yaml\n"))
+    assert main(["validate", str(spec)]) == 1
+    out = capsys.readouterr().out
+    assert f"{model}:" in out and "model.nodes.head.out_feature" in out and "did you mean 'out_features'" in out
