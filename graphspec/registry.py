@@ -35,7 +35,7 @@ import re
 import types
 import typing
 from dataclasses import dataclass, field
-from functools import partial
+from functools import partial, wraps
 from typing import Annotated, Any, Callable, Iterator, Literal
 
 from pydantic.json_schema import GenerateJsonSchema
@@ -193,10 +193,11 @@ class ArgSpec:
         return type(None) in typing.get_args(self.annotation)
 
     def validate(self, value: Any) -> Any:
-        """Validate a plain value (not a component) against the annotation."""
+        """Validate a plain value (not a component) against the annotation; numpy scalars count as
+        the Python numbers they are (``python_scalars``)."""
         if self.adapter is None:
             return value
-        return self.adapter.validate_python(value)
+        return self.adapter.validate_python(python_scalars(value))
 
 
 #: how an op passes several inputs: ``"args"`` (positional), ``"list"`` (one list: multi-pathway
@@ -478,10 +479,45 @@ json_schema = default.json_schema
 load_entry_points = default.load_entry_points
 
 
+def python_scalars(value: Any) -> Any:
+    """``value`` with every numpy scalar in it (``np.int64``, ``np.float32``, what ``np.prod``
+    returns; inside tuples, lists and dicts too) as the Python scalar it holds, so that strict
+    validation accepts it as the int / float it is. A numpy bool becomes a bool and a numpy
+    string a str: still no number. numpy itself is not imported (torch does not need it)."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(python_scalars(v) for v in value) if type(value) in (list, tuple) else value
+    if isinstance(value, dict):
+        return {k: python_scalars(v) for k, v in value.items()}
+    return value
+
+
+def python_scalar_args(target: Callable) -> Callable:
+    """``target`` (a function, or a class: its ``__init__`` in place) called with the numpy scalars
+    in its arguments as Python scalars (``python_scalars``): what specs and builders get from
+    validation, for ops a Python caller constructs directly (the transforms)."""
+    function = target.__init__ if inspect.isclass(target) else target
+    if getattr(function, "takes_numpy_scalars", False):
+        return target
+
+    @wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return function(*python_scalars(args), **python_scalars(kwargs))
+
+    call.takes_numpy_scalars = True
+    if not inspect.isclass(target):
+        return call
+    target.__init__ = call
+    return target
+
+
 def as_spec_data(value: Any) -> Any:
-    """A Python argument value as spec data: tuples become lists, a registered callable
-    (``nn.ReLU``, one of our builders) its op name. ``ValueError`` for anything else, a
-    ``functools.partial`` included (its preset has no bare-name form)."""
+    """A Python argument value as spec data: tuples become lists, numpy scalars Python numbers
+    (``python_scalars``), a registered callable (``nn.ReLU``, one of our builders) its op name.
+    ``ValueError`` for anything else, a ``functools.partial`` included (its preset has no
+    bare-name form)."""
+    value = python_scalars(value)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (list, tuple)):

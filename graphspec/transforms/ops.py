@@ -7,6 +7,7 @@ lists these ops without an import.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 from graphspec import registry
@@ -249,9 +250,15 @@ def _not_a_model_op(node, ctx, *inputs):
 
 
 def add_rows(rows: dict[str, tuple[Callable, str, R.Rule]]) -> None:
-    """Register transform ops and their layout rules (registering the same target again is harmless)."""
+    """Register transform ops and their layout rules (registering the same target again is harmless).
+    A Python caller constructs them directly: numpy scalar arguments are taken as the Python
+    numbers they are, as validation takes them in specs (``registry.python_scalar_args``; a
+    function is decorated where it is defined, so that its public name is the decorated one)."""
     for name, (target, kind, rule) in rows.items():
-        registry.register(target, name=name, kind=kind, infer=_not_a_model_op if kind == "module" else None)
+        if not inspect.isclass(target) and not getattr(target, "takes_numpy_scalars", False):
+            raise TypeError(f"transform op {name}: decorate the function with registry.python_scalar_args")
+        registry.register(registry.python_scalar_args(target), name=name, kind=kind,
+                          infer=_not_a_model_op if kind == "module" else None)
         LAYOUT_RULES[name] = rule
 
 

@@ -5,6 +5,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 
+from graphspec.registry import python_scalar_args
+
 from .augmix import AugMix
 from .rand_augment import RandAugment
 from .transforms import (ApplyTransformToKey, ConvertUint8ToFloat, Normalize, Permute, RandomResizedCrop,
@@ -14,6 +16,7 @@ from .vision import CenterCrop, Compose, RandomCrop, RandomHorizontalFlip
 _RANDOM_RESIZED_CROP_DEFAULTS = {"scale": (0.08, 1.0), "aspect_ratio": (3.0 / 4.0, 4.0 / 3.0)}
 
 
+@python_scalar_args
 def create_video_transform(
     mode: str,
     video_key: Optional[str] = None,
