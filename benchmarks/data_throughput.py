@@ -8,6 +8,12 @@ short side 224 -> center crop 224 -> float in [0, 1], by:
 * ours: ``LabeledVideoDataset`` with ``frames_per_clip=8`` (seek to the keyframe before the clip,
   decode to the clip's end, skip the non-reference frames nobody needs, convert 8 frames) and
   ``video_dtype="uint8"`` (resize bytes, convert the cropped frames to float);
+* drop-in: PyTorchVideo's code with the import renamed: the dataset given
+  ``ApplyTransformToKey("video", Compose([UniformTemporalSubsample(8), Div255(), ShortSideScale(224),
+  CenterCrop(224)]))`` and nothing else (float32 frames; the leading subsample is pushed into the
+  decoder, so only the 8 kept frames are decoded to RGB);
+* drop-in, not pushed down: the same with an identity ``Lambda`` first, so the subsample is not
+  the video's first step: every frame of the clip converted (what the drop-in route did before);
 * ours without skipping: the same decoder with ``skip_unneeded=False`` (what skipping buys);
 * ours, decoding only: the clip's 8 frames as uint8, no resize (what the decoder alone does
   against the bound, which has no resize either);
@@ -21,7 +27,7 @@ short side 224 -> center crop 224 -> float in [0, 1], by:
 Rounds are interleaved so the methods share the machine's noise; medians are reported. Torch runs
 one intra-op thread, as in DataLoader workers (FFmpeg's decoder threads are the parallelism; on a
 busy machine torch's thread pool costs more than it gives). Then DataLoader 1 worker vs
-2 workers, with each worker's peak RSS.
+2 workers for ours and for the drop-in route, with each worker's peak RSS.
 
     python benchmarks/data_throughput.py [--clips 40] [--rounds 3] [--videos 20]
 """
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import random
 import resource
 import statistics
@@ -46,6 +53,8 @@ from graphspec.data import LabeledVideoDataset, RandomClipSampler
 from graphspec.data.encoded_video_pyav import EncodedVideoPyAV
 from graphspec.data.utils import secs_to_pts
 from graphspec.data.video import UniformFrameFilter
+from graphspec.transforms import (ApplyTransformToKey, CenterCrop, Compose, Div255, Lambda, ShortSideScale,
+                                  UniformTemporalSubsample)
 
 SECONDS, FPS, WIDTH, HEIGHT, FRAMES, CLIP, SIDE = 10, 30, 320, 256, 8, 2.0, 224
 
@@ -85,6 +94,11 @@ def to_model_input(video: torch.Tensor) -> torch.Tensor:
 
 def transform(sample: dict) -> dict:
     sample["video"] = to_model_input(sample["video"])
+    return stamp(sample)
+
+
+def stamp(sample: dict) -> dict:
+    """The worker that made the sample and its peak RSS so far."""
     info = get_worker_info()
     sample["worker"] = info.id if info is not None else -1
     sample["max_rss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -145,9 +159,20 @@ class FixedClips(RandomClipSampler):
         return super().__call__(0.0, video_duration, annotation)._replace(clip_start_sec=start, clip_end_sec=start + CLIP)
 
 
-def dataset_for(clips: list[tuple[str, float]]) -> LabeledVideoDataset:
+def drop_in_transform(pushed_down: bool = True) -> Compose:
+    """The transform as a PyTorchVideo user writes it (here: the same steps as ``to_model_input``)."""
+    first = [] if pushed_down else [Lambda(lambda video: video)]  # the subsample is no longer the first step
+    video = Compose(first + [UniformTemporalSubsample(FRAMES), Div255(), ShortSideScale(SIDE), CenterCrop(SIDE)])
+    return Compose([ApplyTransformToKey("video", video), stamp])
+
+
+def dataset_for(clips: list[tuple[str, float]], drop_in: Compose | None = None) -> LabeledVideoDataset:
+    """Ours (``frames_per_clip``, uint8 frames), or the drop-in route given its transform alone."""
     paths = [(path, {"label": 0, "index": i}) for i, (path, _) in enumerate(clips)]
     sampler = FixedClips({i: start for i, (_, start) in enumerate(clips)})
+    if drop_in is not None:
+        return LabeledVideoDataset(paths, sampler, torch.utils.data.SequentialSampler, transform=drop_in,
+                                   decode_audio=False)
     return LabeledVideoDataset(paths, sampler, torch.utils.data.SequentialSampler, transform=transform,
                                decode_audio=False, frames_per_clip=FRAMES, video_dtype="uint8")
 
@@ -161,6 +186,8 @@ def rate(fn, clips) -> float:
 def run_methods(clips: list[tuple[str, float]], rounds: int) -> dict[str, float]:
     methods = {
         "ours": lambda cs: [s for s in dataset_for(cs)],
+        "drop-in": lambda cs: [s for s in dataset_for(cs, drop_in_transform())],
+        "drop-in, not pushed down": lambda cs: [s for s in dataset_for(cs, drop_in_transform(pushed_down=False))],
         "ours, no frame skipping": lambda cs: [ours_decoder(p, s, s + CLIP, skip=False) for p, s in cs],
         "ours, decoding only": lambda cs: [ours_decoder(p, s, s + CLIP, then=lambda v: v) for p, s in cs],
         "naive (0.1.x style)": lambda cs: [naive(p, s, s + CLIP) for p, s in cs],
@@ -174,8 +201,9 @@ def run_methods(clips: list[tuple[str, float]], rounds: int) -> dict[str, float]
     return {name: statistics.median(values) for name, values in runs.items()}
 
 
-def loader_rate(clips, workers: int) -> tuple[float, dict[int, float]]:
-    loader = DataLoader(dataset_for(clips), batch_size=None, num_workers=workers)
+def loader_rate(clips, workers: int, drop_in: bool) -> tuple[float, dict[int, float]]:
+    dataset = dataset_for(clips, drop_in_transform() if drop_in else None)
+    loader = DataLoader(dataset, batch_size=None, num_workers=workers)
     begin = time.perf_counter()
     peak: dict[int, float] = {}
     count = 0
@@ -185,6 +213,16 @@ def loader_rate(clips, workers: int) -> tuple[float, dict[int, float]]:
     return count / (time.perf_counter() - begin), peak
 
 
+def cpu_name() -> str:
+    """The CPU's model name and the cores this process may use (figures mean little without them)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "unknown CPU")
+    except OSError:
+        name = "unknown CPU"
+    return f"{name}, {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cores"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--videos", type=int, default=20)
@@ -192,6 +230,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    print(f"machine: {cpu_name()}")
     rng = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
         for keyint, label in [(250, "keyframe every 250 frames"), (FPS, "keyframe every second")]:
@@ -201,25 +240,27 @@ def main() -> None:
                 make_video(path, keyint, seed=v)
                 paths.append(str(path))
             clips = [(rng.choice(paths), rng.uniform(0, SECONDS - CLIP)) for _ in range(args.clips)]
-            ours_once = dataset_for(clips[:1])
-            assert next(iter(ours_once))["video"].shape == (3, FRAMES, SIDE, SIDE)
+            for route in (None, drop_in_transform()):
+                assert next(iter(dataset_for(clips[:1], route)))["video"].shape == (3, FRAMES, SIDE, SIDE)
             rates = run_methods(clips, args.rounds)
             bound = rates["decode bound"]
             print(f"\n{label}: {args.clips} random {CLIP:g} s clips x {args.rounds} rounds (median clips/s)")
             for name, value in rates.items():
                 print(f"  {name:26s} {value:7.1f} clips/s   {value / bound:5.2f}x the bound")
-            print(f"  ours / naive: {rates['ours'] / rates['naive (0.1.x style)']:.2f}x; ours / bound with cached "
-                  f"conversion: {rates['ours'] / rates['bound, cached conversion']:.2f}x")
-            loaders = {1: [], 2: []}
-            peaks: dict[int, dict] = {}
+            naive_rate = rates["naive (0.1.x style)"]
+            print(f"  ours / naive: {rates['ours'] / naive_rate:.2f}x; drop-in / naive: {rates['drop-in'] / naive_rate:.2f}x; "
+                  f"ours / bound with cached conversion: {rates['ours'] / rates['bound, cached conversion']:.2f}x")
+            runs = {(route, workers): [] for route in ("ours", "drop-in") for workers in (1, 2)}
+            peaks: dict[tuple, dict] = {}
             for _ in range(args.rounds):  # interleaved, as above
-                for workers in loaders:
-                    value, peaks[workers] = loader_rate(clips, workers)
-                    loaders[workers].append(value)
-            one, two = (statistics.median(loaders[w]) for w in (1, 2))
-            print(f"  DataLoader 1 worker {one:6.1f} clips/s, 2 workers {two:6.1f} clips/s ({two / one:.2f}x); "
-                  f"peak RSS per worker: 1 worker {max(peaks[1].values()):.0f} MiB, "
-                  f"2 workers {', '.join(f'{v:.0f}' for v in peaks[2].values())} MiB")
+                for route, workers in runs:
+                    value, peaks[route, workers] = loader_rate(clips, workers, drop_in=route == "drop-in")
+                    runs[route, workers].append(value)
+            for route in ("ours", "drop-in"):
+                one, two = (statistics.median(runs[route, w]) for w in (1, 2))
+                print(f"  DataLoader, {route:7s}: 1 worker {one:6.1f} clips/s, 2 workers {two:6.1f} clips/s "
+                      f"({two / one:.2f}x); peak RSS per worker: 1 worker {max(peaks[route, 1].values()):.0f} MiB, "
+                      f"2 workers {', '.join(f'{v:.0f}' for v in peaks[route, 2].values())} MiB")
 
 
 if __name__ == "__main__":
