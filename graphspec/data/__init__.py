@@ -17,4 +17,4 @@ from .kinetics import Kinetics  # noqa: F401
 from .labeled_video_dataset import LabeledVideoDataset, labeled_video_dataset  # noqa: F401
 from .ssv2 import SSv2  # noqa: F401
 from .ucf101 import Ucf101  # noqa: F401
-from .video import BadVideoError  # noqa: F401
+from .errors import BadVideoError  # noqa: F401

@@ -6,7 +6,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, Callable, Literal
 
-from .video import BadVideoError
+from .errors import BadVideoError
 
 BadFilePolicy = Literal["skip", "strict"]
 

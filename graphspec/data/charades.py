@@ -21,7 +21,7 @@ from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler
 from .frame_video import FrameVideo
 from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, UniformClipDataset, VideoDtype, _seed_of
 from .traits import UNIFORM_CLIP_DATASET
-from .video import Video
+from .video_base import Video
 
 FRAME_LIST_COLUMNS = ("original_vido_id", "video_id", "frame_id", "path", "labels")
 FRAME_LIST_FPS = 30

@@ -29,7 +29,7 @@ from graphspec.data.utils import (
     load_dataclass_dict_from_csv,
     save_dataclass_objs_to_headered_csv,
 )
-from graphspec.data.video import BadVideoError
+from graphspec.data.errors import BadVideoError, DataAssertionError
 
 _LOG = get_logger(__name__)
 
@@ -213,9 +213,12 @@ class ManifestClipDataset(BadFileTracker, torch.utils.data.Dataset):
     (EPIC-Kitchens, DoMSEV). Item ``i`` is ``{"video_id", "video", "audio", **clip_annotations(clip),
     "start_time", "stop_time"}`` (``None`` values as empty tensors) passed through ``transform``.
 
+    A clip whose range holds no frame has an empty ``video`` tensor, as in PyTorchVideo.
+
     Bad files: with ``bad_files="skip"`` an encoded video that cannot be opened is left out, and
-    a clip that cannot be read is replaced by the next readable clip, each file with one
-    ``BadVideoWarning`` and an entry in ``bad_files``; ``"strict"`` raises ``BadVideoError``."""
+    a clip that cannot be read (an unreadable frame file, a truncated video) is replaced by the
+    next readable clip, each file with one ``BadVideoWarning`` and an entry in ``bad_files``;
+    ``"strict"`` raises ``BadVideoError``."""
 
     def __init__(self, video_data_manifest_file_path: str, video_info_file_path: str, annotations_of: Callable,
                  clip_sampler: Callable, dataset_type: VideoDatasetType, transform: Optional[Callable],
@@ -235,9 +238,9 @@ class ManifestClipDataset(BadFileTracker, torch.utils.data.Dataset):
 
     def _item(self, index: int) -> Any:
         clip = self._clips[index]
+        # a range without frames is the requested clip with an empty video, as in PyTorchVideo (not a
+        # bad file: the files are whole)
         loaded = self._videos[clip.video_id].get_clip(clip.start_time, clip.stop_time, self._frame_filter)
-        if loaded is None or loaded.get("video") is None:
-            raise BadVideoError(clip.video_id, f"no frames in [{clip.start_time:.3f}, {clip.stop_time:.3f}) s")
         item = empty_tensors_for_none({"video_id": clip.video_id, **loaded, **self.clip_annotations(clip),
                                        "start_time": clip.start_time, "stop_time": clip.stop_time})
         return self._transform(item) if self._transform is not None else item

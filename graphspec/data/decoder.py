@@ -1,11 +1,13 @@
 """Video decoders behind one small interface: a registry from decoder name to ``Video`` class.
 
-``pyav`` (PyAV / FFmpeg) is the one we ship and the default. ``DecoderType`` also names the
-backends PyTorchVideo documents (``torchvision``, ``decord``) so that asking for one gives a clear
-error listing what is available instead of a bare KeyError.
+``pyav`` (PyAV / FFmpeg) is the one we ship and the default. The other names PyTorchVideo takes
+(``torchvision``, ``decord``) are accepted as it accepts them: graphspec decodes them with PyAV
+and warns once per name (a ``DecoderSubstitutionWarning``) that it did. Any other name is a
+``ValueError`` listing the available ones.
 """
 from __future__ import annotations
 
+import warnings
 from enum import Enum
 from typing import Callable
 
@@ -19,6 +21,15 @@ class DecoderType(Enum):
 
 
 _DECODERS: dict[str, type] = {}
+
+#: PyTorchVideo's decoders that graphspec does not ship, and the one that decodes in their place
+SUBSTITUTE_DECODERS = {DecoderType.TORCHVISION.value: DecoderType.PYAV.value,
+                       DecoderType.DECORD.value: DecoderType.PYAV.value}
+_substitutions_warned: set[str] = set()
+
+
+class DecoderSubstitutionWarning(UserWarning):
+    """A decoder PyTorchVideo takes was asked for; another one decodes in its place."""
 
 
 def register_decoder(name: str) -> Callable[[type], type]:
@@ -38,13 +49,19 @@ def available_decoders() -> list[str]:
 
 
 def decoder_class(decoder: str | DecoderType) -> type:
-    """The ``Video`` class decoding with ``decoder``; ``ValueError`` listing the available ones."""
+    """The ``Video`` class decoding with ``decoder``: a ``SUBSTITUTE_DECODERS`` name gets its
+    substitute (warning once per name); ``ValueError`` listing the available ones otherwise."""
     name = decoder.value if isinstance(decoder, DecoderType) else str(decoder)
+    if name not in _DECODERS and name in SUBSTITUTE_DECODERS:
+        substitute = SUBSTITUTE_DECODERS[name]
+        if name not in _substitutions_warned:
+            _substitutions_warned.add(name)
+            warnings.warn(f"decoder {name!r} is not shipped with graphspec: decoding with {substitute!r} "
+                          f"({_DECODERS[substitute].__name__}) instead", DecoderSubstitutionWarning, stacklevel=3)
+        name = substitute
     try:
         return _DECODERS[name]
     except KeyError:
-        known = {d.value for d in DecoderType}
-        why = "is not shipped with graphspec" if name in known else "is not a decoder"
         hint = did_you_mean(name, _DECODERS)
-        raise ValueError(f"decoder {name!r} {why}; available: {', '.join(available_decoders())}"
-                         + (f" ({hint})" if hint and name not in known else "")) from None
+        raise ValueError(f"decoder {name!r} is not a decoder; available: {', '.join(available_decoders())}"
+                         + (f" ({hint})" if hint else "")) from None

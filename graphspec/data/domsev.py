@@ -26,7 +26,7 @@ from graphspec.data.labeled_video_dataset import BadFilePolicy
 from graphspec.registry import register
 from graphspec.data.frame_video import read_image
 from graphspec.data.utils import DataclassFieldCaster, get_logger, load_dataclass_dict_from_csv
-from graphspec.data.video import Video
+from graphspec.data.video_base import Video
 
 _LOG = get_logger(__name__)
 

@@ -5,15 +5,15 @@ import os
 from typing import Any
 
 from .decoder import DecoderType, decoder_class
-from .video import BadVideoError, Video
+from .errors import BadVideoError, VideoNotFoundError
+from .video_base import Video
 
 
 def select_video_class(decoder: str | DecoderType) -> type:
-    """The ``EncodedVideo`` subclass of ``decoder`` (``"pyav"``); ``ValueError`` naming the
-    available decoders for one we do not ship."""
-    # the default decoder subclasses EncodedVideo: imported on first use, not at import time
-    from . import encoded_video_pyav  # noqa: F401  (registers "pyav")
-
+    """The ``EncodedVideo`` subclass of ``decoder`` (``"pyav"``; see ``decoder_class`` for the
+    other names PyTorchVideo takes); ``ValueError`` naming the available decoders otherwise.
+    The decoders register themselves when ``graphspec.data`` is imported (which importing this
+    module does first)."""
     return decoder_class(decoder)
 
 
@@ -23,12 +23,14 @@ class EncodedVideo(Video):
     @classmethod
     def from_path(cls, file_path: str, decode_audio: bool = True, decoder: str = "pyav",
                   **other_args: Any) -> "EncodedVideo":
-        """Open ``file_path`` with ``decoder``. A missing or empty file is a ``BadVideoError``
-        naming it (so is a file the decoder cannot read), never a decoder traceback."""
+        """Open ``file_path`` with ``decoder``. A missing file is a ``VideoNotFoundError`` (a
+        ``FileNotFoundError``, as PyTorchVideo raises); an empty file, a folder or a file the
+        decoder cannot read a ``BadVideoError``; each names the file, never a decoder traceback."""
         video_cls = select_video_class(decoder)
+        if os.path.isdir(file_path):
+            raise BadVideoError(file_path, "is a directory, not a video file")
         if not os.path.isfile(file_path):
-            reason = "is a directory, not a video file" if os.path.isdir(file_path) else "no such file"
-            raise BadVideoError(file_path, reason)
+            raise VideoNotFoundError(file_path)
         if os.path.getsize(file_path) == 0:
             raise BadVideoError(file_path, "empty file (0 bytes)")
         return video_cls(file_path, video_name=os.path.basename(file_path), decode_audio=decode_audio,

@@ -23,7 +23,7 @@ import torch
 from .decoder import register_decoder
 from .encoded_video import EncodedVideo
 from .utils import pts_to_secs, secs_to_pts, thwc_to_cthw
-from .video import BadVideoError
+from .errors import BadVideoError, VideoNotFoundError
 
 #: PyAV errors that mean "this file is not a (whole) video"
 _AV_ERRORS = (av.error.FFmpegError, OSError, ValueError, EOFError)
@@ -47,6 +47,8 @@ class EncodedVideoPyAV(EncodedVideo):
         self.packets_decoded = 0
         try:
             self._container = av.open(file)
+        except FileNotFoundError:
+            raise VideoNotFoundError(self._where) from None
         except _AV_ERRORS as err:
             raise BadVideoError(self._where, f"not a readable video ({_reason(err)})") from None
         if not self._container.streams.video:
@@ -80,9 +82,10 @@ class EncodedVideoPyAV(EncodedVideo):
     # -- clips ----------------------------------------------------------------------------------
     def get_clip(self, start_sec: float, end_sec: float,
                  frame_filter: Optional[Callable[[list[int]], list[int]]] = None, *,
-                 dtype: torch.dtype = torch.float32) -> Optional[dict[str, Any]]:
+                 dtype: torch.dtype = torch.float32) -> dict[str, Any]:
         """Frames with timestamps in ``[start_sec, end_sec)`` as ``{"video": (C, T, H, W) float32,
-        "audio": (S,) float32 mono or None}``; ``None`` when the range holds no frame.
+        "audio": (S,) float32 mono or None}``; ``"video"`` is ``None`` when the range holds no
+        frame (as PyTorchVideo's: ``{"video": None, "audio": None}`` past the end).
         ``frame_filter`` receives the positions ``0..n-1`` of the clip's frames and returns the
         ones to keep (see ``UniformFrameFilter``)."""
         start_pts = secs_to_pts(start_sec, self._video_time_base, self._video_start_pts, "ceil")
@@ -94,7 +97,7 @@ class EncodedVideoPyAV(EncodedVideo):
             raise BadVideoError(self._where, f"decoding failed in [{float(start_sec):.3f}, "
                                              f"{float(end_sec):.3f}) s ({_reason(err)})") from None
         if not frames:
-            return None
+            return {"video": None, "audio": audio}
         rgb = np.stack([self._to_rgb.reformat(frame, format="rgb24").to_ndarray() for frame in frames])
         video = thwc_to_cthw(torch.from_numpy(rgb)).to(dtype)
         return {"video": video, "audio": audio}
@@ -212,9 +215,8 @@ class EncodedVideoPyAV(EncodedVideo):
             else:
                 continue
             break
-        if not pieces:
-            return None
-        return torch.from_numpy(np.concatenate(pieces))
+        samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+        return torch.from_numpy(samples) if samples.size else None  # no sample in the range: None, as no frame
 
     def close(self) -> None:
         if self._container is not None:

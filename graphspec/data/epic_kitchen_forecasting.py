@@ -86,7 +86,9 @@ class _NextActions:
     def __call__(self, clip: dict[str, Any]) -> Any:
         clip["actions"] = _following(clip["actions"], clip["stop_time"], self.num_forecast_actions)
         video: torch.Tensor = clip["video"]
-        if self.frames_per_clip is None:
+        if video.numel() == 0:  # a range without frames: the empty video passes as it is
+            pass
+        elif self.frames_per_clip is None:
             clip["video"] = video.unsqueeze(0)
         else:
             if video.shape[1] != self.num_input_clips * self.frames_per_clip:

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from .utils import optional_threaded_foreach, thwc_to_cthw
-from .video import BadVideoError, Video
+from .errors import BadVideoError, DataAssertionError, EmptyVideoError, VideoNotFoundError
+from .video_base import Video
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 _NUMBER = re.compile(r"\d+")
@@ -52,7 +53,7 @@ class FrameVideo(Video):
     def __init__(self, duration: float, fps: float, video_frame_to_path_fn: Optional[Callable[[int], str]] = None,
                  video_frame_paths: Optional[Sequence[str]] = None, multithreaded_io: bool = False) -> None:
         if (video_frame_to_path_fn is None) == (video_frame_paths is None):
-            raise ValueError("FrameVideo needs exactly one of video_frame_to_path_fn or video_frame_paths")
+            raise DataAssertionError("FrameVideo needs exactly one of video_frame_to_path_fn or video_frame_paths")
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
         self._duration = duration
@@ -69,11 +70,11 @@ class FrameVideo(Video):
         if path_order_cache is not None and path in path_order_cache:
             return cls.from_frame_paths(path_order_cache[path], fps, multithreaded_io)
         if not os.path.isdir(path):
-            raise BadVideoError(path, "no such frame folder")
+            raise VideoNotFoundError(path, "no such frame folder")
         files = sorted((os.path.join(path, f) for f in os.listdir(path) if f.lower().endswith(IMAGE_EXTENSIONS)),
                        key=_frame_number)
         if not files:
-            raise BadVideoError(path, "frame folder holds no image files")
+            raise EmptyVideoError(path, "frame folder holds no image files")
         if path_order_cache is not None:
             path_order_cache[path] = files
         return cls.from_frame_paths(files, fps, multithreaded_io)
@@ -82,7 +83,7 @@ class FrameVideo(Video):
     def from_frame_paths(cls, video_frame_paths: Sequence[str], fps: float = 30.0,
                          multithreaded_io: bool = False) -> "FrameVideo":
         if not video_frame_paths:
-            raise ValueError("from_frame_paths needs at least one frame path")
+            raise EmptyVideoError("<no frame paths>", "from_frame_paths needs at least one frame path")
         return cls(len(video_frame_paths) / fps, fps, video_frame_paths=video_frame_paths,
                    multithreaded_io=multithreaded_io)
 
@@ -102,15 +103,15 @@ class FrameVideo(Video):
 
     def get_clip(self, start_sec: float, end_sec: float,
                  frame_filter: Optional[Callable[[list[int]], list[int]]] = None, *,
-                 dtype: torch.dtype = torch.float32) -> Optional[dict[str, Any]]:
+                 dtype: torch.dtype = torch.float32) -> dict[str, Any]:
         """``{"video": (C, T, H, W) float32, "frame_indices": [...], "audio": None}`` for the
-        frames of ``[start_sec, end_sec)`` (``frame_filter`` picks among their indices); ``None``
-        when the range holds no frame."""
+        frames of ``[start_sec, end_sec)`` (``frame_filter`` picks among their indices);
+        ``"video"`` is ``None`` when the range holds no frame."""
         indices = self.frame_indices(start_sec, end_sec)
         if frame_filter is not None:
             indices = frame_filter(indices)
         if not indices:
-            return None
+            return {"video": None, "frame_indices": [], "audio": None}
         images: list[Optional[np.ndarray]] = [None] * len(indices)
 
         def load(slot: int, index: int) -> None:

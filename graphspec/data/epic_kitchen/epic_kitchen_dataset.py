@@ -15,7 +15,7 @@ from graphspec.data.dataset_manifest_utils import (
 from graphspec.data.labeled_video_dataset import BadFilePolicy
 from graphspec.registry import register
 from graphspec.data.utils import DataclassFieldCaster, load_dataclass_dict_from_csv
-from graphspec.data.video import Video
+from graphspec.data.video_base import Video
 
 #: ``(videos, actions per video) -> clips``: how a dataset lays its clips over the videos
 ClipStructure = Callable[[dict[str, Video], dict[str, list["ActionData"]]], list[VideoClipInfo]]

@@ -16,15 +16,14 @@ from typing import Iterator, Optional
 
 import av
 
+from graphspec.data.errors import BadVideoError, MediaError  # noqa: F401 (MediaError: its old name, re-exported)
+
 from .steps import CutStep, FramesStep, ResizeStep
-
-
-class MediaError(Exception):
-    """A raw file that cannot be prepared; the message is the reason, for the report."""
 
 
 @dataclass(frozen=True)
 class Probe:
+    path: str
     duration_sec: float
     fps: float
     width: int
@@ -33,15 +32,16 @@ class Probe:
 
 
 def probe(path: Path) -> Probe:
-    """Facts of a video file; ``MediaError`` when it is missing, empty or not a video."""
+    """Facts of a video file; ``BadVideoError`` (the datasets' error: the same PyAV failures)
+    naming it when it is missing, empty or not a video."""
     if not path.exists():
-        raise MediaError("file does not exist")
+        raise BadVideoError(str(path), "file does not exist")
     if path.stat().st_size == 0:
-        raise MediaError("file is empty (0 bytes)")
+        raise BadVideoError(str(path), "file is empty (0 bytes)")
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
-                raise MediaError("no video stream")
+                raise BadVideoError(str(path), "no video stream")
             stream = container.streams.video[0]
             fps = float(stream.average_rate or stream.guessed_rate or 0)
             if stream.duration is not None and stream.time_base is not None:
@@ -51,11 +51,11 @@ def probe(path: Path) -> Probe:
             else:
                 duration = 0.0
             if fps <= 0 or duration <= 0:
-                raise MediaError("video stream has no frame rate or duration")
-            return Probe(duration, fps, stream.codec_context.width, stream.codec_context.height,
+                raise BadVideoError(str(path), "video stream has no frame rate or duration")
+            return Probe(str(path), duration, fps, stream.codec_context.width, stream.codec_context.height,
                          bool(container.streams.audio))
     except av.FFmpegError as err:
-        raise MediaError(f"not a readable video ({err.__class__.__name__}: {err})") from None
+        raise BadVideoError(str(path), f"not a readable video ({err.__class__.__name__}: {err})") from None
 
 
 def _frames(container: av.container.InputContainer, start_sec: float,
@@ -76,7 +76,7 @@ def _frames(container: av.container.InputContainer, start_sec: float,
             if time >= start_sec:
                 yield time, frame
     except av.FFmpegError as err:
-        raise MediaError(f"decoding failed ({err.__class__.__name__}: {err})") from None
+        raise BadVideoError(container.name, f"decoding failed ({err.__class__.__name__}: {err})") from None
 
 
 def scaled_size(width: int, height: int, short_side: int) -> tuple[int, int]:
@@ -91,7 +91,7 @@ def time_window(info: Probe, cut: Optional[CutStep]) -> tuple[float, float]:
     if cut is None:
         return 0.0, info.duration_sec
     if cut.start_sec >= info.duration_sec:
-        raise MediaError(f"video is {info.duration_sec:.2f} s long, the cut starts at {cut.start_sec} s")
+        raise BadVideoError(info.path, f"video is {info.duration_sec:.2f} s long, the cut starts at {cut.start_sec} s")
     return float(cut.start_sec), min(float(cut.end_sec), info.duration_sec)
 
 
@@ -130,10 +130,10 @@ def transcode(src: Path, dest: Path, step: ResizeStep, cut: Optional[CutStep] = 
             if audio is not None:
                 _copy_audio(src, out, audio, start, end)
         if frames == 0:
-            raise MediaError("no frames in the selected time range")
+            raise BadVideoError(str(src), "no frames in the selected time range")
         os.replace(tmp, dest)
     except av.FFmpegError as err:
-        raise MediaError(f"encoding failed ({err.__class__.__name__}: {err})") from None
+        raise BadVideoError(str(src), f"encoding failed ({err.__class__.__name__}: {err})") from None
     finally:
         tmp.unlink(missing_ok=True)
     return {"frames": frames, "width": width, "height": height, "fps": float(rate),
@@ -191,7 +191,7 @@ def extract_frames(src: Path, frames_root: Path, step: FramesStep, video_name: s
     start, end = time_window(info, cut)
     slots = sample_times(start, end, step.fps)
     if not slots:
-        raise MediaError("no frames in the selected time range")
+        raise BadVideoError(str(src), "no frames in the selected time range")
     dest_dir = frames_root / video_name
     tmp_dir = frames_root / f".{video_name}.partial-{os.getpid()}"
     shutil.rmtree(tmp_dir, ignore_errors=True)
@@ -208,7 +208,7 @@ def extract_frames(src: Path, frames_root: Path, step: FramesStep, video_name: s
                 while upcoming is not None and upcoming[0] < slot + half_slot - 1e-9:
                     current, upcoming = upcoming, next(decoded, None)
                 if current is None:
-                    raise MediaError("no decodable frame")
+                    raise BadVideoError(str(src), "no decodable frame")
                 if encoder is None:
                     encoder = _image_encoder(step, current[1].width, current[1].height)
                 name = step.pattern.format(video=video_name, index=index, ext=step.image_format)
@@ -220,7 +220,7 @@ def extract_frames(src: Path, frames_root: Path, step: FramesStep, video_name: s
             shutil.rmtree(dest_dir)
         os.replace(tmp_dir, dest_dir)
     except av.FFmpegError as err:
-        raise MediaError(f"frame extraction failed ({err.__class__.__name__}: {err})") from None
+        raise BadVideoError(str(src), f"frame extraction failed ({err.__class__.__name__}: {err})") from None
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return written

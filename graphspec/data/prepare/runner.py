@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Literal, Optional
 
+from graphspec.files import write_text
+
 from .media import MediaError, extract_frames, probe, sample_times, scaled_size, time_window, transcode
 from .steps import FramesStep, PreparePlan
 
@@ -115,8 +117,8 @@ def run_job(job: Job, raw_root: Path, out_root: Path, plan: PreparePlan, threads
         else:
             outcome.facts = transcode(raw_root / job.source, out_root / outcome.output, plan.output, plan.cut,
                                       threads)
-    except MediaError as err:
-        outcome.status, outcome.reason, outcome.output = "failed", str(err), None
+    except MediaError as err:  # the outcome names the file already: the reason alone
+        outcome.status, outcome.reason, outcome.output = "failed", err.reason, None
     except OSError as err:  # unreadable input, full disk: this file fails, the run goes on
         outcome.status, outcome.reason, outcome.output = "failed", f"{err.__class__.__name__}: {err}", None
     outcome.seconds = round(time.perf_counter() - started, 3)
@@ -156,9 +158,7 @@ class Report:
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` under a temporary name beside ``path``, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text(path, text)
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -176,7 +176,11 @@ def run(plan: PreparePlan, raw_root: Path, out_root: Path, *, shard: tuple[int, 
     if not (count >= 1 and 0 <= index < count):
         raise ValueError(f"shard {index}/{count}: need 0 <= I < N")
     started = time.perf_counter()
-    jobs = [j for j in discover(raw_root, plan) if shard_of(j, count) == index]
+    every = discover(raw_root, plan)
+    if not every:  # a wrong --from, or a layout the extensions miss: nothing would be written
+        raise ValueError(f"no videos found under {raw_root} (looked for {', '.join(plan.extensions)} files, "
+                         "in subfolders too)")
+    jobs = [j for j in every if shard_of(j, count) == index]
     # parallel workers share the cores instead of each running a codec thread per core
     threads = 0 if workers <= 1 else max(1, (os.cpu_count() or 1) // workers)
     tasks = [(job, raw_root, out_root, plan, threads) for job in jobs]
