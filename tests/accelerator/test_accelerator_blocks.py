@@ -196,13 +196,15 @@ def test_bottleneck_without_residual_or_se_has_no_projection():
     assert not hasattr(same, "_res_proj")
 
 
-@pytest.mark.parametrize("conv,reason", [
-    (nn.Conv3d(2, 2, 3, padding=1, padding_mode="reflect"), "zero padding mode"),  # the taps pad with zeros
-    (nn.Conv3d(2, 2, 3, padding="same"), "numeric padding"),
-    (nn.Conv3d(2, 2, (1, 3, 3), padding=1), "output frame 0 reads only temporal padding"),
-])
-def test_framewise_conv2d_refuses_what_the_taps_cannot_reproduce(conv, reason):
-    from graphspec.layers.accelerator.mobile_cpu.deployable import framewise_conv2d
+@pytest.mark.parametrize("conv", [
+    nn.Conv3d(2, 2, 3, padding=1, padding_mode="reflect"),  # the 2-D forms pad with zeros
+    nn.Conv3d(2, 2, 3, padding="same"),
+    nn.Conv3d(2, 2, (1, 3, 3), padding=1),  # output frame 0 reads only temporal padding
+], ids=["reflect", "same", "padding-only-frame"])
+def test_lower_parts_refuses_what_the_mobile_passes_leave_3d(conv):
+    from graphspec.compiler.ir import Node
+    from graphspec.layers.accelerator.mobile_cpu.lowering import lower_parts
 
-    with pytest.raises(ValueError, match=f"cannot convert Conv3d.*{reason}"):
-        framewise_conv2d(conv, (1, 2, 4, 8, 8))
+    args = {k: getattr(conv, k) for k in ("in_channels", "out_channels", "kernel_size", "padding", "padding_mode")}
+    with pytest.raises(ValueError, match=r"cannot convert Conv3d for input size \[1, 2, 4, 8, 8\]"):
+        lower_parts([(Node("Conv3d", args), conv.state_dict())], (1, 2, 4, 8, 8))

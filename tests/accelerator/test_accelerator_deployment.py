@@ -128,9 +128,11 @@ def test_deployable_blocks_export_to_an_onnx_graph_without_3d_ops():
     assert "BatchNormalization" not in ops and {"Conv", "Gemm"} <= ops
     ranks = {init.name: len(init.dims) for init in graph.graph.initializer}
     assert {ranks[node.input[1]] for node in graph.graph.node if node.op_type == "Conv"} == {4}
-    pools = [n for n in graph.graph.node if n.op_type in ("AveragePool", "MaxPool")]
-    assert pools and all(len(onnx.helper.get_attribute_value(a)) == 2 for n in pools for a in n.attribute
-                         if a.name == "kernel_shape")
+    # squeeze-excitation's global averages: rank-4 pools (shape inference gives their inputs' ranks)
+    inferred = onnx.shape_inference.infer_shapes(graph).graph
+    rank = {v.name: len(v.type.tensor_type.shape.dim) for v in [*inferred.value_info, *inferred.input]}
+    pools = [n for n in graph.graph.node if n.op_type in ("AveragePool", "MaxPool", "GlobalAveragePool")]
+    assert pools and {rank[n.input[0]] for n in pools} == {4}
     session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
     np.testing.assert_allclose(got, expected.numpy(), rtol=1e-4, atol=1e-5)

@@ -1,7 +1,8 @@
 """Squeeze-excitation as an efficient block (op ``mobile_cpu.SqueezeExcitation``; the bare name is the
 X3D layer's). It wraps that layer at ``self.se`` (checkpoint keys ``se.block.0.weight``, ...);
-``convert`` turns its global average into a rank-4 pool and its 1x1(x1) convolutions into
-Linear layers (Gemm) on the pooled vector."""
+``convert`` lowers the layer with the mobile passes (``lowering.lower_parts``) to the mobile
+lowering's ``SqueezeExcitationGemm``: rank-4 global averages and its 1x1(x1) convolutions as
+Linear layers (Gemm) on the pooled vector, the activation module kept as it is."""
 from __future__ import annotations
 
 from typing import Any, Iterator, Optional, Sequence
@@ -19,7 +20,7 @@ from graphspec.layers.squeeze_excitation import (
 from graphspec.registry import register
 
 from .activation_functions import OP_PREFIX
-from .deployable import SqueezeExcitationAsGemm
+from .lowering import lower_parts
 
 
 def _children(node: Node) -> Iterator[tuple[str, Node]]:
@@ -51,4 +52,12 @@ class SqueezeExcitation(EfficientBlockBase):
         """Pool and Gemm form for inputs of ``input_blob_size``."""
         size = check_blob_size(self, input_blob_size, 5 if self.is_3d else 4)
         mark_converted(self)
-        self.se = SqueezeExcitationAsGemm(self.se.block, size)
+        reduce_conv, activation = self.se.block[0], self.se.block[1]
+        layer = Node("SqueezeExcitation", dict(num_channels=reduce_conv.in_channels,
+                                               num_channels_reduced=reduce_conv.out_channels, is_3d=True))
+        # the passes take 5-D clips: a 4-D input is a clip of one frame; the activation is kept
+        # as a module (any nn.Module may be one), so its entries stay out of the lowered part's
+        state = {k: v for k, v in self.se.state_dict().items() if not k.startswith("block.1.")}
+        gemm = lower_parts([(layer, state)], size if self.is_3d else (*size[:2], 1, *size[2:]))[0]
+        gemm.block[1] = activation
+        self.se = gemm

@@ -1,6 +1,7 @@
 """Convolution blocks for mobile CPUs: ``kernel = Sequential(conv, [bn], act)`` with a Conv3d of one
-fixed geometry each. ``convert(input_blob_size)`` folds the batch norm into the convolution and
-rewrites the Conv3d as 2-D work XNNPACK has kernels for:
+fixed geometry each. ``convert(input_blob_size)`` lowers the Conv3d and its batch norm with the
+mobile passes (``lowering.lower_parts``): the batch norm is folded into the convolution and the
+Conv3d becomes the 2-D work XNNPACK has kernels for:
 
 =============================  ====================================  ==============================
 block                          Conv3d                                deployable form
@@ -34,16 +35,17 @@ from graphspec.compiler.rules import batch_norm_macs, batch_norm_state, conv_inf
 from graphspec.registry import register
 
 from .activation_functions import ActivationName, make_activation
-from .deployable import PointwiseConv3dAs2d, TemporalConv3dAs2d, fold_batch_norm, framewise_conv2d
+from .lowering import lower_parts
 
 
 class _Conv3dBnAct(EfficientBlockBase):
     """conv -> optional BatchNorm3d -> activation in ``self.kernel``. Subclasses give the Conv3d's
-    arguments as a function of the block's (``conv_args``, also used by the static rules) and
-    the deployable form of the folded conv (``deployable``)."""
+    arguments as a function of the block's (``conv_args``, also used by the static rules and by
+    ``convert``'s IR of the parts)."""
 
     conv_args: Callable[[dict], dict]
-    deployable: Callable[[nn.Conv3d, tuple, bool], nn.Module]
+    #: ``native_conv3d_op_qnnpack=True`` keeps this block's Conv3d a (folded) Conv3d
+    native_conv3d: bool = False
 
     def __init__(self, args: dict) -> None:
         super().__init__()
@@ -53,6 +55,7 @@ class _Conv3dBnAct(EfficientBlockBase):
             kernel["bn"] = nn.BatchNorm3d(conv["out_channels"], eps=args["norm_eps"], momentum=args["norm_momentum"])
         kernel["act"] = make_activation(args["activation"])
         self.kernel = nn.Sequential(kernel)
+        self._conv_node_args = conv
         self.convert_flag = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,11 +66,13 @@ class _Conv3dBnAct(EfficientBlockBase):
         """Fold the batch norm and rewrite the Conv3d for inputs of ``input_blob_size``."""
         size = check_blob_size(self, input_blob_size, 5)
         mark_converted(self)
-        conv = fold_batch_norm(self.kernel.conv, getattr(self.kernel, "bn", None))
-        act = self.kernel.act
-        act.convert(size)
-        self.kernel = nn.Sequential(OrderedDict(conv=type(self).deployable(conv, size, native_conv3d_op_qnnpack),
-                                                act=act))
+        parts = [(Node("Conv3d", dict(self._conv_node_args)), self.kernel.conv.state_dict())]
+        bn = getattr(self.kernel, "bn", None)
+        if bn is not None:
+            parts.append((Node("BatchNorm3d", dict(num_features=bn.num_features, eps=bn.eps, momentum=bn.momentum)),
+                          bn.state_dict()))
+        conv = lower_parts(parts, size, keep_conv3d=native_conv3d_op_qnnpack and self.native_conv3d)[0]
+        self.kernel = nn.Sequential(OrderedDict(conv=conv, act=self.kernel.act))
 
 
 def _args(local: dict) -> dict:
@@ -85,14 +90,12 @@ class Conv3dPwBnAct(_Conv3dBnAct):
     def conv_args(a: dict) -> dict:
         return dict(in_channels=a["in_channels"], out_channels=a["out_channels"], kernel_size=(1, 1, 1), bias=a["bias"])
 
-    @staticmethod
-    def deployable(conv: nn.Conv3d, size: tuple, native_conv3d: bool) -> nn.Module:
-        return PointwiseConv3dAs2d(conv, size)
-
 
 class Conv3d3x3x3DwBnAct(_Conv3dBnAct):
     """Depthwise 3x3x3 Conv3d (padding 1, stride (1, spatial_stride, spatial_stride)), batch norm,
     activation."""
+
+    native_conv3d = True
 
     def __init__(self, in_channels: int, spatial_stride: int = 1, bias: bool = False,
                  activation: ActivationName = "relu", use_bn: bool = True, norm_eps: float = 1e-5,
@@ -104,10 +107,6 @@ class Conv3d3x3x3DwBnAct(_Conv3dBnAct):
         c = a["in_channels"]
         return dict(in_channels=c, out_channels=c, kernel_size=(3, 3, 3), stride=(1, a["spatial_stride"], a["spatial_stride"]),
                     padding=(1, 1, 1), groups=c, bias=a["bias"])
-
-    @staticmethod
-    def deployable(conv: nn.Conv3d, size: tuple, native_conv3d: bool) -> nn.Module:
-        return conv if native_conv3d else framewise_conv2d(conv, size)
 
 
 class Conv3dTemporalKernel1BnAct(_Conv3dBnAct):
@@ -127,10 +126,6 @@ class Conv3dTemporalKernel1BnAct(_Conv3dBnAct):
                     stride=(1, s, s), padding=(0, d * (k - 1) // 2, d * (k - 1) // 2), dilation=(1, d, d),
                     groups=a["groups"], bias=a["bias"])
 
-    @staticmethod
-    def deployable(conv: nn.Conv3d, size: tuple, native_conv3d: bool) -> nn.Module:
-        return framewise_conv2d(conv, size)
-
 
 class _TemporalConvBnAct(_Conv3dBnAct):
     """ktx1x1 Conv3d, padding ``dilation * (kt - 1) // 2`` in time (the clip keeps its length)."""
@@ -147,10 +142,6 @@ class _TemporalConvBnAct(_Conv3dBnAct):
         kt, d = cls.temporal_kernel, a["dilation"]
         return dict(in_channels=a["in_channels"], out_channels=a["out_channels"], kernel_size=(kt, 1, 1),
                     padding=(d * (kt - 1) // 2, 0, 0), dilation=(d, 1, 1), groups=a["groups"], bias=a["bias"])
-
-    @staticmethod
-    def deployable(conv: nn.Conv3d, size: tuple, native_conv3d: bool) -> nn.Module:
-        return TemporalConv3dAs2d(conv, size)
 
 
 class Conv3d3x1x1BnAct(_TemporalConvBnAct):

@@ -1,6 +1,8 @@
-"""Average pools as efficient blocks. The ``OutSize1`` (global) pools convert to a fixed rank-4
-``AvgPool2d`` over the whole input, which mobile kernels run much faster than an adaptive pool;
-general adaptive pools have no fixed form and stay as they are.
+"""Average pools as efficient blocks. The ``OutSize1`` (global) pools convert to the mobile
+lowering's ``GlobalAvgPool`` (rank-4 global average pools, which mobile kernels run much faster
+than a 5-D adaptive pool): the 3-D one through the mobile passes (``lowering.lower_parts``), the
+2-D one directly (it is no video op, the passes do not take it); general adaptive pools have no
+fixed form and stay as they are.
 
 ``AdaptiveAvgPool3d`` / ``AdaptiveAvgPool2d`` are the ops ``mobile_cpu.AdaptiveAvgPool3d`` / ``...2d``
 (the bare names are torch's).
@@ -18,10 +20,11 @@ from graphspec.accelerator.efficient_blocks.efficient_block_base import (
 from graphspec.compiler.infer import Inference, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import adaptive_pool_infer, expect_rank, no_state
+from graphspec.layers.mobile import GlobalAvgPool
 from graphspec.registry import register
 
 from .activation_functions import OP_PREFIX
-from .deployable import GlobalAvgPoolAs2d
+from .lowering import lower_parts
 
 
 def _global_pool_infer(rank: int):
@@ -44,10 +47,13 @@ class _GlobalAvgPool(EfficientBlockBase):
         return self.pool(x)
 
     def convert(self, input_blob_size: Sequence[int], **kwargs: Any) -> None:
-        """Replace the adaptive pool by a rank-4 average pool over the whole ``input_blob_size``."""
+        """Replace the adaptive pool by rank-4 global average pools for inputs of ``input_blob_size``."""
         size = check_blob_size(self, input_blob_size, self._rank)
         mark_converted(self)
-        self.pool = GlobalAvgPoolAs2d(size)
+        if self._rank == 4:  # [N, C, H, W] is the folded layout of a one-frame clip
+            self.pool = GlobalAvgPool(frames=1, out_layout="folded")
+        else:
+            self.pool = lower_parts([(Node("AdaptiveAvgPool3d", {"output_size": 1}), {})], size)[0]
 
 
 @register(infer=_global_pool_infer(5), state=no_state)
