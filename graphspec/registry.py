@@ -13,7 +13,8 @@ keys its models). Four kinds exist:
 Each op carries a typed argument schema derived from its Python signature: one pydantic model per
 op (``OpDef.args_model``), whose fields also validate each argument (``ArgSpec.validate``), so
 the JSON Schema (``json_schema()``) and validation cannot drift. Validation is strict: ``true``
-is no number and ``"64"`` no integer; sizes, counts and strides are >= 1 (``ARG_RANGES``). An
+is no number and ``"64"`` no integer; sizes, counts and strides are >= 1, probabilities in [0, 1]
+(``ARG_RANGES``, for model, transform and data ops alike). An
 argument that takes a callable in Python (``norm=nn.BatchNorm3d``) takes a *component* in YAML
 (``{op: BatchNorm3d}`` or the bare name).
 
@@ -52,24 +53,34 @@ _HIDDEN_ARGS = frozenset({"self", "device", "dtype", "args", "kwargs"})
 _UNIONS = (typing.Union, types.UnionType)
 
 #: Value ranges by argument name, as data: ``(name pattern, bounds of every int in it, bounds of
-#: every float in it)``, bounds as pydantic ``Field`` constraints. Sizes, channel and class
-#: counts, strides, dilations and groups are >= 1 (torch would fail at build or forward time, or
-#: build a useless layer); paddings and indices >= 0; scales and epsilons > 0. Repeat counts are
-#: bounded above too: a builder expands them into that many IR nodes before anything is sized.
+#: every float in it)``, bounds as pydantic ``Field`` constraints; the first matching pattern
+#: applies. Sizes, channel and class counts, strides, dilations and groups are >= 1 (torch would
+#: fail at build or forward time, or build a useless layer); paddings and indices >= 0; scales
+#: and epsilons > 0. Repeat counts are bounded above too: a builder expands them into that many
+#: IR nodes before anything is sized. The transform and data ops follow the same rules: frame,
+#: clip, view and crop counts and sizes >= 1, durations > 0, probabilities in [0, 1].
 MAX_REPEAT = 10_000
 ARG_RANGES: tuple[tuple[str, dict | None, dict | None], ...] = (
     (r"(^|_)(in|out|num|inner|input|reduced)?_?channels?(_reduced)?$", {"ge": 1}, None),
     (r"(^|_)(in|out|num)_features$", {"ge": 1}, None),
     (r"(^|_)num_class(es)?$", {"ge": 1}, None),
     (r"(^|_)dim_(in|out|inner)s?$|^(stem|head|fusion)_dim_(in|out)s?$", {"ge": 1}, None),
-    (r"(^|_)(kernel_sizes?|strides?|dilations?|groups|num_groups|output_size|resolution)$", {"ge": 1}, None),
+    (r"(^|_)(kernel_sizes?|strides?|dilations?|groups|num_groups|output_size|resolution)$", {"ge": 1}, {"gt": 0}),
     (r"(^|_)(clip_length|crop_size|width_per_group|normalized_shape|divisor_override)$", {"ge": 1}, None),
     (r"(^|_)depths?$", {"ge": 1, "le": MAX_REPEAT}, None),
     (r"(^|_)(bottleneck_ratio|channel_reduction_ratio|channel_fusion_ratio)$", {"ge": 1}, None),
-    (r"(^|_)paddings?$|(^|_)stage_idx$", {"ge": 0}, None),
+    (r"(^|_)paddings?$|(^|_)stage_idx$|^rank$", {"ge": 0}, None),
     (r"(^|_)(depth_factor|width_factor|bottleneck_factor)$", None, {"gt": 0, "le": 100}),
     (r"(^|_)(eps|spatial_scale|reduction_ratio)$", None, {"gt": 0}),
-    (r"^(p|dropout_rate)$", None, {"ge": 0}),
+    (r"^dropout_rate$", None, {"ge": 0}),  # the builders word their own upper bound
+    # transform and data ops: sizes and counts of frames, clips, views, crops and tries
+    (r"(^|_)(size|height|width|num_samples|frame_ratios|frames_per_(clip|second)|num_(views|clips|tries|layers|"
+     r"heads|sample_op|input_clips|forecast_actions)|clips_per_video|augs_per_clip|split_id|world_size)$",
+     {"ge": 1}, None),
+    (r"(^|_)(duration|seconds_per_clip|clip_time_stride|std|scale|aspect_ratio|(mixup|cutmix)_alpha)$",
+     None, {"gt": 0}),
+    (r"^(transforms_prob|magnitude)$", {"ge": 0}, {"ge": 0}),  # weights, levels: not bounded by 1
+    (r"^(prob|dropout|label_smoothing)$|_prob$", None, {"ge": 0, "le": 1}),  # Dropout's p: a located shape rule
 )
 
 

@@ -116,8 +116,9 @@ def validation_diagnostics(errors: Iterable[dict], data: Any, prefix: tuple = ()
     """Diagnostics from pydantic's ``ValidationError.errors()`` for ``data`` found at ``prefix``:
     located by spec key path, one per path (a union's alternatives are joined with 'or'), with a
     did-you-mean for unknown keys when ``fields_at(path)`` lists the valid ones."""
+    errors = list(errors)
     by_path: dict[tuple, Diagnostic] = {}
-    for error in errors:
+    for error in _closest_members(errors, data):
         loc = tuple(error.get("loc", ()))
         path, node = _data_path(loc, data)
         kind, got = error.get("type"), error.get("input")
@@ -138,3 +139,22 @@ def validation_diagnostics(errors: Iterable[dict], data: Any, prefix: tuple = ()
             continue
         by_path[key] = Diagnostic(message, path=key, hint=hint, code=code)
     return list(by_path.values())
+
+
+def _is_type_error(error: dict) -> bool:
+    """A value of the wrong type for one union member (``int_type``, ``list_type``, ...)."""
+    kind = str(error.get("type", ""))
+    return kind.endswith("_type") or kind.endswith("_parsing") or kind == "is_instance_of"
+
+
+def _closest_members(errors: list[dict], data: Any) -> list[dict]:
+    """Where a union member took the value's type but refused its range (``size: -8`` for
+    ``int | list[int]``), its errors alone: "not a valid list" says nothing about a number."""
+    by_key: dict[tuple, list[dict]] = {}
+    for error in errors:
+        by_key.setdefault(_data_path(tuple(error.get("loc", ())), data)[0], []).append(error)
+    kept = []
+    for group in by_key.values():
+        fitting = [e for e in group if not _is_type_error(e)]
+        kept += fitting if fitting and len(fitting) < len(group) else group
+    return kept
