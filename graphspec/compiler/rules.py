@@ -10,6 +10,7 @@ import math
 from typing import Any, Callable, Sequence
 
 from . import symbols
+from .dataflow import InSequence
 from .infer import Dim, Inference, ShapeError, TensorType, per_sample_numel
 from .ir import Node
 
@@ -221,22 +222,10 @@ def dropout_infer(node: Node, ctx: Inference, x: Any) -> Any:
     return x
 
 
-def sequential(*names: str) -> Callable:
-    """Rule of a container whose forward applies the named children in order, skipping None."""
-
-    def rule(node: Node, ctx: Inference, x: Any) -> Any:
-        for name in names:
-            value = node.args.get(name)
-            if isinstance(value, list):
-                for i, item in enumerate(value):
-                    if item is None:  # forward calls every item: a null one would fail there
-                        raise ShapeError(f"{name}[{i}] is null: {node.op} applies every item of {name}", (name, i))
-                    x = ctx.run(item, x)
-            elif value is not None:
-                x = ctx.run(value, x)
-        return x
-
-    return rule
+def sequential(*names: str) -> InSequence:
+    """Rule of a container whose forward applies the named children in order, skipping None
+    (its dataflow, declared once: the IR passes read the same ``InSequence``)."""
+    return InSequence(tuple(names))
 
 
 def no_state(a: dict) -> list:

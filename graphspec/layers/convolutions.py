@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 
 from graphspec.compiler.component import Component
+from graphspec.compiler.dataflow import InSequence
 from graphspec.compiler.infer import Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import conv_infer, conv_macs, conv_state
@@ -216,15 +217,13 @@ def create_conv_2plus1d(
     ))
 
 
-def _conv2plus1d_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
-    a = node.args
-    first, last = ("conv_xy", "conv_t") if a.get("conv_xy_first", False) else ("conv_t", "conv_xy")
-    for name in (first, "norm", "activation", last):
-        x = ctx.run(a.get(name), x)
-    return x
+def _conv2plus1d_order(node: Node) -> tuple[str, ...]:
+    if node.args.get("conv_xy_first", False):
+        return ("conv_xy", "norm", "activation", "conv_t")
+    return ("conv_t", "norm", "activation", "conv_xy")
 
 
-@register(infer=_conv2plus1d_infer)
+@register(infer=InSequence(("conv_t", "norm", "activation", "conv_xy"), order=_conv2plus1d_order))
 class Conv2plus1d(nn.Module):
     """
     2+1d convolution: a 3D convolution factorized into a 1D temporal and a 2D

@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 
 from graphspec.compiler.component import Component
+from graphspec.compiler.dataflow import Prefix
 from graphspec.compiler.infer import Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import sequential
@@ -72,11 +73,7 @@ def _classify(head: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _basic_head_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
-    return _classify_infer(node, ctx, ctx.run(node.args.get("pool"), x))
-
-
-@register(infer=_basic_head_infer)
+@register(infer=Prefix(("pool",), rest=_classify_infer))
 class ResNetBasicHead(nn.Module):
     """Optional pool and dropout, a linear projection over channels, optional activation and
     an optional global average (output ``batch x classes``)."""

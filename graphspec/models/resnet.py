@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 
 from graphspec.compiler.infer import Inference, ShapeError, TensorType
+from graphspec.compiler.dataflow import Residual
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import sequential
 from graphspec.compiler.template import builder, call_with
@@ -105,11 +106,8 @@ class SeparableBottleneckBlock(nn.Module):
         return x
 
 
-def _resblock_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
-    a = node.args
-    shortcut = ctx.run(a.get("branch1_norm"), ctx.run(a.get("branch1_conv"), x))
-    residual = ctx.run(a["branch2"], x)
-    fusion = a.get("branch_fusion", "sum")
+def _fusion_infer(node: Node, shortcut: TensorType, residual: TensorType) -> TensorType:
+    fusion = node.args.get("branch_fusion", "sum")
     if fusion in (None, "sum"):
         if shortcut.shape != residual.shape:
             raise ShapeError(f"shortcut {shortcut} and residual branch {residual} differ in shape")
@@ -120,10 +118,11 @@ def _resblock_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
 
         got = fusion(meta(shortcut), meta(residual))
         out = residual.with_shape([r if isinstance(r, str) else g for r, g in zip(residual.shape, got.shape)])
-    return ctx.run(a.get("activation"), out)
+    return out
 
 
-@register(infer=_resblock_infer, arg_types={"branch_fusion": Any})
+@register(infer=Residual(shortcut=("branch1_conv", "branch1_norm"), branch=("branch2",), after=("activation",),
+                         merge=_fusion_infer), arg_types={"branch_fusion": Any})
 class ResBlock(nn.Module):
     """Residual block: ``activation(branch_fusion(shortcut(x), branch2(x)))``; the shortcut is
     identity, or branch1_conv (+ branch1_norm). ``branch_fusion`` is ``"sum"`` or a callable."""

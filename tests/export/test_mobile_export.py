@@ -50,7 +50,7 @@ def test_every_zoo_model_lowers_to_2d_ops(path: Path):
     with torch.device("meta"):
         model = compiled.lower()
     graph = WeightedGraph.of(compiled.graph, model)
-    run_passes(graph, MOBILE)
+    run_passes(graph, MOBILE, verify=True)  # the manager checks the graph after every pass
     left = sorted({f"{n.op} at {n.path}" for n in graph.walk() if n.op in THREE_D})
     accelerator = path.stem.startswith("efficient_")  # its blocks convert themselves (deployable form)
     assert left == [] or accelerator, left

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 import graphspec
-from graphspec.compiler.passes import WeightedGraph
+from graphspec.compiler.passes import WeightedGraph, run_passes
 
 SPECS = Path(__file__).resolve().parents[2] / "specs" / "models"
 #: a narrow, shallow X3D-XS at 32x32 (its head pool then covers the whole 4x1x1 map)
@@ -77,17 +77,23 @@ def random_inputs(compiled, seed: int = 1) -> tuple:
     return tuple(make(v) for v in compiled.inputs.values())
 
 
+def run_verified(graph, passes) -> list[bool]:
+    """Run ``passes`` through the pass manager, verifying the graph after each; whether each changed it."""
+    return [changed for _, changed in run_passes(graph, passes, verify=True)]
+
+
 def run_and_compare(pass_, spec: str = "x3d_xs", overrides=TINY_X3D, atol: float = 1e-5):
-    """Run one pass on a fresh model; assert it changed the graph, computes the same (lowered
-    before vs after, random input) and reports no change when run again. Returns the graph."""
+    """Run one pass on a fresh model (verified by the pass manager); assert it changed the graph,
+    computes the same (lowered before vs after, random input) and reports no change when run
+    again. Returns the graph."""
     compiled, model, graph = weighted(spec, overrides)
     x = random_inputs(compiled)
     with torch.no_grad():
         before = model(*x)
-        assert pass_.run(graph) is True
+        assert run_verified(graph, [pass_]) == [True]
         after = graph.lower()(*x)
     torch.testing.assert_close(after, before, atol=atol, rtol=1e-4)
-    assert pass_.run(graph) is False
+    assert run_verified(graph, [pass_]) == [False]
     return graph
 
 

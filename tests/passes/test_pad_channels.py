@@ -2,14 +2,13 @@ import torch
 
 from graphspec.compiler.passes import MOBILE, PadChannels
 
-from passes_support import ops, random_inputs, weighted
+from passes_support import ops, random_inputs, run_verified, weighted
 
 
 def _rewritten(spec="x3d_xs", overrides=None):
     """A model (the tiny X3D by default) through the mobile passes that come before channel padding."""
     compiled, model, graph = weighted(spec) if overrides is None else weighted(spec, overrides)
-    for p in MOBILE[:MOBILE.index(next(p for p in MOBILE if isinstance(p, PadChannels)))]:
-        p.run(graph)
+    run_verified(graph, MOBILE[:MOBILE.index(next(p for p in MOBILE if isinstance(p, PadChannels)))])
     return compiled, model, graph
 
 
@@ -17,10 +16,10 @@ def _padded_computes_the_same(compiled, model, graph):
     x = random_inputs(compiled)
     with torch.no_grad():
         before = model(*x)
-        assert PadChannels(multiple=16).run(graph) is True
+        assert run_verified(graph, [PadChannels(multiple=16)]) == [True]
         after = graph.lower()(*x)
     torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-4)
-    assert PadChannels(multiple=16).run(graph) is False
+    assert run_verified(graph, [PadChannels(multiple=16)]) == [False]
 
 
 def test_widens_the_bottleneck_and_computes_the_same():
@@ -38,7 +37,7 @@ def test_widens_the_bottleneck_and_computes_the_same():
 
 def test_every_widened_convolution_is_a_multiple():
     _, _, graph = _rewritten()
-    PadChannels(multiple=16).run(graph)
+    run_verified(graph, [PadChannels(multiple=16)])
     for node in graph.walk():
         if node.op == "TemporalTapConv":
             assert node.args["in_channels"] % 16 == 0, node.path
@@ -47,7 +46,7 @@ def test_every_widened_convolution_is_a_multiple():
 def test_runs_that_no_convolution_reads_are_left_alone():
     # conv_c feeds the residual sum (8 channels, not a multiple of 16): its width must not change
     _, _, graph = _rewritten()
-    PadChannels(multiple=16).run(graph)
+    run_verified(graph, [PadChannels(multiple=16)])
     conv_c = next(n for n in graph.walk() if n.path.endswith("branch2.conv_c"))
     assert conv_c.args["out_channels"] == 8
     assert "TemporalTapConv" in ops(graph)

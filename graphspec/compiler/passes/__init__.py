@@ -1,5 +1,6 @@
 """IR passes: small named rewrites of an IR tree and its weights (``WeightedGraph``), each verified
-numerically by its own test. ``MOBILE`` is the mobile lowering, in order."""
+numerically by its own test, run by the pass manager (``run_passes``). ``MOBILE`` is the mobile
+lowering, in an order each pass's ``after`` requirements hold (checked here, at import)."""
 from __future__ import annotations
 
 from .base import NodeRewrite, Pass, WeightedGraph
@@ -8,6 +9,7 @@ from .eval_cleanup import EvalCleanup
 from .fold_batch_norm import FoldBatchNorm
 from .global_pool import GlobalPoolToMean
 from .layout import KeepFoldedLayout
+from .manager import PassError, check_passes, run_passes
 from .pad_channels import PadChannels
 from .pointwise_conv import PointwiseConvToConv2d
 from .pool3d import Pool3dTo2d
@@ -19,17 +21,13 @@ from .temporal_conv import TemporalConvToConv2d
 
 #: the mobile lowering: clean-up and folding first (on 3-D weights), then the 2-D rewrites,
 #: then channel padding for the fast kernels, then the layout pass that removes the reshapes
-#: between consecutive 2-D ops
+#: between consecutive 2-D ops; what each pass needs before it is its ``after``, checked below
 MOBILE: tuple[Pass, ...] = (
     ConvReduceToBranches(), EvalCleanup(), FoldBatchNorm(), PointwiseConvToConv2d(), SpatialConvToConv2d(), TemporalConvToConv2d(),
     Conv3dToTaps(), GlobalPoolToMean(), Pool3dTo2d(), SqueezeExcitationToGemm(), SwishToSigmoidMul(),
     PadChannels(), KeepFoldedLayout(),
 )
 
+check_passes(MOBILE)
 
-def run_passes(graph: WeightedGraph, passes=MOBILE) -> list[tuple[str, bool]]:
-    """Run ``passes`` in order; returns ``(name, changed)`` for each."""
-    return [(p.name, p.run(graph)) for p in passes]
-
-
-__all__ = ["WeightedGraph", "Pass", "NodeRewrite", "MOBILE", "run_passes", *(type(p).__name__ for p in MOBILE)]
+__all__ = ["WeightedGraph", "Pass", "NodeRewrite", "PassError", "MOBILE", "check_passes", "run_passes", *(type(p).__name__ for p in MOBILE)]

@@ -1,12 +1,17 @@
 """What every IR pass shares: the graph it rewrites (an IR tree plus the tensors of its
 state_dict, since folding batch norm or splitting a kernel changes weights), node replacement
-and the dataflow order of the containers.
+and the chains of leaves that feed each other.
 
-A pass is a small named object: ``run(graph) -> bool`` says whether it changed the graph.
-After any pass, ``graph.lower()`` builds a module that computes what the original computed.
+A pass is a small named object: ``run(graph) -> bool`` says whether it changed the graph. It
+declares the ops it matches (``matches``: checked against the registry, and the index the pass
+manager and ``NodeRewrite`` visit) and the passes that must run before it (``after``). Passes
+run through the pass manager (``passes.manager.run_passes``), which re-infers the shapes after
+each one (``replace`` drops the replaced node's derived facts) and, when asked, verifies the
+graph. After any pass, ``graph.lower()`` builds a module that computes what the original computed.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -16,20 +21,39 @@ import torch
 import torch.nn as nn
 
 import graphspec.layers.mobile  # noqa: F401  (registers the mobile ops the passes emit)
-from graphspec.compiler.ir import Node
-from graphspec.compiler.graph import Graph, lower_graph
+from graphspec.compiler.dataflow import InSequence, Residual, dataflow, slot_nodes
+from graphspec.compiler.graph import Graph, Step, lower_graph
+from graphspec.compiler.infer import Value
+from graphspec.compiler.ir import Node, assign_paths
+
+#: meta facts the compiler's inference derives from a node's place and arguments: a replacement
+#: starts without them (the pass manager infers them again); the others (its spec location) carry over
+DERIVED_META = frozenset({"inputs", "output", "macs", "params", "inferred_by"})
+
+#: where a node sits: its parent node (or the step whose root it is), the argument and list index
+Place = tuple["Node | Step", "str | None", "int | None"]
 
 
 @dataclass
 class WeightedGraph:
-    """The compiler's IR graph (``compiler.graph.Graph``: steps, each an IR tree) and the
-    tensors of its state_dict (keys are IR paths plus the parameter name)."""
+    """The compiler's IR graph (``compiler.graph.Graph``: steps, each an IR tree), the tensors of
+    its state_dict (keys are IR paths plus the parameter name) and the types of its inputs (for
+    the pass manager's shape inference)."""
 
     graph: Graph
     state: dict[str, torch.Tensor] = field(default_factory=dict)
+    inputs: dict[str, Value] = field(default_factory=dict)
+    #: id(node) -> its place, and op -> {id(node): node}; built on first use, kept by ``replace``
+    _places: dict[int, Place] | None = field(default=None, repr=False)
+    _by_op: dict[str, dict[int, Node]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.inputs:
+            self.inputs = _input_types(self.graph)
 
     @classmethod
     def of(cls, graph: Graph, module: nn.Module) -> "WeightedGraph":
+        """A copy of a compiled (inferred) ``graph`` with ``module``'s weights."""
         return cls(copy.deepcopy(graph), {k: v.detach().clone() for k, v in module.state_dict().items()})
 
     def walk(self) -> Iterator[Node]:
@@ -59,28 +83,88 @@ class WeightedGraph:
         prefix = f"{path}." if path else ""
         self.state.update({prefix + k: v for k, v in entries.items()})
 
+    # ---- the index: each node's place and the nodes of each op ---------------------------------
+    def _index(self) -> dict[int, Place]:
+        if self._places is None:
+            self._places, self._by_op = {}, {}
+            for step in self.graph.steps:
+                self._add(step.node, (step, None, None))
+        return self._places
+
+    def reindex(self) -> None:
+        """Forget the index (the manager calls it before each pass, so a pass that edits the tree
+        by hand is never matched against a stale one)."""
+        self._places = None
+
+    def _add(self, node: Node, place: Place) -> None:
+        self._places[id(node)] = place
+        self._by_op.setdefault(node.op, {})[id(node)] = node
+        for key, value in node.args.items():
+            if isinstance(value, Node):
+                self._add(value, (node, key, None))
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Node):
+                        self._add(item, (node, key, i))
+
+    def _drop(self, node: Node) -> None:
+        for below in node.walk():
+            self._places.pop(id(below), None)
+            self._by_op.get(below.op, {}).pop(id(below), None)
+
+    def contains(self, node: Node) -> bool:
+        return id(node) in self._index()
+
+    def nodes_of(self, ops: frozenset[str] | set[str]) -> list[Node]:
+        """The graph's nodes of these ops (a snapshot: replacing some does not disturb it)."""
+        self._index()
+        return [node for op in sorted(ops) for node in self._by_op.get(op, {}).values()]
+
     def replace(self, old: Node, new: Node) -> Node:
-        """Put ``new`` where ``old`` is in the tree (same path, its meta facts kept)."""
-        new.path, new.meta = old.path, {**old.meta, **new.meta}
-        for step in self.graph.steps:
-            if step.node is old:
-                step.node = new
-                return new
-        for parent in self.walk():
-            for key, value in parent.args.items():
-                if value is old:
-                    parent.args[key] = new
-                    return new
-                if isinstance(value, (list, tuple)) and any(v is old for v in value):
-                    parent.args[key] = type(value)(new if v is old else v for v in value)
-                    return new
-        raise KeyError(f"{old.path or '<root>'}: node is not in the graph")
+        """Put ``new`` where ``old`` is in the tree: the same module path (its children's paths
+        follow), the spec location kept, the facts derived from ``old`` dropped (the pass manager
+        infers them again). O(size of the two subtrees): the index knows ``old``'s place."""
+        place = self._index().get(id(old))
+        if place is None:
+            raise KeyError(f"{old.path or '<root>'}: node is not in the graph")
+        parent, key, i = place
+        if isinstance(parent, Step):
+            parent.node = new
+        elif i is None:
+            parent.args[key] = new
+        elif isinstance(parent.args[key], list):
+            parent.args[key][i] = new
+        else:
+            parent.args[key] = type(parent.args[key])(new if j == i else v for j, v in enumerate(parent.args[key]))
+        new.meta = {**{k: v for k, v in old.meta.items() if k not in DERIVED_META}, **new.meta}
+        assign_paths(new, old.path)
+        self._drop(old)
+        self._add(new, place)
+        return new
+
+
+def _input_types(graph: Graph) -> dict[str, Value]:
+    """The graph inputs' types, as the compiler's inference recorded them on the steps reading them."""
+    types: dict[str, Value] = {}
+    for step in graph.steps:
+        seen = step.node.meta.get("inputs")
+        if seen is None:
+            continue
+        values = seen[0] if step.call == "list" else seen
+        types.update({name: value for name, value in zip(step.inputs, values) if name in graph.inputs})
+    return types
 
 
 class Pass:
-    """A named IR rewrite; subclasses implement ``run`` (True when the graph changed)."""
+    """A named IR rewrite; subclasses implement ``run`` (True when the graph changed).
+
+    ``matches``: the ops it rewrites or starts from (registered ops; the manager skips a pass
+    whose ops the graph does not hold). ``after``: names of passes that must run before it
+    when both run (the manager checks the order)."""
 
     name: str = ""
+    matches: frozenset[str] = frozenset()
+    after: tuple[str, ...] = ()
 
     def run(self, graph: WeightedGraph) -> bool:
         raise NotImplementedError
@@ -90,15 +174,17 @@ class Pass:
 
 
 class NodeRewrite(Pass):
-    """A pass that rewrites single nodes: ``rewrite(graph, node)`` returns the replacement node
-    (its state already placed) or None to leave the node alone."""
+    """A pass that rewrites single nodes of its ``matches`` ops: ``rewrite(graph, node)`` returns
+    the replacement node (its state already placed) or None to leave the node alone."""
 
     def rewrite(self, graph: WeightedGraph, node: Node) -> Node | None:
         raise NotImplementedError
 
     def run(self, graph: WeightedGraph) -> bool:
         changed = False
-        for node in list(graph.walk()):
+        for node in graph.nodes_of(self.matches):
+            if not graph.contains(node):  # inside a node an earlier rewrite replaced
+                continue
             new = self.rewrite(graph, node)
             if new is not None:
                 graph.replace(node, new)
@@ -106,25 +192,7 @@ class NodeRewrite(Pass):
         return changed
 
 
-# ---- dataflow of the containers (rules as data) ------------------------------------------------
-#: containers whose forward runs these argument slots one after the other on one tensor
-SEQUENCES: dict[str, tuple[str, ...]] = {
-    "Net": ("blocks",),
-    "Sequential": ("modules",),
-    "ResStage": ("res_blocks",),
-    "BottleneckBlock": ("conv_a", "norm_a", "act_a", "conv_b", "norm_b", "act_b", "conv_c", "norm_c"),
-    "ResNetBasicStem": ("conv", "norm", "activation", "pool"),
-    "ProjectedPool": ("pre_conv", "pre_norm", "pre_act", "pool", "post_conv", "post_norm", "post_act"),
-    "Conv2plus1d": ("conv_t", "norm", "activation", "conv_xy"),
-}
-#: containers computing ``activation(shortcut(x) + branch2(x))``
-RESIDUALS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "ResBlock": (("branch1_conv", "branch1_norm"), ("branch2",), ("activation",)),
-}
-#: containers whose forward first runs these slots in order on its input, then does more
-PREFIXES: dict[str, tuple[str, ...]] = {
-    "ResNetBasicHead": ("pool",),
-}
+# ---- chains: the leaves that feed each other (the containers' dataflow as their ops declare it) ----
 #: element-wise ops: they run in any layout and keep it
 ELEMENTWISE = frozenset({"ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Hardswish",
                          "Hardsigmoid", "Identity", "Swish", "SigmoidMul", "Dropout", "ChannelAffine"})
@@ -132,40 +200,41 @@ ELEMENTWISE = frozenset({"ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "S
 LEAVES_WITH_CHILDREN = frozenset({"SqueezeExcitation", "SqueezeExcitationGemm"})
 
 
-def sequence(node: Node) -> list[Node | None]:
-    """The children of a sequence container in the order its forward runs them."""
-    slots = list(SEQUENCES[node.op])
-    if node.op == "Conv2plus1d" and node.args.get("conv_xy_first"):
-        slots = ["conv_xy", "norm", "activation", "conv_t"]
-    items: list[Node | None] = []
-    for slot in slots:
-        value = node.args.get(slot)
-        items.extend(value if isinstance(value, (list, tuple)) else [value])
-    return [v for v in items if isinstance(v, Node)]
-
-
-def chains(roots: list[Node]) -> Iterator[list[Node]]:
-    """Runs of leaves that feed each other directly (sequence containers flattened, each
-    residual branch and each child of an opaque container its own run), in execution order."""
-    out: list[list[Node]] = [[]]
-    for root in roots:
-        _collect(root, out)
-        out.append([])
-    yield from (run for run in out if run)
+def chains(graph: WeightedGraph) -> Iterator[list[Node]]:
+    """Runs of leaves that feed each other directly, in execution order: sequence containers
+    flattened, each residual branch and each child of an opaque container its own run. A step
+    of an explicit graph that reads one value, made by a step nobody else reads, continues
+    that step's last run (passes see across the steps of a ``nodes:`` spec)."""
+    readers = Counter(name for step in graph.graph.steps for name in step.inputs)
+    readers.update(graph.graph.outputs.values())
+    runs: list[list[Node]] = []
+    tails: dict[str, list[Node]] = {}
+    for step in graph.graph.steps:
+        out: list[list[Node]] = [[]]
+        _collect(step.node, out)
+        source = step.inputs[0] if len(step.inputs) == 1 else None
+        if source in tails and readers[source] == 1:
+            tails[source].extend(out[0])
+            out[0] = tails[source]  # the same list, already in ``runs``
+            runs.extend(out[1:])
+        else:
+            runs.extend(out)
+        tails[step.name] = out[-1]
+    yield from (run for run in runs if run)
 
 
 def _collect(node: Node, out: list[list[Node]]) -> None:
     """Append ``node``'s leaves to the current run ``out[-1]``, opening new runs where data
     does not flow directly from one leaf to the next."""
-    if node.op in SEQUENCES:
-        for child in sequence(node):
+    flow = dataflow(node)
+    if isinstance(flow, InSequence):
+        for child in slot_nodes(node, flow.slots_of(node)):
             _collect(child, out)
-    elif node.op in RESIDUALS:
-        for slots in RESIDUALS[node.op]:
+    elif isinstance(flow, Residual):
+        for slots in (flow.shortcut, flow.branch, flow.after):
             out.append([])
-            for slot in slots:
-                if isinstance(node.args.get(slot), Node):
-                    _collect(node.args[slot], out)
+            for child in slot_nodes(node, slots):
+                _collect(child, out)
         out.append([])
     elif any(True for _ in node.children()) and node.op not in LEAVES_WITH_CHILDREN:
         out.append([])
@@ -211,7 +280,11 @@ def conv_args(node: Node) -> dict:
 
 class Conv3dRewrite(NodeRewrite):
     """A rewrite of Conv3d nodes whose geometry a 2-D rewrite can reproduce (``conv_geometry``):
-    ``rewrite_conv`` gets the four triples and returns the replacement or None."""
+    ``rewrite_conv`` gets the four triples and returns the replacement or None. Batch norm folds
+    into Conv3d nodes only, and ConvReduce3D's convolutions become Conv3d nodes: both first."""
+
+    matches = frozenset({"Conv3d"})
+    after = ("conv-reduce-to-branches", "fold-batch-norm")
 
     def rewrite(self, graph: WeightedGraph, node: Node) -> Node | None:
         geometry = conv_geometry(node)

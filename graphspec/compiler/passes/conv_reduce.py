@@ -11,16 +11,14 @@ _PER_CONV = ("stride", "padding", "padding_mode", "dilation", "groups", "bias")
 
 class ConvReduceToBranches(NodeRewrite):
     name = "conv-reduce-to-branches"
+    matches = frozenset({"ConvReduce3D"})
 
     def rewrite(self, graph: WeightedGraph, node: Node) -> Node | None:
-        if node.op != "ConvReduce3D":
-            return None
         a = node.args
         convs = []
         for i, kernel in enumerate(a["kernel_size"]):
             options = {k: a[k][i] for k in _PER_CONV if a.get(k) is not None and a[k][i] is not None}
             conv = Node("Conv3d", dict(in_channels=a["in_channels"], out_channels=a["out_channels"],
-                                       kernel_size=kernel, **options), path=f"{node.path}.convs.{i}")
-            conv.meta["inputs"] = node.meta.get("inputs")  # every branch reads the block's input
+                                       kernel_size=kernel, **options))
             convs.append(conv)
         return Node("ConvBranches", dict(convs=convs, reduction_method=a.get("reduction_method", "sum")))

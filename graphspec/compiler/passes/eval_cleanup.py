@@ -5,11 +5,12 @@ from graphspec.compiler.ir import Node
 
 from .base import WeightedGraph, NodeRewrite
 
-DROPOUTS = frozenset({"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"})
+DROPOUTS = frozenset({"Dropout", "Dropout2d", "Dropout3d"})
 
 
 class EvalCleanup(NodeRewrite):
     name = "eval-cleanup"
+    matches = DROPOUTS
 
     def rewrite(self, graph: WeightedGraph, node: Node) -> Node | None:
-        return Node("Identity") if node.op in DROPOUTS else None
+        return Node("Identity")

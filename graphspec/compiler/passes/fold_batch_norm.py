@@ -9,8 +9,7 @@ from graphspec.compiler.ir import Node
 
 from .base import WeightedGraph, Pass, chains
 
-BATCH_NORMS = frozenset({"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "NaiveSyncBatchNorm1d",
-                         "NaiveSyncBatchNorm2d", "NaiveSyncBatchNorm3d"})
+BATCH_NORMS = frozenset({"BatchNorm1d", "BatchNorm2d", "BatchNorm3d"})
 CONVS = frozenset({"Conv1d", "Conv2d", "Conv3d"})
 
 
@@ -25,10 +24,11 @@ def batch_norm_affine(entries: dict, args: dict) -> tuple[torch.Tensor, torch.Te
 
 class FoldBatchNorm(Pass):
     name = "fold-batch-norm"
+    matches = BATCH_NORMS
 
     def run(self, graph: WeightedGraph) -> bool:
         changed = False
-        for run in chains(graph.roots):
+        for run in chains(graph):
             for before, node in zip([None, *run], run):
                 if node.op not in BATCH_NORMS or not node.args.get("track_running_stats", True):
                     continue  # without running statistics it normalizes by the batch: not foldable

@@ -19,6 +19,7 @@ def is_global_average(node: Node, shape: tuple) -> bool:
 
 class GlobalPoolToMean(NodeRewrite):
     name = "global-pool-to-mean"
+    matches = frozenset({"AdaptiveAvgPool3d", "AvgPool3d"})
 
     def rewrite(self, graph: WeightedGraph, node: Node) -> Node | None:
         shape = input_shape(node)

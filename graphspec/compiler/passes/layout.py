@@ -4,7 +4,7 @@ Each rewrite pass emits a drop-in module (5-D in, 5-D out). This pass lets every
 return its natural layout instead (``out_layout=None``) and forces a layout only where a
 consumer needs one: an op that was not rewritten (it gets ``[N, C, T, H, W]``), the model's
 outputs, and the two sides of a residual sum (they must agree). It simulates the dataflow of
-the known containers (``SEQUENCES``, ``RESIDUALS``); an opaque container's children are each
+the containers that declare it (``compiler.dataflow``); an opaque container's children are each
 treated as their own region, with 5-D tensors at their boundaries. Forcing is monotone (a
 forced ``ncthw`` is never undone), so the fixed point is reached in a few sweeps.
 """
@@ -14,7 +14,9 @@ from typing import Callable
 
 from graphspec.compiler.ir import Node
 
-from .base import ELEMENTWISE, PREFIXES, RESIDUALS, SEQUENCES, WeightedGraph, Pass, sequence
+from graphspec.compiler.dataflow import InSequence, Prefix, Residual, dataflow, slot_nodes
+
+from .base import ELEMENTWISE, WeightedGraph, Pass
 
 
 def _pointwise(node: Node) -> bool:
@@ -44,6 +46,10 @@ Producers = frozenset  # of id(node): the mobile nodes whose out_layout decides 
 
 class KeepFoldedLayout(Pass):
     name = "keep-folded-layout"
+    matches = frozenset(NATURAL)
+    #: every pass that emits a mobile op, and those that remove 5-D-only ops between them
+    after = ("fold-batch-norm", "pointwise-conv-to-conv2d", "spatial-conv-to-conv2d", "temporal-conv-to-conv2d",
+             "conv3d-to-taps", "global-pool-to-mean", "pool3d-to-pool2d", "squeeze-excitation-to-gemm")
 
     def run(self, graph: WeightedGraph) -> bool:
         mobile = {id(n): n for n in graph.walk() if n.op in NATURAL}
@@ -70,14 +76,15 @@ class KeepFoldedLayout(Pass):
             return layout, producers
         if node.op in NATURAL:
             return self.forced.get(id(node), NATURAL[node.op](node, layout)), Producers({id(node)})
-        if node.op in SEQUENCES:
-            for child in sequence(node):
+        flow = dataflow(node)
+        if isinstance(flow, InSequence):
+            for child in slot_nodes(node, flow.slots_of(node)):
                 layout, producers = self._flow(child, layout, producers)
             return layout, producers
-        if node.op in RESIDUALS:
-            return self._residual(node, layout, producers)
+        if isinstance(flow, Residual):
+            return self._residual(node, flow, layout, producers)
         # opaque: it gets and returns 5-D tensors; each child is a region of its own
-        prefix = [node.args.get(slot) for slot in PREFIXES.get(node.op, ())]
+        prefix = slot_nodes(node, flow.slots) if isinstance(flow, Prefix) else []
         for child in prefix:
             layout, producers = self._flow(child, layout, producers)
         self._require(layout, producers, "ncthw")
@@ -87,13 +94,12 @@ class KeepFoldedLayout(Pass):
             self._require(*self._flow(child, "ncthw", Producers()), "ncthw")
         return "ncthw", Producers()
 
-    def _residual(self, node: Node, layout: str, producers: Producers) -> tuple[str, Producers]:
-        shortcut, branch, after = RESIDUALS[node.op]
+    def _residual(self, node: Node, flow: Residual, layout: str, producers: Producers) -> tuple[str, Producers]:
         sides = []
-        for slots in (shortcut, branch):
+        for slots in (flow.shortcut, flow.branch):
             side = (layout, producers)
-            for slot in slots:
-                side = self._flow(node.args.get(slot), *side)
+            for child in slot_nodes(node, slots):
+                side = self._flow(child, *side)
             sides.append(side)
         (l1, p1), (l2, p2) = sides
         if l1 != l2:
@@ -107,6 +113,6 @@ class KeepFoldedLayout(Pass):
             else:
                 self._require(l1, p1, l2)
         out = (l1, p1 | p2)  # the next sweep sees the forced layouts
-        for slot in after:
-            out = self._flow(node.args.get(slot), *out)
+        for child in slot_nodes(node, flow.after):
+            out = self._flow(child, *out)
         return out

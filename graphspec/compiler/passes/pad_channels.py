@@ -61,13 +61,18 @@ def _per_channel_kind(node: Node, channels: int) -> str | None:
 
 class PadChannels(Pass):
     name = "pad-channels"
+    matches = CONVS
+    #: it pads the 2-D convolutions, through folded batch norms (ChannelAffine) and the Gemm form
+    #: of squeeze-excitation
+    after = ("fold-batch-norm", "pointwise-conv-to-conv2d", "spatial-conv-to-conv2d", "temporal-conv-to-conv2d",
+             "conv3d-to-taps", "squeeze-excitation-to-gemm")
 
     def __init__(self, multiple: int = 8) -> None:
         self.multiple = multiple
 
     def run(self, graph: WeightedGraph) -> bool:
         changed = False
-        for run in chains(graph.roots):
+        for run in chains(graph):
             for start, producer in enumerate(run):
                 if _dense(producer) and producer.args["out_channels"] % self.multiple:
                     changed |= self._pad_from(graph, run, start)

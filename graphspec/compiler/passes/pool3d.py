@@ -11,10 +11,12 @@ POOLS = {"MaxPool3d": "max", "AvgPool3d": "avg"}
 
 class Pool3dTo2d(NodeRewrite):
     name = "pool3d-to-pool2d"
+    matches = frozenset(POOLS)
+    after = ("global-pool-to-mean",)  # a whole-input AvgPool3d is a global mean, cheaper than a factorized pool
 
     def rewrite(self, graph: WeightedGraph, node: Node) -> Node | None:
         a, shape = node.args, input_shape(node)
-        if node.op not in POOLS or shape is None or len(shape) != 5:
+        if shape is None or len(shape) != 5:
             return None
         if triple(a.get("dilation", 1)) != (1, 1, 1) or a.get("return_indices") or a.get("divisor_override"):
             return None  # no separable 2-D form: left for the op-set check to name

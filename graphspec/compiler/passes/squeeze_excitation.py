@@ -10,10 +10,11 @@ from .base import WeightedGraph, NodeRewrite, input_shape
 
 class SqueezeExcitationToGemm(NodeRewrite):
     name = "squeeze-excitation-to-gemm"
+    matches = frozenset({"SqueezeExcitation"})
 
     def rewrite(self, graph: WeightedGraph, node: Node) -> Node | None:
         shape = input_shape(node)
-        if node.op != "SqueezeExcitation" or not node.args.get("is_3d") or shape is None:
+        if not node.args.get("is_3d") or shape is None:
             return None
         entries = graph.take(node.path)
         for key in ("block.0.weight", "block.2.weight"):

@@ -9,6 +9,7 @@ from .base import WeightedGraph, NodeRewrite
 
 class SwishToSigmoidMul(NodeRewrite):
     name = "swish-to-sigmoid-mul"
+    matches = frozenset({"Swish"})
 
     def rewrite(self, graph: WeightedGraph, node: Node) -> Node | None:
-        return Node("SigmoidMul") if node.op == "Swish" else None
+        return Node("SigmoidMul")

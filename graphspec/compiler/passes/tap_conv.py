@@ -10,6 +10,8 @@ from .base import Conv3dRewrite, WeightedGraph, conv_args, input_shape
 
 class Conv3dToTaps(Conv3dRewrite):
     name = "conv3d-to-taps"
+    #: it takes any Conv3d: the cheaper special forms first
+    after = (*Conv3dRewrite.after, "pointwise-conv-to-conv2d", "spatial-conv-to-conv2d", "temporal-conv-to-conv2d")
 
     def rewrite_conv(self, graph: WeightedGraph, node: Node, kernel, stride, padding, dilation) -> Node | None:
         try:
