@@ -315,6 +315,37 @@ def test_unknown_override_paths(doc, override, message, hint):
     assert d.location == Location(OVERRIDE_FILE, 1, 1) and info.value.exit_code == 2
 
 
+def test_override_creates_a_mapping_the_spec_leaves_out(doc):
+    """``--set prepare.output.crf=18`` on a spec without ``prepare:``: the missing mappings are
+    made, located at the override (the schema judges their keys there)."""
+    data, smap = load_document(doc, ["prepare.output.crf=18", "model.head.norm.eps=0.1"])
+    assert data["prepare"] == {"output": {"crf": 18}}
+    assert data["model"]["head"] == {"act": "relu", "norm": {"eps": 0.1}}
+    assert smap.get(("prepare",)) == smap.get(("prepare", "output", "crf")) == Location(OVERRIDE_FILE, 1, 1)
+    assert smap.get(("model", "head", "norm")) == Location(OVERRIDE_FILE, 2, 1)
+
+
+@pytest.mark.parametrize("text, override, message", [
+    ("inputs: {video: [B, 3, 8, 32, 32]}\n", "inputs.vidoe=[1]", "no input 'vidoe' in 'inputs'"),
+    ("input: {video: any}\n", "input.vidoe=any", "no clip key 'vidoe' in 'input'"),
+    ("transform: {input: {video: any}}\n", "transform.input.vidoe=any", "no clip key 'vidoe' in 'transform.input'"),
+    ("nodes: {stem: {op: Identity}}\n", "nodes.steem.in=x", "no node 'steem' in 'nodes'"),
+])
+def test_override_adds_no_declared_name(tmp_path, text, override, message):
+    """A typo in a clip key, model input or node name would add a key no op reads: refused with
+    the nearest declared name."""
+    with pytest.raises(SpecError) as info:
+        load_document(write(tmp_path, "s.yaml", text), [override])
+    [d] = info.value.diagnostics
+    assert message in d.message and "did you mean" in d.hint and info.value.exit_code == 2
+
+
+def test_override_changes_fields_below_a_declared_name(tmp_path):
+    path = write(tmp_path, "s.yaml", "input: {video: {shape: [3, T, H, W]}}\n")
+    data, _ = load_document(path, ["input.video.layout=TCHW"])
+    assert data["input"]["video"] == {"shape": [3, "T", "H", "W"], "layout": "TCHW"}
+
+
 @pytest.mark.parametrize("override, message, col", [
     ("model.depth", "expected PATH=VALUE", 1),
     (" =1", "empty path", 1),
@@ -335,7 +366,7 @@ def test_malformed_overrides(override, message, col):
 def test_all_override_errors_reported_at_once(doc):
     data, smap = load_yaml(doc)
     with pytest.raises(SpecError) as info:
-        apply_overrides(data, smap, ["nokey", "model.depth=2", "x.y=1"])
+        apply_overrides(data, smap, ["nokey", "model.depth=2", "modl.y=1"])
     assert [d.location.line for d in info.value.diagnostics] == [1, 3]
 
 

@@ -555,8 +555,19 @@ def load_document(path: str | Path, overrides: Sequence[str] = ()) -> tuple[dict
 # --set overrides
 
 #: mappings whose keys are declared names: ``--set`` may change their values but not add a key
-#: (``--set inputs.vidoe=[...]`` is a typo, not a new model input)
-_DECLARED_NAMES = {("inputs",): "input"}
+#: (``--set inputs.vidoe=[...]`` is a typo, not a new model input; ``nodes`` names a graph
+#: spec's nodes, ``input`` a transform spec's clip keys, ``transform.input`` those of a data
+#: spec's inline transform)
+_DECLARED_NAMES = {("inputs",): "input", ("inputs", "*"): "input", ("nodes",): "node", ("input",): "clip key",
+                   ("transform", "input"): "clip key"}
+
+
+def _declared_names(path: tuple) -> str | None:
+    """What the keys of the mapping at ``path`` name, if they are declared names (``*``: any key)."""
+    for pattern, names in _DECLARED_NAMES.items():
+        if len(pattern) == len(path) and all(p in ("*", q) for p, q in zip(pattern, path)):
+            return names
+    return None
 
 # One path step: a key (dot-separated, no dot before the first) or a list index [N].
 _STEP = re.compile(r"(?:^|(?<!^)\.)([^.\[\]\s=]+)|\[(\d+)\]")
@@ -621,14 +632,16 @@ def _set(data: dict, smap: SourceMap, parsed, number: int, diags: list) -> None:
         problem = hint = None
         if isinstance(node, dict):
             part = str(part)  # `a.2` / `a[2]` on a mapping name the key "2"
-            declared = _DECLARED_NAMES.get(resolved) or _DECLARED_NAMES.get(resolved[:-1])
+            declared = _declared_names(resolved)
             if part not in node and declared:
                 problem = f"no {declared} '{part}' in {where}; --set changes declared {declared}s, it does not add one"
                 hint = did_you_mean(part, node) or (f"{declared}s: {', '.join(node)}" if node else None)
-            elif part not in node and not last:  # new keys are fine, missing parents are not
+            elif part not in node and not last and did_you_mean(part, node):
+                # a missing parent close to a key that is there is a typo of it; any other is
+                # created (the spec left out a mapping its schema allows, as `prepare:`), and
+                # the schema then judges the new keys where the --set is
                 problem = f"no key '{part}' in {where}"
-                hint = did_you_mean(part, node) or (
-                    f"keys there: {', '.join(list(node)[:12])}" if node else None)
+                hint = did_you_mean(part, node)
         elif isinstance(node, list):
             if not isinstance(part, int):
                 problem = f"{where} is a list; index it as [N]"
@@ -644,6 +657,9 @@ def _set(data: dict, smap: SourceMap, parsed, number: int, diags: list) -> None:
         if last:
             node[part] = value
         else:
+            if isinstance(node, dict) and part not in node:
+                node[part] = {}
+                smap.set(resolved, Location(OVERRIDE_FILE, number, col))
             node = node[part]
     smap.drop(resolved)
     smap.graft(resolved, vmap)
@@ -660,8 +676,11 @@ def _apply(data, smap, overrides: Sequence[str], diags: list) -> None:
 def apply_overrides(data: dict, smap: SourceMap, overrides: Sequence[str]) -> None:
     """Apply ``--set PATH=VALUE`` overrides in order, in place; values replace (no merging).
 
-    A key may be added to an existing mapping; a missing intermediate key, an index out of
-    range or indexing into a scalar is an error. Locations of set values are ``<--set>:N:col``
+    A key may be added to a mapping, and a missing mapping on the way is created (the schema
+    then checks the keys), unless its name is a near miss of a key that is there (``modle`` next
+    to ``model``: an error with a did-you-mean); an index out of range, indexing into a scalar
+    and a new name in a mapping of declared names (``inputs``, a transform's ``input``) are
+    errors. Locations of set values are ``<--set>:N:col``
     where N is the override's 1-based position.
     """
     diags: list[Diagnostic] = []
