@@ -29,7 +29,7 @@ from .output import EXIT_BROKEN_PIPE, EXIT_FINDINGS, EXIT_INTERNAL, EXIT_INTERRU
     UsageError, err
 
 #: the subcommands, in ``--help`` order: each is the module ``graphspec.cli.<name>``
-COMMANDS = ("validate", "build", "summary", "expand", "graph", "ops", "zoo", "schema", "export", "data")
+COMMANDS = ("validate", "build", "summary", "expand", "graph", "ops", "zoo", "schema", "export", "data", "train", "plot")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,527 @@
+"""The training loop of a compiled train spec: one process, or one of many under ``torchrun``
+(``DistributedDataParallel``, each rank reading its share of the videos through the datasets'
+own rank-aware sharding, the global batch split over the ranks).
+
+A run folder holds ``spec.yaml`` (the resolved spec: every part inlined, overrides applied; it
+trains again as is), ``metrics.jsonl``, ``checkpoints/`` and, at the end, ``final.pt`` (the
+weights) and any export. Checkpoints hold the model, optimizer, scheduler, scaler, epoch and
+step (within the epoch too), and the random states; the data order is a function of (seed,
+epoch), so a resumed run repeats the uninterrupted one (bit for bit on CPU in one process).
+SIGINT and SIGTERM finish the current step, write a checkpoint and stop (exit 130).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from graphspec.spec.errors import Diagnostic, SpecError
+
+from . import checkpoint as ckpt
+from .distributed import World, any_rank, all_sum, setup, teardown
+from .metrics import MetricsLog, TopK, ViewAverage
+from .spec import DATA_KEYS, CompiledTrain, checkpoint_path
+
+#: clips per video and epoch of the clip samplers whose count does not depend on the durations
+CLIPS_PER_VIDEO: dict[str, Callable[[dict], int]] = {
+    "RandomClipSampler": lambda args: 1,
+    "RandomMultiClipSampler": lambda args: args["num_clips"],
+    "RandomMultiClipSamplerTruncateFromStart": lambda args: args["num_clips"],
+    "ConstantClipsPerVideoSampler": lambda args: args["clips_per_video"] * args.get("augs_per_clip", 1),
+}
+#: the autocast dtype of each precision (fp32: no autocast)
+AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class TrainError(Exception):
+    """The run cannot go on as asked (launch-time checks, a run folder in the way); exit 2."""
+
+
+@dataclass
+class Outcome:
+    run_dir: Path
+    step: int
+    epoch: int
+    interrupted: bool = False
+    checkpoint: Optional[Path] = None
+    report: list[str] = field(default_factory=list)
+
+
+def _located(result: CompiledTrain, message: str, path: tuple, hint: Optional[str] = None) -> SpecError:
+    return SpecError([Diagnostic(message, path=path, code="train", hint=hint, unusable=True,
+                                 location=result.smap.locate(path))])
+
+
+class _Stop:
+    """SIGINT / SIGTERM set a flag; the loop stops after the current step."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict = {}
+
+    def __enter__(self) -> "_Stop":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:  # noqa: ARG002
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C: stop now
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class Trainer:
+    def __init__(self, result: CompiledTrain, run_dir: Path, world: World, progress: bool = True) -> None:
+        self.result, self.spec, self.run_dir, self.world = result, result.spec, Path(run_dir), world
+        self.progress = progress and world.main
+        spec = self.spec
+        split = world.size * spec.accumulate
+        if spec.batch_size % split:
+            raise _located(result, f"batch_size {spec.batch_size} does not divide over {world.size} ranks x "
+                                   f"{spec.accumulate} accumulation steps", ("batch_size",),
+                           hint=f"a multiple of {split}, or another --nproc-per-node")
+        self.micro_batch = spec.batch_size // split
+        if spec.precision == "fp16" and world.device.type != "cuda":
+            raise _located(result, "fp16 autocast needs CUDA; on CPU use precision: bf16", ("precision",))
+        self.names = list(result.model.inputs)
+        self.log = MetricsLog(self.run_dir / "metrics.jsonl", world.main)
+
+        torch.manual_seed(spec.seed)  # the same initial weights on every rank
+        model = result.model.lower()
+        self.report: list[str] = []
+        if spec.init is not None:
+            self.report = ckpt.init_weights(model, checkpoint_path(result), spec.init.reinit_mismatched)
+        self.memory_format = torch.channels_last_3d if spec.channels_last else torch.contiguous_format
+        self.model = model.to(world.device, memory_format=self.memory_format)
+        self.ddp = self.model
+        if world.initialised:
+            ids = [world.device.index] if world.device.type == "cuda" else None
+            self.ddp = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.optimizer = _optimizer(self.model, spec.optimizer)
+        self.loaders = {phase: self._loader(phase) for phase in spec.data}
+        self.steps_per_epoch = self._steps_per_epoch()
+        self.total_steps = spec.steps or (spec.epochs * self.steps_per_epoch if self.steps_per_epoch else None)
+        if self.total_steps is None and (spec.schedule.op != "constant" or world.size > 1):
+            raise _located(result, "the number of batches per epoch depends on the video durations (clip sampler "
+                                   f"{result.parts['train'].sampler_call.op}): give steps: instead of epochs:",
+                           ("epochs",), hint=f"samplers with a fixed count: {', '.join(CLIPS_PER_VIDEO)}")
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
+        self.scaler = torch.amp.GradScaler(world.device.type, enabled=spec.precision == "fp16")
+        self.loss_fn = _loss(spec.loss)
+        self.mix = result.mix.build() if result.mix is not None else None
+        self.epoch, self.step, self.batches_in_epoch = 0, 0, 0
+        self.classes = result.classes
+
+    # -- data -----------------------------------------------------------------------------------
+    def _loader(self, phase: str) -> torch.utils.data.DataLoader:
+        part = self.result.parts[phase]
+        loader_settings = part.spec.loader.model_copy(update={"batch_size": self.micro_batch})
+        part.spec = part.spec.model_copy(update={"loader": loader_settings})
+        loader = part.build()
+        return loader
+
+    def _reseed(self, loader: torch.utils.data.DataLoader, epoch: int) -> None:
+        """The loader's own draws (worker seeds, a map-style shuffle) from (seed, epoch), not from
+        the global generator the model's randomness uses."""
+        generator = torch.Generator().manual_seed(self.spec.seed * 1_000_003 + epoch)
+        loader.generator = generator
+        if hasattr(loader.sampler, "generator"):
+            loader.sampler.generator = generator
+        if hasattr(loader.dataset, "set_epoch"):
+            loader.dataset.set_epoch(epoch)
+
+    def _steps_per_epoch(self) -> Optional[int]:
+        """Optimizer steps per epoch, the same on every rank (the fewest any rank has batches for)."""
+        loader = self.loaders["train"]
+        dataset, part = loader.dataset, self.result.parts["train"]
+        if not isinstance(dataset, torch.utils.data.IterableDataset):
+            per_rank = math.ceil(len(dataset) / self.world.size)
+            return max(per_rank // self.micro_batch if loader.drop_last else math.ceil(per_rank / self.micro_batch),
+                       0) // self.spec.accumulate
+        rule = CLIPS_PER_VIDEO.get(part.sampler_call.op if part.sampler_call else "")
+        videos = getattr(dataset, "num_videos", None)
+        if rule is None or videos is None:
+            return None
+        from graphspec.data.utils import shard_bounds
+
+        clips = rule(part.sampler_call.args)
+        workers = max(loader.num_workers, 1)
+        counts = []
+        for rank in range(self.world.size):
+            batches = 0
+            for worker in range(workers):
+                start, stop = shard_bounds(videos, rank * workers + worker, self.world.size * workers)
+                n = (stop - start) * clips
+                batches += n // self.micro_batch if loader.drop_last else math.ceil(n / self.micro_batch)
+            counts.append(batches)
+        return min(counts) // self.spec.accumulate
+
+    def _inputs(self, batch: dict) -> list:
+        """The model's arguments from a collated batch."""
+        video = batch["video"]
+        if len(self.names) == 1 and not isinstance(video, list):
+            return [self._to(video)]
+        views = iter(video if isinstance(video, list) else [video])
+        return [self._to(batch[DATA_KEYS[n]] if n in DATA_KEYS else next(views)) for n in self.names]
+
+    def _to(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.world.device, non_blocking=True)
+        return x.contiguous(memory_format=self.memory_format) if x.ndim == 5 else x
+
+    def _labels(self, batch: dict, phase: str) -> torch.Tensor:
+        labels = batch["label"]
+        if not isinstance(labels, torch.Tensor):
+            labels = torch.as_tensor(labels)
+        if self.classes is not None and labels.numel() and (labels.min() < 0 or labels.max() >= self.classes):
+            bad = labels[(labels < 0) | (labels >= self.classes)][0].item()
+            raise _located(self.result, f"the {phase} data has label {bad}; the model gives {self.classes} classes "
+                                        f"(labels 0..{self.classes - 1})", ("num_classes",))
+        return labels.to(self.world.device)
+
+    # -- schedule ---------------------------------------------------------------------------------
+    def _lr_factor(self, step: int) -> float:
+        schedule, per_epoch = self.spec.schedule, self.steps_per_epoch or 0
+        warmup = schedule.warmup_steps + round(schedule.warmup_epochs * per_epoch)
+        if step < warmup:
+            start = schedule.warmup_start_factor
+            return start + (1 - start) * step / warmup
+        if schedule.op == "cosine":
+            span = max(self.total_steps - warmup, 1)
+            floor = schedule.min_lr / self.spec.optimizer.lr
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(step - warmup, span) / span))
+        if schedule.op == "step":
+            return schedule.gamma ** sum(step >= m * per_epoch for m in schedule.milestones)
+        return 1.0
+
+    def _autocast(self):
+        dtype = AUTOCAST[self.spec.precision]
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.world.device.type, dtype=dtype)
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+                "epoch": self.epoch, "batches_in_epoch": self.batches_in_epoch, "step": self.step,
+                "rng": ckpt.rng_state(), "rank_rng": self._gathered_rng(), "name": self.spec.name}
+
+    def _gathered_rng(self) -> list:
+        """Every rank's torch random state (each rank draws its own: mixes, dropout)."""
+        state = torch.get_rng_state()
+        if not self.world.initialised:
+            return [state]
+        import torch.distributed as dist
+
+        states = [torch.empty_like(state) for _ in range(self.world.size)]
+        dist.all_gather_object(states, state)
+        return states
+
+    def save(self) -> Optional[Path]:
+        state = self.state()  # every rank takes part in gathering the random states
+        if not self.world.main:
+            return None
+        return ckpt.save(self.run_dir, self.step, state, self.spec.checkpoint.keep_last)
+
+    def restore(self, path: Path) -> None:
+        state = ckpt.load(path)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.batches_in_epoch, self.step = state["epoch"], state["batches_in_epoch"], state["step"]
+        ckpt.set_rng_state(state["rng"])
+        ranks = state["rank_rng"]
+        if len(ranks) == self.world.size:
+            torch.set_rng_state(ranks[self.world.rank])
+        self.log.truncate_after(self.step)
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def run(self, stop_at_step: Optional[int] = None) -> Outcome:
+        """Train to the end (or, with ``stop_at_step``, pause there as if pre-empted)."""
+        spec = self.spec
+        with _Stop() as stop:
+            while not self._done():
+                finished = self._epoch(stop, stop_at_step)
+                if not finished:
+                    path = self.save()
+                    return Outcome(self.run_dir, self.step, self.epoch, True, path, self.report)
+                self.epoch += 1
+                self.batches_in_epoch = 0
+                last = self._done()
+                if "val" in spec.data or "val_views" in spec.data:
+                    if last or self.epoch % spec.eval.every == 0:
+                        self.evaluate()
+                if last or self.epoch % spec.checkpoint.every == 0:
+                    self.save()
+        return Outcome(self.run_dir, self.step, self.epoch, False, ckpt.latest(self.run_dir), self.report)
+
+    def _done(self) -> bool:
+        if self.spec.steps is not None:
+            return self.step >= self.spec.steps
+        return self.epoch >= self.spec.epochs
+
+    def _epoch(self, stop: _Stop, stop_at_step: Optional[int]) -> bool:
+        """One epoch from ``batches_in_epoch``; False when stopped before its end."""
+        from tqdm import tqdm
+
+        loader = self.loaders["train"]
+        self._reseed(loader, self.epoch)
+        batches = iter(loader)
+        for _ in range(self.batches_in_epoch * self.spec.accumulate):  # a resumed epoch: the same batches
+            next(batches)
+        total = self.steps_per_epoch
+        if self.spec.steps is not None:
+            total = min(total or self.spec.steps, self.spec.steps - self.step + self.batches_in_epoch)
+        title = f"epoch {self.epoch + 1}" + (f"/{self.spec.epochs}" if self.spec.epochs else "")
+        bar = tqdm(total=total, initial=self.batches_in_epoch, desc=title, disable=not self.progress,
+                   dynamic_ncols=True, file=sys.stderr)
+        self.ddp.train()
+        started, clips, loss_sum, loss_count = time.perf_counter(), 0, 0.0, 0
+        try:
+            while total is None or self.batches_in_epoch < total:
+                micro = []
+                for _ in range(self.spec.accumulate):
+                    batch = next(batches, None)
+                    if batch is None:
+                        break
+                    micro.append(batch)
+                stopping, exhausted = any_rank([stop.requested, len(micro) < self.spec.accumulate], self.world)
+                if exhausted:
+                    return True
+                loss = self._step(micro)
+                self.step += 1
+                self.batches_in_epoch += 1
+                clips += self.spec.batch_size
+                loss_sum, loss_count = loss_sum + loss, loss_count + 1
+                rate = clips / max(time.perf_counter() - started, 1e-9)
+                lr = self.optimizer.param_groups[0]["lr"]
+                if self.step % self.spec.log_every == 0:
+                    mean = all_sum(torch.tensor([loss_sum, loss_count], dtype=torch.float64), self.world)
+                    self.log.write({"phase": "train", "epoch": self.epoch, "step": self.step,
+                                    "loss": mean[0].item() / max(mean[1].item(), 1), "lr": lr, "clips_per_s": rate})
+                    loss_sum, loss_count = 0.0, 0
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.3g}", clips_s=f"{rate:.1f}", refresh=False)
+                if stopping or (stop_at_step is not None and self.step >= stop_at_step):
+                    return False
+                if self.spec.steps is not None and self.step >= self.spec.steps:
+                    return True
+        finally:
+            bar.close()
+        return True
+
+    def _step(self, micro: list[dict]) -> float:
+        total = 0.0
+        for i, batch in enumerate(micro):
+            sync = i == len(micro) - 1 or not self.world.initialised
+            with (contextlib.nullcontext() if sync else self.ddp.no_sync()):
+                with self._autocast():
+                    loss = self._loss(batch)
+                self.scaler.scale(loss / len(micro)).backward()
+            total += loss.item() / len(micro)
+        if self.spec.clip_grad_norm is not None:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.spec.clip_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        return total
+
+    def _loss(self, batch: dict) -> torch.Tensor:
+        inputs = self._inputs(batch)
+        if self.spec.loss.op == "model":
+            return self.ddp(*inputs).float()
+        labels = self._labels(batch, "train")
+        if self.mix is not None:
+            inputs[0], labels = self.mix(inputs[0], labels)
+        return self.loss_fn(self.ddp(*inputs).float(), labels)
+
+    # -- evaluation ----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self) -> dict:
+        """Top-k of every evaluation phase (``val`` per clip, ``val_views`` per video), logged."""
+        found = {}
+        self.model.eval()
+        try:
+            for phase in ("val", "val_views"):
+                if phase in self.spec.data:
+                    found[phase] = self._evaluate(phase)
+                    self.log.write({"phase": phase, "epoch": self.epoch, "step": self.step, **found[phase]})
+        finally:
+            self.model.train()
+        return found
+
+    def _evaluate(self, phase: str) -> dict:
+        loader = self.loaders[phase]
+        self._reseed(loader, 0)
+        ks = self.spec.eval.topk
+        if self.spec.loss.op == "model":
+            losses = TopK(())
+            for batch in loader:
+                with self._autocast():
+                    losses.loss_sum += self.model(*self._inputs(batch)).float().item() * self.micro_batch
+                losses.count += self.micro_batch
+            return {"loss": losses.result(self.world)["loss"]}
+        if phase == "val_views":
+            views = ViewAverage(loader.dataset.num_videos, self.classes, ks)
+            for batch in loader:
+                with self._autocast():
+                    logits = self.model(*self._inputs(batch))
+                views.add(logits, self._labels(batch, phase).cpu(), torch.as_tensor(batch["video_index"]))
+            return views.result(self.world)
+        clips = TopK(ks)
+        for batch in loader:
+            labels = self._labels(batch, phase)
+            with self._autocast():
+                logits = self.model(*self._inputs(batch)).float()
+            clips.add(logits, labels, F.cross_entropy(logits, labels).item())
+        return clips.result(self.world)
+
+
+def _optimizer(model: nn.Module, settings: Any) -> torch.optim.Optimizer:
+    """SGD or AdamW; with ``no_decay_norm_bias`` biases and normalisation weights (the 1-d
+    parameters) get no weight decay."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if settings.no_decay_norm_bias:
+        groups = [{"params": [p for p in params if p.ndim > 1]},
+                  {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}]
+    else:
+        groups = [{"params": params}]
+    if settings.op == "SGD":
+        return torch.optim.SGD(groups, lr=settings.lr, momentum=settings.momentum, dampening=settings.dampening,
+                               nesterov=settings.nesterov, weight_decay=settings.weight_decay)
+    return torch.optim.AdamW(groups, lr=settings.lr, betas=settings.betas, eps=settings.eps,
+                             weight_decay=settings.weight_decay)
+
+
+def _loss(settings: Any) -> Optional[nn.Module]:
+    if settings.op == "cross_entropy":
+        return nn.CrossEntropyLoss(label_smoothing=settings.label_smoothing)
+    if settings.op == "soft_target_cross_entropy":
+        from graphspec.losses import SoftTargetCrossEntropyLoss
+
+        return SoftTargetCrossEntropyLoss(normalize_targets=settings.normalize_targets)
+    return None
+
+
+# -- a run: folder, resume, export ------------------------------------------------------------------
+def resolved_data(result: CompiledTrain) -> dict:
+    """The spec as run: parts inlined, overrides applied, the init checkpoint's path absolute."""
+    import copy
+
+    data = copy.deepcopy(result.data)
+    if result.spec.init is not None:
+        data["init"]["checkpoint"] = checkpoint_path(result)
+    return data
+
+
+def train(spec: Any, *, overrides=(), run_dir: Any = None, resume: Any = None, progress: bool = True,
+          stop_at_step: Optional[int] = None) -> Outcome:
+    """Train a train spec (a path or a compiled ``CompiledTrain``). ``run_dir`` defaults to
+    ``runs/NAME``; ``resume``: a run folder to continue, or ``"auto"`` (continue ``run_dir`` when
+    it holds a checkpoint). ``stop_at_step`` pauses the run there (a checkpoint, as on SIGTERM)."""
+    from graphspec import api
+    from graphspec.spec.source import yaml_dump
+
+    result = spec if isinstance(spec, CompiledTrain) else api.compile(spec, overrides)
+    if getattr(result.spec, "kind", None) != "train":
+        raise TrainError(f"{spec} is a {result.spec.kind} spec; graphspec train takes a kind: train spec")
+    errors = api.blocking(result.diagnostics)
+    if errors:
+        raise SpecError(errors)
+    run_dir, start = _run_folder(result, run_dir, resume)
+    world = setup()
+    try:
+        text = yaml_dump(resolved_data(result))
+        if start is not None:
+            _same_spec(run_dir, text)
+        elif world.main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            ckpt.write_text_atomic(run_dir / "spec.yaml", text)
+        trainer = Trainer(result, run_dir, world, progress)
+        if start is not None:
+            trainer.restore(start)
+        elif world.main:
+            (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+        outcome = trainer.run(stop_at_step)
+        if not outcome.interrupted and world.main:
+            ckpt.write_atomic(run_dir / "final.pt", trainer.model.state_dict())
+            if result.spec.export is not None:
+                outcome.report.append(_export(result, trainer, run_dir))
+        return outcome
+    finally:
+        teardown(world)
+
+
+def _run_folder(result: CompiledTrain, run_dir: Any, resume: Any) -> tuple[Path, Optional[Path]]:
+    """The run folder and the checkpoint to start from (None: a fresh run)."""
+    if resume not in (None, "auto"):
+        folder = Path(resume)
+        start = ckpt.latest(folder)
+        if start is None:
+            raise TrainError(f"--resume {folder}: no checkpoint in {ckpt.folder(folder)}")
+        if run_dir is not None and Path(run_dir).resolve() != folder.resolve():
+            raise TrainError(f"--resume {folder} continues that run in its own folder; drop --run-dir {run_dir}")
+        return folder, start
+    folder = Path(run_dir) if run_dir is not None else Path("runs") / result.spec.name
+    start = ckpt.latest(folder)
+    if start is not None and resume is None:
+        raise TrainError(f"{folder} holds a run already (last checkpoint {start.name}); continue it with "
+                         f"--resume {folder} (or --resume auto), or give another --run-dir")
+    return folder, start
+
+
+def _same_spec(run_dir: Path, text: str) -> None:
+    saved = run_dir / "spec.yaml"
+    if saved.exists() and saved.read_text() != text:
+        raise TrainError(f"the spec (with its --set) differs from the one {run_dir} was started with; resume with "
+                         f"that spec: graphspec train {saved} --resume {run_dir}")
+
+
+def _export(result: CompiledTrain, trainer: Trainer, run_dir: Path) -> str:
+    """The trained model exported as the spec's ``export`` asks, at the evaluation clip size."""
+    from graphspec.export.spec_export import export_spec
+    from graphspec.spec.source import yaml_dump
+
+    settings = result.spec.export
+    phase = next((p for p in ("val", "val_views", "train") if p in result.models), "train")
+    model = result.models.get(phase, result.model)
+    model_file = run_dir / "model.yaml"
+    ckpt.write_text_atomic(model_file, yaml_dump(_sized_model_data(result, model)))
+    calibrate = None
+    if settings.int8 and settings.calibrate is not None:
+        loader = trainer.loaders[settings.calibrate]
+        calibrate = [trainer._inputs(batch)[0].cpu() for _, batch in zip(range(4), loader)]
+    suffix = {"onnx": "onnx", "mobile": "onnx", "executorch": "pte"}[settings.to]
+    output = run_dir / f"model.{settings.to}.{suffix}"
+    export_spec(model_file, output, to=settings.to, weights=run_dir / "final.pt", int8=settings.int8,
+                calibrate=calibrate)
+    return f"exported {output}"
+
+
+def _sized_model_data(result: CompiledTrain, model: Any) -> dict:
+    import copy
+
+    data = copy.deepcopy(result.data["model"])
+    data.setdefault("graphspec", 1)
+    data.setdefault("kind", "model")
+    data.setdefault("name", f"{result.spec.name}.model")
+    for name, value in model.inputs.items():
+        if hasattr(value, "shape"):
+            data["inputs"][name] = list(value.shape)
+    return data
