@@ -38,6 +38,16 @@ def _spec_path(path: Any, function: str) -> str:
                     f"got {type(path).__name__}" + (" (None)" if path is None else ""))
 
 
+def require_bool(function: str, **flags: Any) -> None:
+    """``TypeError`` for a flag given something other than True or False: ``int8="yes"`` and
+    ``pretrained="no"`` are both true to ``if``, so a string would silently mean yes."""
+    for name, value in flags.items():
+        if not isinstance(value, bool) and type(value).__name__ != "bool_":  # numpy's bool passes
+            hint = f" (the string {value!r} is not a bool)" if isinstance(value, str) else ""
+            raise TypeError(f"{function}(): {name} must be True or False, got {type(value).__name__} "
+                            f"{value!r}{hint}")
+
+
 def override_list(overrides: Any, function: str = "compile") -> list[str]:
     """``overrides`` as ``PATH=VALUE`` strings: a list of them as is; a mapping's values (plain
     data or registered ops, e.g. ``nn.ReLU``) written as YAML (JSON is YAML)."""

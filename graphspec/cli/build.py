@@ -3,12 +3,11 @@ the state_dict with the expanded spec beside it."""
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from . import specs
+from . import guard, specs
 from .expand import expanded_yaml
-from .output import DEFAULT_DEPTH, EXIT_OK, UsageError, atomic_write, check_writable, depth_arg, err, out
+from .output import DEFAULT_DEPTH, EXIT_OK, UsageError, atomic_write, depth_arg, err, out
 
 HELP = "compile to an nn.Module, print the summary, optionally save it"
 DESCRIPTION = ("Compile and lower a spec to an nn.Module and print its summary. With -o, save the state_dict "
@@ -32,29 +31,18 @@ def sidecar_path(output: str | Path) -> Path:
     return output.with_name(f"{stem}.spec.yaml")
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist
-        return os.path.realpath(a) == os.path.realpath(b)
-
-
-def check_outputs(spec: str, output: str | None) -> None:
-    """Refuse, before any work, an ``-o`` that would overwrite the spec being built (the state_dict
-    itself or the spec written beside it) or that cannot be written."""
-    if not output:
-        return
-    for target, what in ((Path(output), "the state_dict"), (sidecar_path(output), "the expanded spec")):
-        if _same_file(target, Path(spec)):
-            raise UsageError(f"-o {output} would overwrite the input spec {spec} with {what}; "
-                             "choose another output name")
-        check_writable(target)
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before any work, an ``-o`` whose state_dict or expanded spec beside it would
+    overwrite one of the build's inputs, or that cannot be written."""
+    if args.output:
+        guard.check_outputs(args, [("-o", args.output),
+                                   (f"-o {args.output}: the expanded spec", sidecar_path(args.output))])
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    check_outputs(args.spec, args.output)
+    check_outputs(args)
     compiled = specs.compile_for_build(args.spec, args.set)
     if not specs.is_model(compiled):
         return _build_other(compiled, args)

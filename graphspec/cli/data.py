@@ -111,9 +111,26 @@ def _clips_in(batch: Any) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    import contextlib
+    import multiprocessing
 
     compiled, loader = _loader(args)
+    tracked = hasattr(loader.dataset, "bad_files")
+    with multiprocessing.Manager() if tracked and loader.num_workers > 0 else contextlib.nullcontext() as manager:
+        if manager is not None:
+            # each worker process holds its own copy of the dataset: one shared dict gathers the
+            # files every worker skipped (the main process's copy reads none)
+            loader.dataset.bad_files = manager.dict()
+        code = _bench(args, compiled, loader)
+        bad = dict(loader.dataset.bad_files) if tracked else {}
+    if bad:
+        out(f"skipped {len(bad)} unreadable video(s): " + "; ".join(f"{p} ({r})" for p, r in sorted(bad.items())))
+    return code
+
+
+def _bench(args: argparse.Namespace, compiled, loader) -> int:
+    from tqdm import tqdm
+
     clips = batches = 0
     begin = time.perf_counter()
     with tqdm(total=args.batches, unit="batch", desc=compiled.spec.name, leave=False) as bar:
@@ -132,7 +149,4 @@ def run_bench(args: argparse.Namespace) -> int:
     out(f"{compiled.spec.name}: {clips} clips in {batches} batches in {seconds:.2f} s: "
         f"{clips / seconds:.1f} clips/s, {batches / seconds:.2f} batches/s "
         f"(batch_size {settings.batch_size}, num_workers {settings.num_workers})")
-    bad = getattr(loader.dataset, "bad_files", None)
-    if bad and settings.num_workers == 0:
-        out(f"skipped {len(bad)} unreadable video(s): " + "; ".join(f"{p} ({r})" for p, r in sorted(bad.items())))
     return EXIT_OK

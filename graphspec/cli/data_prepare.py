@@ -2,7 +2,9 @@
 
 Wired in as the ``prepare`` subcommand of ``graphspec data`` (``graphspec/cli/data.py``).
 Exit codes: 0 every video prepared (or already complete), 1 some videos failed (each listed with
-its reason; the rest are done), 2 unusable input (bad spec, missing RAW folder, bad ``--shard``).
+its reason; the rest are done), 2 unusable input (bad spec, missing RAW folder or no videos in it,
+bad ``--shard``, an output folder overlapping ``--from``, an unwritable ``--json``), checked before
+any video is touched.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import argparse
 import json
 import re
 
+from . import guard
 from .output import EXIT_FINDINGS, EXIT_OK, EXIT_UNUSABLE, UsageError, err, out
 
 HELP = "prepare a dataset: resize or extract frames with PyAV, write the manifests"
@@ -26,8 +29,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="data spec whose dataset names the steps (Kinetics, SSv2, Charades, Ava, ...)")
     parser.add_argument("--from", dest="raw", help="folder of downloaded videos ([split/][class/]video.ext)")
     parser.add_argument("--to", dest="out", required=True, help="output folder (videos or frames, manifests, reports)")
-    parser.add_argument("--shard", type=_shard, default=(0, 1), metavar="I/N",
-                        help="do only the I-th of N deterministic parts (job arrays); then run --merge once")
+    parser.add_argument("--shard", type=_shard, default=None, metavar="I/N",
+                        help="do only part I of N (I counts from 0: 0/4 .. 3/4), a deterministic split for job "
+                             "arrays; then run --merge once")
     parser.add_argument("--merge", action="store_true", help="write the manifests from every shard's report")
     parser.add_argument("--shards", type=int, metavar="N",
                         help="with --merge: the shard count of the run to merge (when reports of several exist)")
@@ -55,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
     from graphspec.spec.report import format_diagnostic
 
     out_dir = Path(args.out)
+    if args.merge and args.shard is not None:
+        raise UsageError("--merge writes the manifests from the reports of every shard at once; it takes no "
+                         "--shard (--shards N picks the run when reports of several shard counts exist)")
+    guard.check_outputs(args, [("--json", args.json)], folder=("--to", out_dir))
     if args.merge:
         try:
             written = prep.merge(out_dir, args.shards)
@@ -64,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FINDINGS if json.loads(written[-1].read_text())["failed"] else EXIT_OK
     if not args.raw:
         raise UsageError("--from RAW is required (or --merge)")
+    shard = args.shard or (0, 1)
     output = {field: getattr(args, flag) for flag, field in _FLAGS.items() if getattr(args, flag) is not None}
     try:
         _, plan = prep.plan_from_spec(args.spec, args.overrides, {"output": output} if output else None)
@@ -81,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if plan.cut is not None:
         out(f"cutting each video to seconds {plan.cut.start_sec}-{plan.cut.end_sec} first")
     try:
-        report = prep.prepare(plan, args.raw, out_dir, shard=args.shard, workers=args.workers, progress=True)
+        report = prep.prepare(plan, args.raw, out_dir, shard=shard, workers=args.workers, progress=True)
     except (FileNotFoundError, ValueError) as error:  # no RAW folder; reports of another split
         raise UsageError(str(error)) from None
     if args.json:
@@ -89,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
         write_json_atomic(Path(args.json), report.to_json())
     out(report.summary())
-    if args.shard[1] > 1:
-        out(f"shard {args.shard[0]}/{args.shard[1]} done; after every shard: graphspec data prepare "
+    if shard[1] > 1:
+        out(f"shard {shard[0]}/{shard[1]} done; after every shard: graphspec data prepare "
             f"{args.spec} --to {out_dir} --merge")
     return EXIT_OK if report.ok else EXIT_FINDINGS

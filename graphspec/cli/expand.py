@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from . import specs
-from .output import EXIT_OK, check_writable, emit
+from . import guard, specs
+from .output import EXIT_OK, emit
 
 HELP = "print the full IR as a spec that rebuilds the identical model"
 DESCRIPTION = ("Print the spec with its model replaced by the full IR as explicit nested components; "
@@ -28,7 +28,7 @@ def expanded_yaml(compiled, source: str | None = None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_writable(args.output)
+    guard.check_outputs(args, [("-o", args.output)])
     compiled = specs.compile_for_build(args.spec, args.set, "expand")
     emit(expanded_yaml(compiled, args.spec), args.output)
     return EXIT_OK

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from . import specs
-from .output import EXIT_FINDINGS, EXIT_OK, UsageError, check_writable, err, out
+from . import guard, specs
+from .output import EXIT_FINDINGS, EXIT_OK, UsageError, err, out
 
 HELP = "export to ONNX, mobile ONNX (XNNPACK-friendly, int8) or ExecuTorch, verified against torch"
 DESCRIPTION = ("Export a model spec with static input shapes (the spec's inputs; symbols bound to 1 unless "
@@ -33,19 +33,20 @@ def run(args: argparse.Namespace) -> int:
     import warnings
 
     from graphspec.export import ExportError, WeightsError, export_spec
+    from graphspec.export.spec_export import UnusableArgument
 
     if args.calibrate and not args.int8:
         raise UsageError("--calibrate calibrates --int8; add --int8")
     if args.calib_clips < 1:
         raise UsageError("--calib-clips must be at least 1")
-    check_writable(args.output)
+    guard.check_outputs(args, [("-o", args.output)])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the report repeats what matters (random weights, calibration)
             report = export_spec(args.spec, args.output, to=args.to, weights=args.weights, int8=args.int8,
                                  calibrate=args.calibrate, calib_clips=args.calib_clips, overrides=args.set,
                                  latency_runs=args.latency_runs)
-    except WeightsError as exc:
+    except (WeightsError, UnusableArgument) as exc:
         raise UsageError(str(exc)) from None
     except ExportError as exc:
         err(f"graphspec export: {exc}")

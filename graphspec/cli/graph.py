@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from . import specs
-from .output import DEFAULT_DEPTH, EXIT_FINDINGS, check_writable, depth_arg, emit
+from . import guard, specs
+from .output import DEFAULT_DEPTH, EXIT_FINDINGS, depth_arg, emit
 
 HELP = "draw the model as Graphviz DOT or Mermaid"
 DESCRIPTION = "Draw the node tree (model specs) or the dataflow (graph specs)."
@@ -21,7 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from graphspec.compiler.draw import draw
 
-    check_writable(args.output)
+    guard.check_outputs(args, [("-o", args.output)])
     compiled, code = specs.compile_for_report(args.spec, args.set, "graph")
     if compiled.graph is None:
         return max(code, EXIT_FINDINGS)  # nothing to draw; the findings were printed

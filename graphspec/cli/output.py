@@ -1,15 +1,16 @@
 """What every command shares for its output: exit codes, stdout/stderr, tables, human-readable
-numbers and atomic writes (a temporary file in the same folder, then ``os.replace``, so an
-interrupted run never leaves a half-written file behind)."""
+numbers, the checks of an output path, and atomic writes (``graphspec.files``: a temporary file in
+the same folder, then ``os.replace``, so an interrupted run never leaves a half-written file behind)."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, Callable, Iterable, Sequence
+from typing import Iterable, Sequence
+
+from graphspec.files import atomic_write, write_text  # noqa: F401  (the commands write through these)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 3, 130, 141
 PROG = "graphspec"
@@ -55,49 +56,6 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], right: Sequence
     return [line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]
 
 
-def atomic_write(targets: Sequence[tuple[Path, Callable[[IO[bytes]], None]]]) -> None:
-    """Write every target atomically: all go to temporary files in their own folders first and
-    are moved into place only when all of them were written (nothing is left on failure)."""
-    done: list[tuple[str, Path]] = []
-    try:
-        for path, writer in targets:
-            folder = path.parent if str(path.parent) else Path(".")
-            if path.is_dir():
-                raise IsADirectoryError(21, "is a directory", str(path))
-            try:
-                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-            except OSError as error:  # name the file the user asked for, not our temporary one
-                raise OSError(error.errno, error.strerror, str(path)) from None
-            done.append((tmp, path))
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    writer(f)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.chmod(tmp, _file_mode(path))
-            except OSError as error:
-                raise OSError(error.errno, error.strerror or str(error), str(path)) from None
-        for tmp, path in done:
-            try:
-                os.replace(tmp, path)
-            except OSError as error:
-                raise OSError(error.errno, error.strerror, str(path)) from None
-    except BaseException:
-        for tmp, _ in done:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        raise
-
-
-def _file_mode(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def check_writable(output: str | Path | None) -> None:
     """Fail early (before any work) when ``-o`` cannot be written: no such folder, a folder, a
     folder where no file can be created (permissions, a read-only file system)."""
@@ -115,10 +73,6 @@ def check_writable(output: str | Path | None) -> None:
         raise UsageError(f"cannot write {output}: {error.strerror or error}") from None
     os.close(fd)
     os.unlink(probe)
-
-
-def write_text(path: str | Path, text: str) -> None:
-    atomic_write([(Path(path), lambda f: f.write(text.encode("utf-8")))])
 
 
 def emit(text: str, output: str | None) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from .output import EXIT_OK, check_writable, emit
+from . import guard
+from .output import EXIT_OK, emit
 
 HELP = "JSON Schema of the spec format, for editors"
 
@@ -19,6 +20,6 @@ def run(args: argparse.Namespace) -> int:
     ensure_builtin_ops()
     from graphspec.schema import spec_schema
 
-    check_writable(args.output)
+    guard.check_outputs(args, [("-o", args.output)])
     emit(json.dumps(spec_schema(), indent=2), args.output)
     return EXIT_OK

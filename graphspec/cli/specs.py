@@ -102,16 +102,20 @@ def split_findings(diagnostics) -> tuple[list, list]:
     return hard, soft
 
 
+def findings_exit(diagnostics) -> int:
+    """The exit code of a compiled spec's findings, the same in ``validate``, ``summary`` and
+    ``graph``: 1 when any is an error (a failed ``expect`` too), else 0 (warnings allowed)."""
+    return EXIT_FINDINGS if any(d.severity == "error" for d in diagnostics) else EXIT_OK
+
+
 def compile_for_report(spec: str, overrides: Sequence[str], command: str):
-    """Compile for ``summary``/``graph``: errors are printed (the partial result is still
-    shown, to help find them); failed ``expect`` assertions are only warnings here.
+    """Compile for ``summary``/``graph``: the findings are printed as ``validate`` prints them
+    and give its exit code (the partial result is still shown, to help find them).
     Returns (compiled, exit code so far)."""
     compiled = compile_file(spec, overrides)
     require_model(compiled, command)
-    hard, soft = split_findings(compiled.diagnostics)
-    report(hard, spec, overrides)
-    report(soft, spec, overrides, as_warnings=True)
-    return compiled, EXIT_FINDINGS if hard else EXIT_OK
+    report(compiled.diagnostics, spec, overrides)
+    return compiled, findings_exit(compiled.diagnostics)
 
 
 def compile_for_build(spec: str, overrides: Sequence[str], command: str | None = None):

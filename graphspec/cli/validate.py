@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     for spec in files:
         try:
             compiled = specs.compile_file(spec, args.set)
-            diags, code = compiled.diagnostics, EXIT_FINDINGS if errors(compiled.diagnostics) else EXIT_OK
+            diags, code = compiled.diagnostics, specs.findings_exit(compiled.diagnostics)
         except SpecError as err:
             diags, code = err.diagnostics, err.exit_code
         except Exception as exc:  # a bug: report it for this file (every format), go on with the others

@@ -3,8 +3,6 @@ file, with a report. Shapes are static (the spec's ``inputs``, symbols bound to 
 with ``--set``); the file is written atomically, only after every check passed."""
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +12,8 @@ import torch
 import torch.nn as nn
 
 from graphspec.compiler.infer import TensorType
-from graphspec.spec.errors import SpecError
+from graphspec.files import write_bytes
+from graphspec.spec.errors import Diagnostic, SpecError
 
 from . import int8 as int8_mod
 from .onnx_export import ExportError, check, flatten, histogram, latency_ms, max_error, session, to_onnx
@@ -23,6 +22,8 @@ from .weights import load_weights
 
 Target = Literal["onnx", "mobile", "executorch"]
 TARGETS: tuple[str, ...] = ("onnx", "mobile", "executorch")
+#: the file suffix each target writes
+TARGET_SUFFIX = {"onnx": ".onnx", "mobile": ".onnx", "executorch": ".pte"}
 #: a rank-2 input with this many columns holds boxes: (batch index, x1, y1, x2, y2)
 BOX_COLUMNS = 5
 RANDOM_WEIGHTS = "no --weights given: the exported weights are RANDOM (initialization only)"
@@ -94,10 +95,47 @@ def static_overrides(compiled) -> tuple[list[str], dict[str, int]]:
     return overrides, bindings
 
 
+class UnusableArgument(ValueError):
+    """An argument of ``export_spec`` that cannot be used as given (the command line's exit 2)."""
+
+
+def check_target_suffix(to: str, output: str | Path) -> None:
+    """``UnusableArgument`` when ``output``'s suffix is not the one ``to`` writes (an ONNX file
+    named ``.pte`` would be taken for an ExecuTorch program)."""
+    want, suffix = TARGET_SUFFIX[to], Path(output).suffix
+    if suffix.lower() != want:
+        stem = Path(output).name[: -len(suffix)] if suffix else Path(output).name
+        raise UnusableArgument(f"--to {to} writes a {want} file, but the output {output} "
+                               + (f"ends in {suffix}" if suffix else "has no suffix") + f"; name it {stem}{want}")
+
+
+def require_model_spec(compiled) -> None:
+    """A located, unusable ``SpecError`` (exit 2) when the spec to export is not a model spec."""
+    found = compiled.spec.kind
+    if found != "model":
+        holds = "a pipeline of transforms" if found == "transform" else "a dataset and its loader"
+        raise SpecError([Diagnostic(
+            f"export takes a model spec; {compiled.file} is a {found} spec ({holds}), which has no model to export",
+            path=("kind",), code="kind", unusable=True, location=compiled.smap.locate(("kind",)),
+            hint="export the model spec it feeds" + (", named by its model: key" if found == "data" else ""))])
+
+
+def require_data_spec(calibrate: str | Path) -> None:
+    """``UnusableArgument`` when the ``calibrate`` spec is not a data spec (whose clips feed the model)."""
+    from graphspec import api
+
+    found = api.load_spec(calibrate).kind
+    if found != "data":
+        use = "give the data spec whose clips feed this model" if found == "model" else \
+            f"give a data spec that reads videos through it (transform: {calibrate})"
+        raise UnusableArgument(f"--calibrate {calibrate} is a {found} spec; calibration takes a data spec: {use}")
+
+
 def compile_static(spec: str | Path, overrides: Sequence[str]):
     from graphspec import api
 
     compiled = api.compile(spec, list(overrides))
+    require_model_spec(compiled)
     extra, bindings = static_overrides(compiled)
     if extra:
         compiled = api.compile(spec, [*overrides, *extra])
@@ -174,14 +212,7 @@ def calibration_feeds(compiled, source: Any, count: int, shapes: list[list[int]]
 # ---- the export ----------------------------------------------------------------------------------
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_bytes(path, data)  # with the user's umask, like any file the user writes
 
 
 def mobile_model(compiled, model: nn.Module, args: tuple):
@@ -209,9 +240,15 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
     """Export a model spec to ``output`` and verify it (see the module doc); ``ExportError``
     (nothing written) when a check fails. ``calibrate``: a data spec path or an iterable of
     batches; without it int8 is calibrated on random input, with a loud warning."""
+    from graphspec import api
+
     if to not in TARGETS:
         raise ExportError(f"unknown target {to!r}; choose one of {', '.join(TARGETS)}")
+    api.require_bool("export_spec", int8=int8)
+    check_target_suffix(to, output)
     compiled, bindings = compile_static(spec, overrides)
+    if isinstance(calibrate, (str, Path)):  # before the fp32 export, not after it
+        require_data_spec(calibrate)
     notes: list[str] = []
     torch.manual_seed(seed)
     model = compiled.lower().eval()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
 
 
 class _Step(BaseModel):
@@ -41,6 +41,22 @@ class ResizeStep(_Step):
     keyframe_interval_sec: Union[StrictInt, StrictFloat] = Field(1.0, gt=0)
     keep_audio: StrictBool = True
     container: str = Field("mp4", description="output file extension / container")
+
+    @field_validator("codec")
+    @classmethod
+    def _known_video_encoder(cls, codec: str) -> str:
+        """Checked with the plan, before any video is read: an unknown encoder would fail every
+        file, and not at all when every output is already complete."""
+        import av
+
+        try:
+            kind = av.codec.Codec(codec, "w").type
+        except (av.FFmpegError, ValueError):
+            kind = None
+        if kind != "video":
+            raise ValueError(f"{codec!r} is not " + ("a video encoder" if kind else "an encoder PyAV's FFmpeg "
+                             "provides") + " (e.g. libx264, libx265, mpeg4)")
+        return codec
 
 
 class FramesStep(_Step):
