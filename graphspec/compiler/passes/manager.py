@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 from graphspec import registry
 from graphspec.compiler.infer import Inference, InferenceFailed, Value
 from graphspec.compiler.ir import lint
+from graphspec.spec.errors import SpecError
 
 from .base import NodeRewrite, Pass, WeightedGraph
 
@@ -57,8 +58,14 @@ def check_passes(passes: Sequence[Pass]) -> None:
                 raise PassError(f"pass {p.name} must run after {name}, which comes later in the list")
 
 
-def _outputs(graph: WeightedGraph) -> dict[str, Value]:
-    env = Inference().run_graph(graph.graph, graph.inputs)
+def _outputs(graph: WeightedGraph, after: str) -> dict[str, Value]:
+    """The graph outputs' types (every node's meta inferred again); ``PassError`` when they do not infer."""
+    try:
+        env = Inference().run_graph(graph.graph, graph.inputs)
+    except InferenceFailed as failed:
+        raise PassError(f"{after} does not infer: {failed.diagnostic.message}") from None
+    except SpecError as err:  # an unregistered op
+        raise PassError(f"{after} does not infer: {'; '.join(d.message for d in err.diagnostics)}") from None
     return {name: env[source] for name, source in graph.graph.outputs.items()}
 
 
@@ -85,10 +92,7 @@ def run_passes(graph: WeightedGraph, passes: Iterable[Pass] | None = None, *,
         passes = MOBILE
     passes = list(passes)
     check_passes(passes)
-    try:
-        outputs = _outputs(graph)
-    except InferenceFailed as failed:
-        raise PassError(f"the graph does not infer before the passes: {failed.diagnostic.message}") from None
+    outputs = _outputs(graph, "the graph before the passes")
     applied = []
     for p in passes:
         graph.reindex()
@@ -96,10 +100,7 @@ def run_passes(graph: WeightedGraph, passes: Iterable[Pass] | None = None, *,
         applied.append((p.name, bool(changed)))
         if not (changed or verify):
             continue
-        try:
-            now = _outputs(graph)
-        except InferenceFailed as failed:
-            raise PassError(f"pass {p.name} left a graph that does not infer: {failed.diagnostic.message}") from None
+        now = _outputs(graph, f"pass {p.name} left a graph that")
         if verify:
             problems = _verify(graph, outputs, now)
             if problems:
