@@ -33,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
                         progress=not args.no_progress)
     except (TrainError, WeightsError) as exc:
         raise UsageError(str(exc)) from None
+    if not outcome.main:
+        return EXIT_INTERRUPTED if outcome.interrupted else EXIT_OK
     for line in outcome.report:
         err(line)
     if outcome.interrupted:

@@ -54,6 +54,7 @@ class Outcome:
     interrupted: bool = False
     checkpoint: Optional[Path] = None
     report: list[str] = field(default_factory=list)
+    main: bool = True  # rank 0 (the one that reports)
 
 
 def _located(result: CompiledTrain, message: str, path: tuple, hint: Optional[str] = None) -> SpecError:
@@ -459,6 +460,7 @@ def train(spec: Any, *, overrides=(), run_dir: Any = None, resume: Any = None, p
         elif world.main:
             (run_dir / "metrics.jsonl").unlink(missing_ok=True)
         outcome = trainer.run(stop_at_step)
+        outcome.main = world.main
         if not outcome.interrupted and world.main:
             ckpt.write_atomic(run_dir / "final.pt", trainer.model.state_dict())
             if result.spec.export is not None:

@@ -134,3 +134,16 @@ def test_launch_refuses_a_batch_that_does_not_split_over_the_ranks(tmp_path, lis
     text = spec.read_text()
     line = next(i for i, row in enumerate(text.splitlines(), 1) if row.startswith("batch_size:"))
     assert f"{spec}:{line}:" in message and "does not divide over 3 ranks" in message
+
+
+def test_plot_draws_the_curves_of_a_run_and_names_the_extra_when_missing(tmp_path, lists, capsys, monkeypatch):
+    spec = write(tmp_path, train_spec(lists, epochs=1))
+    run = tmp_path / "run"
+    train(spec, run_dir=run, progress=False)
+    assert main(["plot", str(run), "-o", str(tmp_path / "curves.png")]) == 0
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot", str(tmp_path), "-o", str(tmp_path / "x.png")]) == 2
+    assert "no metrics.jsonl" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # not installed
+    assert main(["plot", str(run), "-o", str(tmp_path / "y.png")]) == 2
+    assert "pip install 'graphspec[plot]'" in capsys.readouterr().err and not (tmp_path / "y.png").exists()
