@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from graphspec.compiler.rules import expect_channels, expect_rank, identity_infer, window_out
+from graphspec.layers.swish import swish
 from graphspec.registry import register
 
 Layout = Literal["ncthw", "folded"]
@@ -88,11 +89,6 @@ def to_layout(x: torch.Tensor, layout: Optional[str], frames: int) -> torch.Tens
     if frames == 1:
         return x.reshape(nt, c, 1, h, w)
     return x.reshape(nt // frames, frames, c, h, w).transpose(1, 2)
-
-
-def output_frames(frames: int, kernel: int, stride: int, padding: int, dilation: int = 1, ceil: bool = False) -> int:
-    span = frames + 2 * padding - dilation * (kernel - 1) - 1
-    return (-(-span // stride) if ceil else span // stride) + 1
 
 
 def per_frame_scale(scale: torch.Tensor, x: torch.Tensor, frames: int) -> torch.Tensor:
@@ -175,7 +171,7 @@ class TemporalConv2d(_VideoConv2d):
 def tap_segments(frames: int, kernel: int, stride: int, padding: int, dilation: int) -> list:
     """Output frames grouped into runs ``(first, count, [(tap, first input frame), ...])`` that
     read the same taps: a tap whose input frame falls in the zero padding is left out."""
-    frames_out = output_frames(frames, kernel, stride, padding, dilation)
+    frames_out = window_out(frames, kernel, stride, padding, dilation)
     runs: list = []
     for t in range(frames_out):
         valid = tuple(k for k in range(kernel) if 0 <= t * stride + k * dilation - padding < frames)
@@ -220,7 +216,7 @@ class TemporalTapConv(nn.Module):
         kt, kh, kw = kernel_size
         self.frames, self.out_layout, self.stride_t = frames, out_layout, stride[0]
         self.segments = tap_segments(frames, kt, stride[0], padding[0], dilation[0])
-        self.frames_out = output_frames(frames, kt, stride[0], padding[0], dilation[0])
+        self.frames_out = window_out(frames, kt, stride[0], padding[0], dilation[0])
         self.bias_tap = bias_tap(self.segments, kt) if bias else None
         self.taps = nn.ModuleList(
             nn.Conv2d(in_channels, out_channels, (kh, kw), tuple(stride[1:]), tuple(padding[1:]),
@@ -274,8 +270,8 @@ class FactorizedPool(nn.Module):
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
         self.spatial = (self.kernel_size[1:], self.stride[1:], self.padding[1:]) != ((1, 1), (1, 1), (0, 0))
         self.temporal = (self.kernel_size[0], self.stride[0], self.padding[0]) != (1, 1, 0)
-        self.frames_out = output_frames(frames, self.kernel_size[0], self.stride[0], self.padding[0],
-                                        ceil=ceil_mode) if self.temporal else frames
+        self.frames_out = window_out(frames, self.kernel_size[0], self.stride[0], self.padding[0],
+                                     ceil=ceil_mode) if self.temporal else frames
 
     def _pool(self, x: torch.Tensor, kernel: Pair, stride: Pair, padding: Pair) -> torch.Tensor:
         if self.mode == "max":
@@ -334,7 +330,7 @@ class SigmoidMul(nn.Module):
     """Swish as the two plain ops ``x * sigmoid(x)`` (no autograd.Function to trace)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(x)
+        return swish(x)
 
 
 @register(infer=identity_infer)

@@ -1,10 +1,19 @@
-"""Swish activation, x * sigmoid(x), with a memory-saving autograd path."""
+"""Swish activation, x * sigmoid(x), with a memory-saving autograd path.
+
+``swish`` is the one plain-op spelling of it (Sigmoid and Mul): what ``Swish`` computes where
+an autograd.Function cannot be captured, the mobile lowering's ``SigmoidMul`` and the mobile CPU
+``Swish`` block."""
 
 import torch
 import torch.nn as nn
 
 from graphspec.compiler.rules import identity_infer, no_state
 from graphspec.registry import register
+
+
+def swish(x: torch.Tensor) -> torch.Tensor:
+    """``x * sigmoid(x)`` as two plain ops, which exporters, quantizers and XNNPACK all take."""
+    return x * torch.sigmoid(x)
 
 
 class SwishFunction(torch.autograd.Function):
@@ -17,7 +26,7 @@ class SwishFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
-        return x * torch.sigmoid(x)
+        return swish(x)
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor) -> torch.Tensor:
@@ -36,11 +45,11 @@ class Swish(nn.Module):
         # Python autograd.Function, so they see the same math as plain ops.
         # is_scripting() is resolved statically, so the rest is never compiled.
         if torch.jit.is_scripting():
-            return x * torch.sigmoid(x)
+            return swish(x)
         if (
             torch.jit.is_tracing()
             or torch.onnx.is_in_onnx_export()
             or isinstance(x, torch.fx.Proxy)
         ):
-            return x * torch.sigmoid(x)
+            return swish(x)
         return SwishFunction.apply(x)

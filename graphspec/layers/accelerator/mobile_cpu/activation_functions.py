@@ -1,5 +1,6 @@
 """Activations as efficient blocks. Each is already deployable on mobile CPUs (``convert`` keeps it):
-Swish is spelled ``x * sigmoid(x)`` so exporters and quantizers see plain ops.
+Swish is the mobile lowering's ``SigmoidMul`` (``x * sigmoid(x)`` as plain ops, which exporters
+and quantizers see through).
 
 ``supported_act_functions`` maps the names the other blocks take (``activation="relu"``) to them.
 Their ops are ``mobile_cpu.Swish``, ``mobile_cpu.ReLU``, ... (``Swish`` and ``ReLU`` name other ops).
@@ -13,6 +14,7 @@ import torch.nn as nn
 
 from graphspec.accelerator.efficient_blocks.efficient_block_base import EfficientBlockBase
 from graphspec.compiler.rules import identity_infer, no_state
+from graphspec.layers.mobile import SigmoidMul
 from graphspec.registry import register
 
 #: the activation names the blocks accept
@@ -20,11 +22,6 @@ ActivationName = Literal["relu", "swish", "hswish", "identity"]
 
 #: op-name prefix of accelerator blocks whose class name another op already has
 OP_PREFIX = "mobile_cpu."
-
-
-class _XSigmoidX(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(x)
 
 
 class _ActivationBlock(EfficientBlockBase):
@@ -45,7 +42,7 @@ class Swish(_ActivationBlock):
     """Swish, ``x * sigmoid(x)``."""
 
     def __init__(self) -> None:
-        super().__init__(_XSigmoidX())
+        super().__init__(SigmoidMul())
 
 
 class HardSwish(_ActivationBlock):
