@@ -41,3 +41,61 @@ def test_set_typo_in_a_prepare_key_is_located_at_the_set(capsys):
                      "--set", "prepare.output.crff=18")
     assert code == 1, out
     assert out.startswith("<--set>:1:1: prepare.output.crff: unknown key 'crff'"), out
+
+
+# --------------------------------------------------------------------------- data paths
+
+def _videos(folder: Path) -> None:
+    """Two 1 s 32x40 clips in <folder>/videos/<class>/ and a ``path label`` csv beside them."""
+    import numpy as np
+
+    from graphspec.data.utils import export_video_array
+
+    for label, name in enumerate(["archery", "bowling"]):
+        (folder / "videos" / name).mkdir(parents=True)
+        frames = np.random.default_rng(label).integers(0, 256, (10, 32, 40, 3), dtype=np.uint8)
+        export_video_array(frames, str(folder / "videos" / name / f"{name}.mp4"), rate=10)
+    (folder / "train.csv").write_text("archery/archery.mp4 0\nbowling/bowling.mp4 1\n")
+
+
+DATA_SPEC = """graphspec: 1
+kind: data
+name: tiny
+dataset: {op: Kinetics, data_path: train.csv, video_path_prefix: videos, decode_audio: false}
+clip_sampler: {op: UniformClipSampler, clip_duration: 0.5}
+loader: {batch_size: 2}
+"""
+
+
+def test_relative_data_paths_resolve_against_the_spec_file(tmp_path, capsys):
+    """The test runs in the repository root; the spec's folder holds the data."""
+    _videos(tmp_path / "k")
+    spec = write(tmp_path / "k" / "tiny.yaml", DATA_SPEC)
+    code, out = run(capsys, "data", "inspect", spec)
+    assert code == 0, out
+    assert "label" in out and "[2, 3, 5, 32, 40]" in out, out
+
+
+@pytest.mark.parametrize("command", [["build"], ["data", "inspect"], ["data", "bench"]])
+def test_a_missing_data_file_is_unusable_input_naming_the_resolved_path(tmp_path, capsys, command):
+    spec = write(tmp_path / "specs" / "tiny.yaml", DATA_SPEC)
+    code, out = run(capsys, *command, spec)
+    assert code == 2, out
+    assert f"{spec}:4:25: dataset.data_path: no such file or folder: {tmp_path / 'specs' / 'train.csv'}" in out
+
+
+@pytest.mark.parametrize("command", [["build"], ["data", "inspect"], ["data", "bench"]])
+def test_a_missing_video_folder_is_unusable_input_not_a_warning_per_video(tmp_path, capsys, command):
+    _videos(tmp_path)
+    spec = write(tmp_path / "tiny.yaml", DATA_SPEC.replace("video_path_prefix: videos", "video_path_prefix: vidoes"))
+    code, out = run(capsys, *command, spec)
+    assert code == 2, out
+    assert f"dataset.video_path_prefix: no such folder: {tmp_path / 'vidoes'}" in out
+    assert "BadVideo" not in out and "skipped" not in out
+
+
+def test_a_missing_transform_spec_is_file_not_found_at_the_referencing_line(tmp_path, capsys):
+    spec = write(tmp_path / "data" / "tiny.yaml", DATA_SPEC + "transform: ../transforms/nope.yaml\n")
+    code, out = run(capsys, "validate", spec)
+    assert code == 2, out
+    assert out.startswith(f"{spec}:7:1: transform: file not found: {tmp_path / 'transforms' / 'nope.yaml'}\n"), out

@@ -11,7 +11,7 @@ from typing import Sequence
 
 from graphspec.spec.report import format_diagnostic
 
-from .output import EXIT_FINDINGS, EXIT_OK, UsageError, err
+from .output import UsageError, err
 
 _YAML_SUFFIXES = (".yaml", ".yml")
 _GLOB_CHARS = set("*?[")
@@ -104,8 +104,11 @@ def split_findings(diagnostics) -> tuple[list, list]:
 
 def findings_exit(diagnostics) -> int:
     """The exit code of a compiled spec's findings, the same in ``validate``, ``summary`` and
-    ``graph``: 1 when any is an error (a failed ``expect`` too), else 0 (warnings allowed)."""
-    return EXIT_FINDINGS if any(d.severity == "error" for d in diagnostics) else EXIT_OK
+    ``graph``: 2 when an error makes the input unusable (a referenced spec that is not there),
+    1 when any is an error (a failed ``expect`` too), else 0 (warnings allowed)."""
+    from graphspec.spec.errors import SpecError
+
+    return SpecError(list(diagnostics)).exit_code
 
 
 def compile_for_report(spec: str, overrides: Sequence[str], command: str):

@@ -21,6 +21,12 @@ frames (trait ``UNIFORM_FRAMES_PER_CLIP`` of ``graphspec.data.traits``; the deco
 only those ``n`` frames: the same pixels, much less work) and ``video_dtype`` from the
 transform's declared input.
 
+Relative paths resolve against the file that writes them, as ``extends:`` does: the dataset's
+path arguments (``data_path``, ``video_path_prefix``, ``*_file``, ``*_file_path``...),
+``transform:`` and ``model:`` against the spec (or the parent spec it inherits them from; a
+``--set`` value against the spec it is applied to). ``build`` (and ``data inspect`` / ``bench``)
+refuse a missing file or folder before reading anything, naming the resolved path (exit 2).
+
 ``seed:`` is the dataset's seed (a finding on a dataset without one). The clip datasets (trait
 ``PER_SAMPLE_SEEDS``) seed the transform's torch draws per sample from (seed, epoch, video,
 clip): there the transform is built unseeded (its own ``seed:`` stands in when the data spec
@@ -29,6 +35,7 @@ sets none), so a seed gives the same clips whatever the number of DataLoader wor
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -37,7 +44,7 @@ from pydantic import ValidationError
 
 from graphspec import registry
 from graphspec.spec.document import DataSpec
-from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, validation_diagnostics
+from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, format_path, validation_diagnostics
 from graphspec.spec.source import SourceMap
 
 from .labeled_video_dataset import VIDEO_SAMPLERS
@@ -45,6 +52,9 @@ from .traits import PER_SAMPLE_SEEDS, UNIFORM_FRAMES_PER_CLIP
 
 #: dataset arguments a data spec fills from its top-level keys of the same names
 _SUPPLIED = ("clip_sampler", "transform", "seed")
+#: dataset arguments that name a file or folder (``data_path``, ``video_path_prefix``,
+#: ``label_map_file``, ``video_info_file_path``...): resolved against the spec, checked by ``build``
+PATH_ARG = re.compile(r"(_path|_file|_prefix)$")
 
 
 @dataclass
@@ -145,6 +155,9 @@ class CompiledData:
         errors = [d for d in self.diagnostics if d.severity == "error" and d.code != "expect"]
         if errors or self.dataset_call is None:
             raise SpecError(errors or [Diagnostic("the data spec could not be compiled", path=("dataset",))])
+        missing = self._missing_paths()
+        if missing:
+            raise SpecError(missing)
         extra: dict[str, Any] = dict(self.derived)
         if self.sampler_call is not None:
             extra["clip_sampler"] = self.sampler_call.call()
@@ -163,6 +176,23 @@ class CompiledData:
             raise SpecError([Diagnostic(f"cannot read the dataset: {err}", path=path, code="data", unusable=True,
                                         location=self.smap.locate(path) if self.smap else None,
                                         hint="point it at the data with --set dataset.data_path=...")]) from None
+
+    def _missing_paths(self) -> list[Diagnostic]:
+        """An unusable finding per path argument whose file or folder is not there (a prefix
+        must be a folder), naming the resolved path."""
+        found = []
+        for key, value in self.dataset_call.args.items():
+            if not (PATH_ARG.search(key) and isinstance(value, str) and value):
+                continue
+            folder = key.endswith("_prefix")
+            if os.path.isdir(value) if folder else os.path.exists(value):
+                continue
+            what = "folder" if folder else "file or folder"
+            where = self.dataset_call.path + (key,)
+            found.append(Diagnostic(f"no such {what}: {value}", path=where, code="data", unusable=True,
+                                    location=self.smap.locate(where) if self.smap else None,
+                                    hint=f"point it at the data with --set {format_path(where)}=..."))
+        return found
 
     def build(self) -> torch.utils.data.DataLoader:
         """The DataLoader over ``dataset()`` with the spec's loader settings."""
@@ -189,25 +219,48 @@ def _as_list(samples: list) -> list:
     return samples
 
 
-def _resolve(file: str, relative: str, smap: Optional[SourceMap] = None, key: str = "") -> str:
-    """``relative`` as written in the file that declares ``key``: an inherited ``transform:``
-    or ``model:`` path is relative to the parent spec that holds it, not to the child."""
-    declared = smap.locate((key,)).file if smap is not None and key else file
-    base = file if declared.startswith("<") else declared  # "<--set>": relative to the spec itself
+def resolve_path(file: str, relative: str, smap: Optional[SourceMap] = None, key: tuple | str = ()) -> str:
+    """``relative`` as written where the spec key ``key`` is: against the folder of the file that
+    declares it (an inherited ``transform:`` is relative to the parent spec that holds it; a
+    ``--set`` value to the spec it is applied to)."""
+    key = (key,) if isinstance(key, str) else key
+    declared = smap.locate(key).file if smap is not None and key else file
+    base = file if declared.startswith("<") else declared  # "<--set>": the spec itself
     return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(base)), relative))
+
+
+_resolve = resolve_path  # the name cli/guard.py imports
+
+
+def _resolve_data_paths(call: ObjectCall, file: str, smap: Optional[SourceMap]) -> None:
+    for key, value in call.args.items():
+        if PATH_ARG.search(key) and isinstance(value, str) and value:
+            call.args[key] = resolve_path(file, os.path.expanduser(value), smap, call.path + (key,))
+
+
+def _compile_referenced(result: "CompiledData", key: str, file: str, smap: Optional[SourceMap]) -> Any:
+    """The compiled spec that ``key`` (``transform:``, ``model:``) names, None after a finding; a
+    file that is not there is reported at the referencing line with its resolved path."""
+    from graphspec import api
+
+    path = resolve_path(file, getattr(result.spec, key), smap, (key,))
+    if not os.path.isfile(path):
+        problem = "file not found" if not os.path.exists(path) else "is a directory, not a spec file"
+        result.diagnostics.append(Diagnostic(f"{problem}: {path}", path=(key,), code="io", unusable=True))
+        return None
+    try:
+        return api.compile(path)
+    except SpecError as err:
+        result.diagnostics += err.diagnostics
+        return None
 
 
 def _compile_transform(spec: DataSpec, data: dict, smap, file: str, result: CompiledData) -> None:
     from graphspec.transforms import spec as transform_spec
 
     if isinstance(spec.transform, str):
-        from graphspec import api
-
-        path = _resolve(file, spec.transform, smap, "transform")
-        try:
-            compiled = api.compile(path)
-        except SpecError as err:
-            result.diagnostics += err.diagnostics
+        compiled = _compile_referenced(result, "transform", file, smap)
+        if compiled is None:
             return
         if compiled.spec is None or compiled.spec.kind != "transform":
             result.diagnostics.append(Diagnostic(f"{spec.transform} is a {compiled.spec.kind} spec, not a transform",
@@ -274,12 +327,8 @@ def _leading_video_subsample(node: Any) -> Optional[int]:
 
 
 def _compile_model(spec: DataSpec, file: str, smap: Optional[SourceMap], result: CompiledData) -> None:
-    from graphspec import api
-
-    try:
-        result.model = api.compile(_resolve(file, spec.model, smap, "model"))
-    except SpecError as err:
-        result.diagnostics += err.diagnostics
+    result.model = _compile_referenced(result, "model", file, smap)
+    if result.model is None:
         return
     if result.transform is None:
         result.diagnostics.append(Diagnostic("a model is named but no transform: nothing to check the clips "
@@ -306,6 +355,7 @@ def compile_document(spec: DataSpec, data: dict, smap: Optional[SourceMap], file
     supplied = frozenset(k for k in _SUPPLIED if getattr(spec, k) is not None)
     try:
         result.dataset_call = bind_object(spec.dataset, ("dataset",), supplied)
+        _resolve_data_paths(result.dataset_call, file, smap)
     except SpecError as err:
         result.diagnostics += err.diagnostics
     if spec.seed is not None and result.dataset_call is not None and not result.dataset_call.accepts("seed"):
