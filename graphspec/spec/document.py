@@ -163,13 +163,26 @@ def validate_document(data: dict) -> ModelSpec:
         raise SpecError(_diagnostics(err.errors(), data)) from None
 
 
+#: top-level keys that belong to a spec of another kind: (kind, key) -> what to write instead;
+#: such a key makes the spec the wrong kind of input (exit 2), not a typo
+_OTHER_KINDS_KEYS = {
+    ("transform", "model"): "a transform spec names no model: a data spec (kind: data) checks its clips against "
+                            "one, with `transform:` naming this spec and `model:` the model spec",
+    ("model", "transform"): "a model spec takes no transform: a data spec (kind: data) joins a transform and a "
+                            "model (`transform:` and `model:`)",
+}
+
+
 def _diagnostics(errors: list[dict], data: dict) -> list[Diagnostic]:
     found, per_key = [], []
     for error in errors:
         loc = tuple(error["loc"])[1:]  # the first part is the `kind` tag of the discriminated union
+        misplaced = _OTHER_KINDS_KEYS.get((data["kind"], loc[0] if len(loc) == 1 else None))
         if error["type"] == "value_error" and not loc:  # a whole-document rule (model vs nodes)
             where = ("nodes",) if "nodes" in data else ("model",)
             found.append(Diagnostic(error["msg"].removeprefix("Value error, "), path=where, code="schema"))
+        elif error["type"] == "extra_forbidden" and misplaced:
+            found.append(Diagnostic(misplaced, path=loc, code="kind", unusable=True))
         else:
             per_key.append({**error, "loc": loc})
     top = _KIND_MODELS[data["kind"]]

@@ -526,6 +526,8 @@ def _resolve(file: str, where: Location, where_path: tuple, stack: tuple, diags:
     for ref, ref_path in _extends_refs(data, smap, diags):
         parent = os.path.normpath(os.path.join(os.path.dirname(file), ref))
         loaded = _resolve(parent, smap.locate(ref_path), ref_path, stack + ((real, file),), diags)
+        if loaded and _other_kind(data, loaded[0], smap.locate(ref_path), ref_path, diags):
+            continue
         if loaded and result:
             _merge_over(*result, *loaded)
         elif loaded:
@@ -535,6 +537,17 @@ def _resolve(file: str, where: Location, where_path: tuple, stack: tuple, diags:
     bmap.file = file
     _merge_over(base, bmap, data, smap)
     return base, bmap
+
+
+def _other_kind(child: dict, parent: dict, where: Location, where_path: tuple, diags: list) -> bool:
+    """Report a parent of another ``kind`` (a model spec extending a transform spec): its keys
+    mean nothing to the child's schema, so one line at ``extends`` says so instead of each key."""
+    mine, theirs = child.get("kind"), parent.get("kind")
+    if not (isinstance(mine, str) and isinstance(theirs, str)) or mine == theirs:
+        return False
+    diags.append(_diag(f"the parent is a {theirs} spec; a {mine} spec extends {mine} specs", where,
+                       where_path, code="extends-kind"))
+    return True
 
 
 def load_document(path: str | Path, overrides: Sequence[str] = ()) -> tuple[dict, SourceMap]:
