@@ -1,9 +1,11 @@
-"""Fold eval-mode batch norm into the convolution that feeds it (``w' = w * s``,
-``b' = (b - mean) * s + beta`` with ``s = gamma / sqrt(var + eps)``); a batch norm that follows
-no convolution becomes a per-channel ``ChannelAffine``, so no BatchNormalization op is left."""
+"""Fold eval-mode batch norm into the convolution that feeds it, with torch's own fusion
+(``torch.nn.utils.fusion.fuse_conv_bn_weights``); a batch norm that follows no convolution
+becomes a per-channel ``ChannelAffine`` (the same fusion applied to a per-channel identity), so
+no BatchNormalization op is left."""
 from __future__ import annotations
 
 import torch
+from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 from graphspec.compiler.ir import Node
 
@@ -13,13 +15,18 @@ BATCH_NORMS = frozenset({"BatchNorm1d", "BatchNorm2d", "BatchNorm3d"})
 CONVS = frozenset({"Conv1d", "Conv2d", "Conv3d"})
 
 
+def fuse(weight: torch.Tensor, bias: torch.Tensor | None, entries: dict, args: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(weight, bias)`` of a convolution followed by the eval-mode batch norm whose state is
+    ``entries`` (torch's fusion; a missing bias or affine weight counts as 0 or 1)."""
+    fused = fuse_conv_bn_weights(weight, bias, entries["running_mean"], entries["running_var"], args.get("eps", 1e-5),
+                                 entries.get("weight"), entries.get("bias"))
+    return fused[0].detach(), fused[1].detach()
+
+
 def batch_norm_affine(entries: dict, args: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """The eval-mode batch norm as ``x * scale + shift``."""
-    mean, var = entries["running_mean"], entries["running_var"]
-    weight = entries.get("weight", torch.ones_like(mean))
-    bias = entries.get("bias", torch.zeros_like(mean))
-    scale = weight / torch.sqrt(var + args.get("eps", 1e-5))
-    return scale, bias - mean * scale
+    """The eval-mode batch norm as ``x * scale + shift``: the fusion of a per-channel identity."""
+    scale, shift = fuse(torch.ones_like(entries["running_mean"]).reshape(-1, 1), None, entries, args)
+    return scale.flatten(), shift
 
 
 class FoldBatchNorm(Pass):
@@ -32,16 +39,15 @@ class FoldBatchNorm(Pass):
             for before, node in zip([None, *run], run):
                 if node.op not in BATCH_NORMS or not node.args.get("track_running_stats", True):
                     continue  # without running statistics it normalizes by the batch: not foldable
-                scale, shift = batch_norm_affine(graph.take(node.path), node.args)
+                entries = graph.take(node.path)
                 if before is not None and before.op in CONVS and before.args.get("padding_mode", "zeros") == "zeros":
                     conv = graph.take(before.path)
-                    weight = conv["weight"]
-                    bias = conv.get("bias", torch.zeros(weight.shape[0], dtype=weight.dtype, device=weight.device))
-                    conv = {"weight": weight * scale.reshape(-1, *(1,) * (weight.dim() - 1)), "bias": bias * scale + shift}
-                    graph.put(before.path, conv)
+                    weight, bias = fuse(conv["weight"], conv.get("bias"), entries, node.args)
+                    graph.put(before.path, {"weight": weight, "bias": bias})
                     before.args["bias"] = True
                     graph.replace(node, Node("Identity"))
                 else:
+                    scale, shift = batch_norm_affine(entries, node.args)
                     affine = graph.replace(node, Node("ChannelAffine", {"num_features": scale.numel()}))
                     graph.put(affine.path, {"scale": scale, "shift": shift})
                 changed = True
