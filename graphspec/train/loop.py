@@ -149,6 +149,10 @@ class Trainer:
         loader = self.loaders["train"]
         dataset, part = loader.dataset, self.result.parts["train"]
         if not isinstance(dataset, torch.utils.data.IterableDataset):
+            if self.world.size > 1:  # its DataLoader would give every rank every sample
+                raise _located(self.result, f"{part.dataset_call.op} is a map-style dataset, which does not shard "
+                                            "itself over the ranks; train it on one process",
+                               ("data", "train", "dataset"))
             per_rank = math.ceil(len(dataset) / self.world.size)
             return max(per_rank // self.micro_batch if loader.drop_last else math.ceil(per_rank / self.micro_batch),
                        0) // self.spec.accumulate
