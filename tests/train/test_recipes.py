@@ -1,0 +1,101 @@
+"""Recipe options that change the arithmetic, each held against a plain computation: gradient
+accumulation, bf16 autocast on CPU, the multi-view protocol, and an SSL model's own loss."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from graphspec import api
+from graphspec.train.loop import train
+from graphspec.train.metrics import read
+
+from synthetic import TINY_MODEL, data_part, make_dataset, train_spec
+
+
+@pytest.fixture(scope="module")
+def lists(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("colours"), {"train": 4, "val": 2})
+
+
+def weights(run: Path) -> dict:
+    return torch.load(run / "final.pt", weights_only=True)
+
+
+def run(tmp_path: Path, name: str, text: str):
+    spec = tmp_path / f"{name}.yaml"
+    spec.write_text(text)
+    train(spec, run_dir=tmp_path / name, progress=False)
+    return tmp_path / name
+
+
+def test_two_accumulated_half_batches_step_like_one_batch(tmp_path, lists):
+    # equal halves: the mean of their mean losses is the batch's mean loss, so the same gradients
+    whole = run(tmp_path, "whole", train_spec(lists, epochs=1))
+    halves = run(tmp_path, "halves", train_spec(lists, epochs=1, extra="accumulate: 2\n"))
+    one, two = weights(whole), weights(halves)
+    assert all(torch.allclose(one[k], two[k], atol=1e-5) for k in one)
+    steps = [[r["step"] for r in read(r / "metrics.jsonl") if r["phase"] == "train"] for r in (whole, halves)]
+    assert steps[0] == steps[1] == [1, 2]  # 16 clips in optimizer steps of 8 either way
+    smaller = weights(run(tmp_path, "smaller", train_spec(lists, epochs=1, batch=4)))
+    assert not all(torch.allclose(one[k], smaller[k], atol=1e-5) for k in one)  # batches of 4 differ
+
+
+def test_bf16_autocast_on_cpu_follows_fp32_closely(tmp_path, lists):
+    fp32 = run(tmp_path, "fp32", train_spec(lists, epochs=1))
+    bf16 = run(tmp_path, "bf16", train_spec(lists, epochs=1, extra="precision: bf16\n"))
+    losses = [[r["loss"] for r in read(r / "metrics.jsonl") if r["phase"] == "train"] for r in (fp32, bf16)]
+    assert losses[0][0] == pytest.approx(losses[1][0], rel=0.02)  # the same first batch, bf16 rounding
+    assert losses[0] != losses[1]  # autocast did run in bf16
+
+
+def test_multi_view_top1_averages_every_clip_of_a_video(tmp_path, lists):
+    views = data_part(lists["val"], sampler="ConstantClipsPerVideoSampler", order="SequentialSampler").replace(
+        "clip_duration: 0.5}", "clip_duration: 0.5, clips_per_video: 3}")
+    text = train_spec(lists, epochs=1).replace("batch_size:", f"  val_views:\n{views}batch_size:", 1)
+    folder = run(tmp_path, "views", text)
+    logged = [r for r in read(folder / "metrics.jsonl") if r["phase"] == "val_views"][-1]
+    assert logged["videos"] == 8 and logged["views_per_video"] == 3
+    compiled = api.compile(tmp_path / "views.yaml")
+    model = compiled.build().eval()
+    model.load_state_dict(weights(folder))
+    scores: dict[int, list] = {}
+    with torch.no_grad():
+        for batch in compiled.parts["val_views"].build():
+            for logits, video, label in zip(model(batch["video"]), batch["video_index"], batch["label"]):
+                scores.setdefault(int(video), [label, []])[1].append(logits.softmax(0))
+    right = sum(int(torch.stack(s).mean(0).argmax() == label) for label, s in scores.values())
+    assert logged["top1"] == pytest.approx(right / len(scores))
+
+
+SIMCLR = """\
+  inputs: {view1: [B, 3, 4, 16, 16], view2: [B, 3, 4, 16, 16]}
+  outputs: [loss]
+  model:
+    op: SimCLR
+    temperature: 0.5
+    backbone:
+      op: Sequential
+      modules:
+        - {op: Conv3d, in_channels: 3, out_channels: 8, kernel_size: [1, 3, 3], padding: [0, 1, 1]}
+        - ReLU
+        - {op: AdaptiveAvgPool3d, output_size: 1}
+        - Flatten
+    mlp: {op: Linear, in_features: 8, out_features: 8}
+"""
+
+
+def test_an_ssl_model_trains_on_its_own_loss_over_two_views(tmp_path, lists):
+    text = train_spec({"train": lists["train"]}, epochs=2).replace(TINY_MODEL, SIMCLR)
+    text = text.replace("num_classes: 4\n", "").replace("loss: {op: cross_entropy}", "loss: {op: model}")
+    text = text.replace("transform: [{op: UniformTemporalSubsample, num_samples: 4}, Div255]",
+                        "transform: [{op: UniformTemporalSubsample, num_samples: 4}, Div255, "
+                        "{op: MultiView, num_views: 2, transform: [{op: RandomHorizontalFlip, p: 0.5}]}]")
+    spec = tmp_path / "simclr.yaml"
+    spec.write_text(text)
+    assert api.check(spec) == []
+    folder = run(tmp_path, "simclr", text)
+    losses = [r["loss"] for r in read(folder / "metrics.jsonl") if r["phase"] == "train"]
+    assert len(losses) == 4 and all(torch.isfinite(torch.tensor(losses)))
+    assert losses[-1] < losses[0]
