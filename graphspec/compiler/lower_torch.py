@@ -2,6 +2,7 @@
 
 The module tree therefore has exactly the IR's paths as qualified names, and a node's args are
 the constructor's keyword arguments (PyTorchVideo's classes take their sub-modules that way).
+A graph lowers to a model spec's own tree, or to an ``ExplicitGraph`` of its steps.
 """
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import torch.nn as nn
 from graphspec import registry
 
 from .component import Component
+from .graph import Graph
 from .ir import PYTHON_OP, Node
+from .runtime import ExplicitGraph
 
 
 def lower(node: Node) -> nn.Module:
@@ -22,6 +25,14 @@ def lower(node: Node) -> nn.Module:
     opdef = registry.get(node.op)
     kwargs = {key: lower_value(value) for key, value in node.args.items()}
     return (opdef.lower or opdef.target)(**kwargs)
+
+
+def lower_graph(graph: Graph) -> nn.Module:
+    """The module of a graph: a model spec's own tree, or an ``ExplicitGraph`` of its steps."""
+    if graph.single:
+        return lower(graph.steps[0].node)
+    return ExplicitGraph({s.name: lower(s.node) for s in graph.steps}, graph.wiring, graph.inputs,
+                         graph.outputs, graph.calls)
 
 
 def lower_value(value: Any) -> Any:

@@ -17,7 +17,7 @@ build on:
 * ``inputs`` / ``outputs``: name -> static type (``TensorType`` or a list of them).
 * ``params``, ``macs`` (per clip; None with symbolic dims), ``state`` (static state_dict
   layout), ``diagnostics`` (located findings), ``ok``.
-* ``lower()``: the ``nn.Module`` (a model spec's own tree, or a ``GraphModule``).
+* ``lower()``: the ``nn.Module`` (a model spec's own tree, or an ``ExplicitGraph``).
 """
 from __future__ import annotations
 
@@ -33,11 +33,13 @@ from graphspec.spec.errors import Diagnostic, SpecError
 from graphspec.spec.source import SourceMap, load_document
 
 from .component import as_component
-from .graph import Graph, build_graph, lower_graph, model_graph
+from .graph import Graph, model_graph
 from .infer import Inference, InferenceFailed, TensorType, Value, annotate_state
 from .ir import Node, lint
 from .limits import size_findings
+from .lower_torch import lower_graph
 from .symbols import same_shape
+from .wiring import build_graph, builder_error
 
 
 @dataclass
@@ -147,7 +149,7 @@ def compile_document(spec: ModelSpec, data: dict, smap: SourceMap, file: str) ->
     try:
         env = Inference().run_graph(graph, result.inputs)
     except InferenceFailed as failed:
-        result.diagnostics.append(_refine(failed, result.data))
+        result.diagnostics.append(_refine(failed, result.data, result.inputs))
         return result
     result.outputs, found = _output_values(graph, env)
     result.diagnostics += found
@@ -186,20 +188,18 @@ def _output_values(graph: Graph, env: dict[str, Value]) -> tuple[dict[str, Value
     return dict(zip(names, outs)), []
 
 
-def builder_error(err: Exception, path: tuple, raw: Any) -> Diagnostic:
-    """A builder's own ValueError, located at the argument its message starts with, if any."""
-    message = str(err) or type(err).__name__
-    first = message.split(" ", 1)[0]
-    if isinstance(raw, dict) and first in raw:
-        path = path + (first,)
-    return Diagnostic(message, path=path, code="build")
-
-
-def _refine(failed: InferenceFailed, data: dict) -> Diagnostic:
+def _refine(failed: InferenceFailed, data: dict, inputs: dict[str, Value]) -> Diagnostic:
     """Point a shape error at the spec key that set the offending value: the argument of the
-    same name with that value, else the one key holding that value."""
+    same name with that value, else the one key holding that value; an error naming no argument
+    of a node given a declared input as it is (SlowFast given three pathways) at that input."""
     diag = failed.diagnostic
     if failed.node_arg is None:
+        given, values = list(failed.inputs), list(inputs.values())
+        declared = [name for name, value in inputs.items() if given in ([value], value)]
+        if len(declared) == 1:
+            diag.path = ("inputs", declared[0])
+        elif len(values) > 1 and given in ([values], values):  # all the inputs, as one list or several
+            diag.path = ("inputs",)
         return diag
     arg, value = failed.node_arg
     container = _at(data, diag.path)

@@ -22,9 +22,10 @@ import torch.nn as nn
 
 import graphspec.layers.mobile  # noqa: F401  (registers the mobile ops the passes emit)
 from graphspec.compiler.dataflow import InSequence, Residual, dataflow, slot_nodes
-from graphspec.compiler.graph import Graph, Step, lower_graph
+from graphspec.compiler.graph import Graph, Step
 from graphspec.compiler.infer import Value
 from graphspec.compiler.ir import Node, assign_paths
+from graphspec.compiler.lower_torch import lower_graph
 
 #: meta facts the compiler's inference derives from a node's place and arguments: a replacement
 #: starts without them (the pass manager infers them again); the others (its spec location) carry over
