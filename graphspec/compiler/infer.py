@@ -53,10 +53,12 @@ class InferenceFailed(Exception):
     """A shape rule failed: the located finding, and ``(argument, value)`` of the node argument
     at fault (if the rule named one), so the pipeline can point at the spec key that set it."""
 
-    def __init__(self, diagnostic: Diagnostic, node_arg: tuple[str, Any] | None = None):
+    def __init__(self, diagnostic: Diagnostic, node_arg: tuple[str, Any] | None = None, inputs: tuple = ()):
         super().__init__(diagnostic.format())
         self.diagnostic = diagnostic
         self.node_arg = node_arg
+        #: the values the failing node was given (a declared input itself: the input is at fault)
+        self.inputs = inputs
 
 
 def per_sample_numel(value: TensorType) -> int | None:
@@ -83,7 +85,7 @@ class Inference:
         except ShapeError as err:
             key = err.arg[0] if isinstance(err.arg, tuple) else err.arg
             node_arg = (err.arg, node.args[key]) if key is not None and key in node.args else None
-            raise InferenceFailed(self._diagnostic(node, err, inputs), node_arg) from None
+            raise InferenceFailed(self._diagnostic(node, err, inputs), node_arg, inputs) from None
         children = [child.meta.get("macs") for _, child in node.children() if "output" in child.meta]
         parts = [own_macs, *children]
         node.meta["macs"] = None if any(p is None for p in parts) else sum(parts)

@@ -117,17 +117,27 @@ def validation_diagnostics(errors: Iterable[dict], data: Any, prefix: tuple = ()
     located by spec key path, one per path (a union's alternatives are joined with 'or'), with a
     did-you-mean for unknown keys when ``fields_at(path)`` lists the valid ones."""
     errors = list(errors)
+    # pydantic reports each missing position of a fixed-length tuple: the last one gives its length
+    # (keyed by the location without the index, which names the union member if any)
+    lengths: dict[tuple, int] = {}
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        if error.get("type") == "missing" and loc and isinstance(loc[-1], int):
+            lengths[loc[:-1]] = max(lengths.get(loc[:-1], 0), loc[-1] + 1)
     by_path: dict[tuple, Diagnostic] = {}
     for error in _closest_members(errors, data):
         loc = tuple(error.get("loc", ()))
         path, node = _data_path(loc, data)
         kind, got = error.get("type"), error.get("input")
         hint = None
+        ctx = error.get("ctx") or {}
         if kind == "extra_forbidden":
             message = f"unknown key {path[-1]!r}"
             hint = did_you_mean(str(path[-1]), fields_at(path[:-1])) if fields_at else None
         elif kind == "missing" and loc and isinstance(node, (list, tuple)) and isinstance(loc[-1], int):
-            message = f"expected at least {loc[-1] + 1} items, got {list(node)!r}"
+            message = f"expected exactly {lengths[loc[:-1]]} items, got {list(node)!r}"
+        elif kind == "too_long" and ctx.get("field_type") == "Tuple" and isinstance(got, (list, tuple)):
+            message = f"expected exactly {ctx['max_length']} items, got {list(got)!r}"
         elif kind == "missing" and loc:
             message = f"missing required key {loc[-1]!r}"
         else:
