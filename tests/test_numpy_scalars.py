@@ -62,7 +62,7 @@ def test_transforms_built_in_python_take_numpy_scalars():
     assert labels.shape == (2, 5)
     transform = T.create_video_transform("val", num_samples=np.int64(4), min_size=np.int64(24),
                                          crop_size=np.int64(20))
-    assert transform(video).shape == (3, 4, 20, 20)
+    assert transform((video * 255).to(torch.uint8)).shape == (3, 4, 20, 20)
 
 
 def test_transform_spec_arguments_take_numpy_scalars():

@@ -1,11 +1,14 @@
 """Augmentation ops of RandAugment and AugMix (``pytorchvideo.transforms.augmentations``).
 
-Each op takes frames ``(T, C, H, W)`` (uint8 or float; ``Posterize`` and ``Equalize`` uint8) and
-a magnitude *level* in ``[0, 10]`` that ``AugmentTransform`` maps to the op's argument: the
+Each op takes frames ``(T, C, H, W)``, uint8 or float in [0, 1] (``Posterize`` and ``Equalize``
+work on uint8: float frames go through uint8, ``(x * 255)`` truncated, and back, as PyTorchVideo's
+do), and a magnitude *level* in ``[0, 10]`` that ``AugmentTransform`` maps to the op's argument: the
 enhance ops (brightness, contrast, saturation, sharpness) get a factor ``1 +- 0.9 * level / 10``,
 ``Rotate`` up to +-30 degrees, the shears up to +-0.3, the translations up to +-0.45 of the
 frame, ``Posterize`` keeps ``4 - int(4 * level / 10)`` bits, ``Solarize`` inverts above
-``1 - level / 10`` of the maximum. The sign of the signed ones is drawn at random.
+``1 - level / 10`` of the maximum. The sign of the signed ones is drawn at random. The geometric
+ops' ``fill`` is in pixel values of the frames (``(0.5, 0.5, 0.5)`` is mid-grey in a float clip
+and rounds to 0 in a uint8 one), as TorchVision's, which PyTorchVideo passes it to.
 """
 from __future__ import annotations
 
@@ -16,17 +19,25 @@ import torch
 
 from . import image_ops as ops
 from .image_ops import affine  # noqa: F401  (PyTorchVideo exposes it here)
-from .layout import check_frames
+from .layout import TransformError, check_frames
 
 _MAX_LEVEL = 10.0
 
 
 def _geometric_hparas(video: torch.Tensor, hparas: Dict[str, Any]) -> Dict[str, Any]:
-    """``fill`` given as fractions of the maximum value (one per channel), scaled to the dtype."""
-    bound = 1.0 if video.is_floating_point() else 255.0
+    """``fill`` (pixel values, one per channel) and ``interpolation`` of the geometric ops."""
     fill = hparas.get("fill")
-    return {"fill": None if fill is None else [f * bound for f in fill],
+    return {"fill": None if fill is None else [float(f) for f in fill],
             "interpolation": hparas.get("interpolation", "nearest")}
+
+
+def _via_uint8(op: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """``op`` of uint8 frames, for float frames in [0, 1] too: ``op((x * 255) as uint8) / 255``."""
+    def run(video: torch.Tensor, *args: Any, **hparas: Any) -> torch.Tensor:
+        if video.dtype == torch.uint8:
+            return op(video, *args)
+        return (op((video * 255).to(torch.uint8), *args) / 255).to(video.dtype)
+    return run
 
 
 def _shear(video: torch.Tensor, factor: float, axis: int, **hparas: Any) -> torch.Tensor:
@@ -56,9 +67,9 @@ _AUGMENTATION_FUNCS: Dict[str, Callable[..., torch.Tensor]] = {
     "AdjustSaturation": lambda v, f, **h: ops.adjust_saturation(v, f),
     "AdjustSharpness": lambda v, f, **h: ops.adjust_sharpness(v, f),
     "AutoContrast": lambda v, **h: ops.autocontrast(v),
-    "Equalize": lambda v, **h: ops.equalize(v),
+    "Equalize": _via_uint8(ops.equalize),
     "Invert": lambda v, **h: ops.invert(v),
-    "Posterize": lambda v, bits, **h: ops.posterize(v, bits),
+    "Posterize": _via_uint8(ops.posterize),
     "Rotate": lambda v, angle, **h: ops.rotate(v, angle, **_geometric_hparas(v, h)),
     "ShearX": lambda v, f, **h: _shear(v, f, 0, **h),
     "ShearY": lambda v, f, **h: _shear(v, f, 1, **h),
@@ -74,10 +85,6 @@ _TRANSFORM_MAX_PARAMS: Dict[str, Optional[Tuple[float, float]]] = {
     "Rotate": (0.0, 30.0), "Posterize": (4, 4), "Solarize": (1.0, 1.0), "ShearX": (0.0, 0.3),
     "ShearY": (0.0, 0.3), "TranslateX": (0.0, 0.45), "TranslateY": (0.0, 0.45),
 }
-
-#: ops that need uint8 frames
-UINT8_ONLY = ("Posterize", "Equalize")
-
 
 def _randomly_negated(level: float, params: Tuple[float, float]) -> Tuple[float]:
     magnitude = level / _MAX_LEVEL * params[1]
@@ -140,11 +147,11 @@ class AugmentTransform:
             from graphspec.spec.errors import did_you_mean
 
             hint = did_you_mean(transform_name, self.funcs)
-            raise ValueError(f"AugmentTransform: unknown transform {transform_name!r}" + (f" ({hint})" if hint else ""))
+            raise TransformError(f"AugmentTransform: unknown transform {transform_name!r}" + (f" ({hint})" if hint else ""))
         if not 0.0 <= prob <= 1.0:
-            raise ValueError(f"AugmentTransform: prob {prob} must be in [0, 1]")
+            raise TransformError(f"AugmentTransform: prob {prob} must be in [0, 1]")
         if sampling_type not in ("gaussian", "uniform", None):
-            raise ValueError(f"AugmentTransform: sampling_type {sampling_type!r} must be 'gaussian' or 'uniform'")
+            raise TransformError(f"AugmentTransform: sampling_type {sampling_type!r} must be 'gaussian' or 'uniform'")
         self.transform_name = transform_name
         self.magnitude = magnitude
         self.prob = prob

@@ -6,7 +6,7 @@ from typing import Any, Dict, Optional
 import torch
 
 from .augmentations import AugmentTransform
-from .layout import check_frames
+from .layout import TransformError, check_frames
 
 _AUGMIX_OPS = (
     "AutoContrast", "Equalize", "Posterize", "Rotate", "Solarize", "ShearX", "ShearY", "TranslateX",
@@ -19,17 +19,18 @@ class AugMix:
     """``width`` chains of ``depth`` ops (1 to 3 at random when ``depth <= 0``), each op drawn
     uniformly and applied at a level uniform in ``[0, magnitude]``; the chains are mixed with
     Dirichlet(``alpha``) weights, and the mix with the original by a Beta(``alpha``, ``alpha``)
-    weight ``m``: ``m * video + (1 - m) * mix``. Frames ``(T, C, H, W)``, uint8 (rounded back)."""
+    weight ``m``: ``m * video + (1 - m) * mix``. Frames ``(T, C, H, W)``, uint8 (rounded back) or float
+    in [0, 1]; ``fill`` in ``transform_hparas`` is in pixel values (``augmentations``)."""
 
     def __init__(self, magnitude: int = 3, alpha: float = 1.0, width: int = 3, depth: int = -1,
                  transform_hparas: Optional[Dict[str, Any]] = None,
                  sampling_hparas: Optional[Dict[str, Any]] = None):
         if not 1 <= magnitude <= 10:
-            raise ValueError(f"AugMix: magnitude {magnitude} must be in [1, 10]")
+            raise TransformError(f"AugMix: magnitude {magnitude} must be in [1, 10]")
         if alpha <= 0:
-            raise ValueError(f"AugMix: alpha {alpha} must be positive")
+            raise TransformError(f"AugMix: alpha {alpha} must be positive")
         if width < 1:
-            raise ValueError(f"AugMix: width {width} must be >= 1")
+            raise TransformError(f"AugMix: width {width} must be >= 1")
         hparas = {**_TRANSFORM_AUGMIX_DEFAULT_HPARAS, **(transform_hparas or {})}
         self.alpha = alpha
         self.width = width

@@ -12,7 +12,7 @@ from typing import List, Tuple
 import torch
 
 from .image_ops import check_uint8_interpolation, resize_video
-from .layout import check_video
+from .layout import TransformError, check_video
 
 def _interpolations() -> List[str]:
     """Interpolation modes (a function: TorchScript cannot read module-level containers)."""
@@ -22,8 +22,8 @@ def _interpolations() -> List[str]:
 def _check_interpolation(x: torch.Tensor, interpolation: str, name: str) -> None:
     """A documented mode, and one torch can resize uint8 frames with when ``x`` is uint8."""
     if interpolation not in _interpolations():
-        raise ValueError(name + ": interpolation '" + interpolation + "' is not one of "
-                         + ", ".join(_interpolations()))
+        raise TransformError(name + ": interpolation '" + interpolation + "' is not one of "
+                             + ", ".join(_interpolations()))
     check_uint8_interpolation(x, interpolation, name)
 
 __all__ = [
@@ -39,8 +39,8 @@ def uniform_temporal_subsample(x: torch.Tensor, num_samples: int, temporal_dim: 
     truncated); when ``num_samples > T`` frames repeat (nearest-neighbour)."""
     t = x.shape[temporal_dim]
     if t < 1 or num_samples < 1:
-        raise ValueError("uniform_temporal_subsample: needs at least one frame and num_samples >= 1, got T="
-                         + str(t) + ", num_samples=" + str(num_samples))
+        raise TransformError("uniform_temporal_subsample: needs at least one frame and num_samples >= 1, got T="
+                             + str(t) + ", num_samples=" + str(num_samples))
     indices = torch.linspace(0.0, float(t - 1), num_samples, device=x.device)
     indices = torch.clamp(indices, 0, t - 1).long()
     return torch.index_select(x, temporal_dim, indices)
@@ -50,17 +50,49 @@ def short_side_scale(x: torch.Tensor, size: int, interpolation: str = "bilinear"
                      backend: str = "pytorch") -> torch.Tensor:
     """Scale ``(C, T, H, W)`` so the shorter spatial side is ``size``; the longer side keeps the
     aspect ratio, ``floor(long / short * size)``. Float videos as PyTorchVideo; uint8 videos are
-    scaled in uint8 (rounded), which avoids converting full-size frames to float."""
+    scaled in uint8 (rounded), which avoids converting full-size frames to float. ``backend``
+    "opencv" resizes each frame with ``cv2.resize`` as PyTorchVideo does (``resize_opencv``; the
+    optional extra ``graphspec[opencv]``)."""
     check_video(x, "short_side_scale")
-    if backend != "pytorch":
-        raise ValueError("short_side_scale: backend '" + backend + "' is not available; use 'pytorch'")
-    _check_interpolation(x, interpolation, "short_side_scale")
+    if backend != "pytorch" and backend != "opencv":
+        raise TransformError("short_side_scale: backend '" + backend + "' must be 'pytorch' or 'opencv'")
     _, _, h, w = x.shape
     if w < h:
         new_h, new_w = int(math.floor(float(h) / w * size)), size
     else:
         new_h, new_w = size, int(math.floor(float(w) / h * size))
+    if backend == "opencv":
+        return resize_opencv(x, [new_h, new_w], interpolation)
+    _check_interpolation(x, interpolation, "short_side_scale")
     return resize_video(x, [new_h, new_w], interpolation)
+
+
+def resize_opencv(x: torch.Tensor, size: List[int], interpolation: str = "bilinear") -> torch.Tensor:
+    """Resize each frame of ``(C, T, H, W)`` to ``size`` (height, width) with ``cv2.resize``, with
+    PyTorchVideo's mapping of the modes: nearest -> INTER_NEAREST, linear -> INTER_LINEAR,
+    bilinear -> INTER_AREA, bicubic -> INTER_CUBIC. The dtype is kept (float16 and bfloat16 are
+    resized in float32, which OpenCV takes)."""
+    try:
+        import cv2
+    except ImportError:
+        raise ImportError("backend 'opencv' needs OpenCV, an optional extra: pip install 'graphspec[opencv]' "
+                          "(opencv-python-headless)") from None
+    modes = {"nearest": cv2.INTER_NEAREST, "linear": cv2.INTER_LINEAR, "bilinear": cv2.INTER_AREA,
+             "bicubic": cv2.INTER_CUBIC}
+    if interpolation not in modes:
+        raise TransformError(f"backend 'opencv': interpolation {interpolation!r} is not one of {', '.join(modes)}")
+    work = x if x.dtype in (torch.uint8, torch.float32, torch.float64) else x.float()
+    channels = work.shape[0]
+    frames = [cv2.resize(frame.numpy(), (size[1], size[0]), interpolation=modes[interpolation])
+              for frame in work.detach().cpu().permute(1, 2, 3, 0)]  # (H, W, C) per frame; cv2 takes (w, h)
+    out = torch.stack([torch.from_numpy(f).reshape(size[0], size[1], channels) for f in frames])
+    return out.permute(3, 0, 1, 2).to(device=x.device, dtype=x.dtype).contiguous()
+
+
+# OpenCV works on numpy arrays: from TorchScript a call back into Python. TorchScript reads an
+# ignored function's signature from real annotations, not this module's postponed (string) ones.
+resize_opencv.__annotations__ = {"x": torch.Tensor, "size": List[int], "interpolation": str, "return": torch.Tensor}
+resize_opencv = torch.jit.ignore(resize_opencv)
 
 
 def uniform_temporal_subsample_repeated(frames: torch.Tensor, frame_ratios: List[int],
@@ -75,11 +107,11 @@ def convert_to_one_hot(targets: torch.Tensor, num_class: int, label_smooth: floa
     """One-hot rows ``(N, num_class)``; with ``label_smooth`` the other classes get
     ``label_smooth / num_class`` and the target ``1 - label_smooth + label_smooth / num_class``."""
     if targets.numel() and int(targets.max()) >= num_class:
-        raise ValueError(f"convert_to_one_hot: class index {int(targets.max())} >= num_class {num_class}")
+        raise TransformError(f"convert_to_one_hot: class index {int(targets.max())} >= num_class {num_class}")
     if targets.numel() and int(targets.min()) < 0:
-        raise ValueError(f"convert_to_one_hot: negative class index {int(targets.min())}")
+        raise TransformError(f"convert_to_one_hot: negative class index {int(targets.min())}")
     if not 0.0 <= label_smooth < 1.0:
-        raise ValueError(f"convert_to_one_hot: label_smooth {label_smooth} must be in [0, 1)")
+        raise TransformError(f"convert_to_one_hot: label_smooth {label_smooth} must be in [0, 1)")
     off_value = label_smooth / num_class
     on_value = 1.0 - label_smooth + off_value
     out = torch.full((targets.shape[0], num_class), off_value, device=targets.device)
@@ -90,7 +122,7 @@ def _boxes(boxes) -> torch.Tensor:
     """Boxes as a float tensor ``(N, 4)`` (numpy arrays are accepted as PyTorchVideo's were)."""
     out = torch.as_tensor(boxes)
     if out.dim() != 2 or out.shape[-1] != 4:
-        raise ValueError(f"boxes: expected shape (num boxes, 4), got {list(out.shape)}")
+        raise TransformError(f"boxes: expected shape (num boxes, 4), got {list(out.shape)}")
     return out.float() if not out.is_floating_point() else out
 
 
@@ -111,7 +143,7 @@ def random_short_side_scale_with_boxes(images: torch.Tensor, boxes: torch.Tensor
                                        backend: str = "pytorch") -> Tuple[torch.Tensor, torch.Tensor]:
     """``short_side_scale_with_boxes`` with the size drawn uniformly from ``[min_size, max_size]``."""
     if min_size > max_size:
-        raise ValueError(f"random_short_side_scale_with_boxes: min_size {min_size} > max_size {max_size}")
+        raise TransformError(f"random_short_side_scale_with_boxes: min_size {min_size} > max_size {max_size}")
     size = int(torch.randint(min_size, max_size + 1, (1,)).item())
     return short_side_scale_with_boxes(images, boxes, size, interpolation, backend)
 
@@ -136,7 +168,7 @@ def _check_crop(images: torch.Tensor, size: int, name: str) -> None:
     check_video(images, name)
     h, w = images.shape[-2:]
     if size > h or size > w:
-        raise ValueError(f"{name}: crop size {size} is larger than the frames ({h} x {w})")
+        raise TransformError(f"{name}: crop size {size} is larger than the frames ({h} x {w})")
 
 
 def random_crop_with_boxes(images: torch.Tensor, size: int, boxes: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -153,7 +185,7 @@ def random_crop_with_boxes(images: torch.Tensor, size: int, boxes: torch.Tensor)
 
 def _uniform_offsets(height: int, width: int, size: int, spatial_idx: int) -> Tuple[int, int]:
     if spatial_idx not in (0, 1, 2):
-        raise ValueError(f"uniform_crop: spatial_idx must be 0, 1 or 2, got {spatial_idx}")
+        raise TransformError(f"uniform_crop: spatial_idx must be 0, 1 or 2, got {spatial_idx}")
     y_offset = int(math.ceil((height - size) / 2))
     x_offset = int(math.ceil((width - size) / 2))
     if height > width:  # crops slide along the longer side: top / centre / bottom
@@ -224,13 +256,18 @@ def random_resized_crop(frames: torch.Tensor, target_height: int, target_width: 
                         log_uniform_ratio: bool = True, interpolation: str = "bilinear",
                         num_tries: int = 10) -> torch.Tensor:
     """Crop a random box (area fraction in ``scale``, width/height in ``aspect_ratio``, sampled
-    log-uniformly by default) and resize it to ``target_height x target_width``. With ``shift``
+    log-uniformly by default; either range may be given high to low) and resize it to ``target_height x target_width``. With ``shift``
     a second box is drawn and the crop moves linearly from the first to the second over time."""
     check_video(frames, "random_resized_crop")
-    if not (0 < scale[0] <= scale[1]):
-        raise ValueError(f"random_resized_crop: scale {tuple(scale)} must be positive and ordered")
-    if not (0 < aspect_ratio[0] <= aspect_ratio[1]):
-        raise ValueError(f"random_resized_crop: aspect_ratio {tuple(aspect_ratio)} must be positive and ordered")
+    if num_tries < 1:
+        raise TransformError(f"random_resized_crop: num_tries {num_tries} must be >= 1")
+    # a reversed range is the same range, as PyTorchVideo takes it
+    scale = (min(scale[0], scale[1]), max(scale[0], scale[1]))
+    aspect_ratio = (min(aspect_ratio[0], aspect_ratio[1]), max(aspect_ratio[0], aspect_ratio[1]))
+    if scale[0] <= 0:
+        raise TransformError(f"random_resized_crop: scale {tuple(scale)} must be positive")
+    if aspect_ratio[0] <= 0:
+        raise TransformError(f"random_resized_crop: aspect_ratio {tuple(aspect_ratio)} must be positive")
     _check_interpolation(frames, interpolation, "random_resized_crop")
     c, t, height, width = frames.shape
     top, left, h, w = _sample_crop_box(height, width, scale, aspect_ratio, log_uniform_ratio, num_tries)

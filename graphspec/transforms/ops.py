@@ -15,7 +15,7 @@ from graphspec import registry
 from . import rules as R
 from . import transforms as T
 from . import vision as V
-from .augmentations import UINT8_ONLY, AugmentTransform
+from .augmentations import AugmentTransform
 from .augmix import AugMix
 from .mix import CutMix, MixUp, MixVideo
 from .rand_augment import RandAugment
@@ -57,17 +57,24 @@ def _uniform_crop_video(node, value, ctx):
 
 def _normalize(node, value, ctx):
     v = R.float_video(value, node.op)
-    mean, std = list(node.args["mean"]), list(node.args["std"])
-    if len(mean) != len(std):
-        raise R.LayoutError(f"{node.op}: {len(mean)} means but {len(std)} stds", arg="std")
-    channels = v.dim("C")
-    if isinstance(channels, int) and channels != len(mean):
-        raise R.LayoutError(f"{node.op}: {len(mean)} channel means for {channels} channels ({v})", arg="mean")
+    counts = {key: 1 if isinstance(node.args[key], (int, float)) else len(node.args[key]) for key in ("mean", "std")}
+    if counts["mean"] != counts["std"] and 1 not in counts.values():
+        raise R.LayoutError(f"{node.op}: {counts['mean']} means but {counts['std']} stds", arg="std")
+    channels, given = v.dim("C"), max(counts.values())
+    if isinstance(channels, int) and given != 1 and channels != given:
+        raise R.LayoutError(f"{node.op}: {given} channel means / stds for {channels} channels ({v})", arg="mean")
     return v
 
 
 def _to_float(node, value, ctx):
     return R.replace(R.video(value, node.op), dtype="float32")
+
+
+def _uint8_to_float(node, value, ctx):
+    v = R.video(value, node.op)
+    if v.is_float:
+        raise R.LayoutError(f"{node.op} takes a uint8 video, got {v}", hint="a float video needs no conversion")
+    return R.replace(v, dtype="float32")
 
 
 def _to_uint8(node, value, ctx):
@@ -156,17 +163,8 @@ def _identity(node, value, ctx):
     return value
 
 
-def _frames_uint8(node, value, ctx):
-    v = R.video(value, node.op, "TCHW")
-    if v.dtype != "uint8":
-        raise R.LayoutError(f"{node.op} takes uint8 frames (its Posterize and Equalize need them), got {v}",
-                            hint="apply it before Div255 / ConvertUint8ToFloat")
-    return v
-
-
-def _augment_transform(node, value, ctx):
-    if node.args["transform_name"] in UINT8_ONLY:
-        return _frames_uint8(node, value, ctx)
+def _frames(node, value, ctx):
+    """RandAugment, AugMix, AugmentTransform: frames (T, C, H, W), uint8 or float in [0, 1]."""
     return R.video(value, node.op, "TCHW")
 
 
@@ -191,11 +189,17 @@ def _video_chain(node, value):
     if a["num_samples"] is not None:
         v = R.subsampled(v, -3, a["num_samples"])
     if a["convert_to_float"]:
+        if v.is_float:
+            raise R.LayoutError(f"{node.op}: convert_to_float is true but the video is already {v} (its "
+                                f"ConvertUint8ToFloat takes uint8)", arg="convert_to_float")
         v = R.replace(v, dtype="float32")
     elif not v.is_float:
         raise R.LayoutError(f"{node.op}: convert_to_float is false but the video is {v}; its Normalize needs floats",
                             arg="convert_to_float")
     h, w = R.pair(a["crop_size"])
+    if max(h, w) > a["min_size"]:
+        raise R.LayoutError(f"{node.op}: crop_size {a['crop_size']} is larger than min_size {a['min_size']}, the "
+                            f"short side the video is scaled to", arg="crop_size")
     if a["mode"] == "val":
         return R.cropped(R.scaled_short_side(v, a["min_size"]), node.op, h, w, pads=True, arg="crop_size")
     if a["random_resized_crop_paras"] is None:
@@ -214,7 +218,7 @@ TRANSFORM_OPS: dict[str, tuple[Callable, str, R.Rule]] = {
     "UniformCropVideo": (T.UniformCropVideo, "module", _uniform_crop_video),
     "Normalize": (T.Normalize, "module", _normalize),
     "ConvertFloatToUint8": (T.ConvertFloatToUint8, "module", _to_uint8),
-    "ConvertUint8ToFloat": (T.ConvertUint8ToFloat, "module", _to_float),
+    "ConvertUint8ToFloat": (T.ConvertUint8ToFloat, "module", _uint8_to_float),
     "Div255": (T.Div255, "module", _to_float),
     "MoveChannelRear": (T.MoveChannelRear, "module", _permute_to([1, 2, 3, 0])),
     "MoveChannelFront": (T.MoveChannelFront, "module", _permute_to([3, 0, 1, 2])),
@@ -226,9 +230,9 @@ TRANSFORM_OPS: dict[str, tuple[Callable, str, R.Rule]] = {
     "RandomHorizontalFlip": (V.RandomHorizontalFlip, "module", _spatial()),
     "Resize": (V.Resize, "module", _resize),
     "MultiView": (V.MultiView, "object", _multi_view),
-    "AugmentTransform": (AugmentTransform, "object", _augment_transform),
-    "RandAugment": (RandAugment, "object", _frames_uint8),
-    "AugMix": (AugMix, "object", _frames_uint8),
+    "AugmentTransform": (AugmentTransform, "object", _frames),
+    "RandAugment": (RandAugment, "object", _frames),
+    "AugMix": (AugMix, "object", _frames),
     "MixUp": (MixUp, "module", _batch_only),
     "CutMix": (CutMix, "module", _batch_only),
     "MixVideo": (MixVideo, "module", _batch_only),

@@ -6,14 +6,14 @@ from typing import Any, Dict, Optional
 import torch
 
 from .augmentations import AugmentTransform
-from .layout import check_frames
+from .layout import TransformError, check_frames
 
 #: the ops RandAugment draws from
 _RANDAUG_OPS = (
     "AdjustBrightness", "AdjustContrast", "AdjustSaturation", "AdjustSharpness", "AutoContrast", "Equalize",
     "Invert", "Rotate", "Posterize", "Solarize", "ShearX", "ShearY", "TranslateX", "TranslateY",
 )
-#: geometric ops fill uncovered pixels with mid-grey, as PyTorchVideo's defaults do
+#: PyTorchVideo's defaults; fill is in pixel values: mid-grey in a float clip, 0 in a uint8 one
 _TRANSFORM_RANDAUG_DEFAULT_HPARAS = {"fill": (0.5, 0.5, 0.5), "interpolation": "bilinear"}
 
 
@@ -21,15 +21,15 @@ class RandAugment:
     """For each clip, ``num_layers`` ops drawn uniformly (with replacement) from ``_RANDAUG_OPS``,
     each applied with probability ``prob`` at a level sampled around ``magnitude`` (gaussian
     with ``sampling_std``, default 0.5, or uniform); the same draw for every frame of the clip.
-    Takes frames ``(T, C, H, W)``, uint8."""
+    Takes frames ``(T, C, H, W)``, uint8 or float in [0, 1]."""
 
     def __init__(self, magnitude: int = 9, num_layers: int = 2, prob: float = 0.5,
                  sampling_type: str = "gaussian", sampling_hparas: Optional[Dict[str, Any]] = None,
                  transform_hparas: Optional[Dict[str, Any]] = None):
         if num_layers < 1:
-            raise ValueError(f"RandAugment: num_layers {num_layers} must be >= 1")
+            raise TransformError(f"RandAugment: num_layers {num_layers} must be >= 1")
         if not 0 <= magnitude <= 10:
-            raise ValueError(f"RandAugment: magnitude {magnitude} must be in [0, 10]")
+            raise TransformError(f"RandAugment: magnitude {magnitude} must be in [0, 10]")
         hparas = {**_TRANSFORM_RANDAUG_DEFAULT_HPARAS, **(transform_hparas or {})}
         self.num_layers = num_layers
         self.transforms = [

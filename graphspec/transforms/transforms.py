@@ -6,7 +6,7 @@ Randomness comes from torch's generator only (``torch.manual_seed`` reproduces i
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -14,7 +14,7 @@ import torch.nn as nn
 from graphspec.ops.graph_ops import Permute  # the same op: ``x.permute(dims)``
 
 from . import functional as F
-from .layout import check_float_video, check_video
+from .layout import TransformError, check_float_video, check_video
 
 __all__ = [
     "ApplyTransformToKey", "RemoveKey", "UniformTemporalSubsample", "UniformTemporalSubsampleRepeated",
@@ -119,7 +119,7 @@ class RandomShortSideScale(nn.Module):
     def __init__(self, min_size: int, max_size: int, interpolation: str = "bilinear", backend: str = "pytorch"):
         super().__init__()
         if min_size > max_size:
-            raise ValueError(f"RandomShortSideScale: min_size {min_size} > max_size {max_size}")
+            raise TransformError(f"RandomShortSideScale: min_size {min_size} > max_size {max_size}")
         self._min_size = min_size
         self._max_size = max_size
         self._interpolation = interpolation
@@ -149,27 +149,41 @@ class UniformCropVideo(nn.Module):
 
 
 class Normalize(nn.Module):
-    """Normalize a float (C, T, H, W) clip per channel: ``(x - mean[c]) / std[c]``."""
+    """Normalize a float (C, T, H, W) clip per channel: ``(x - mean[c]) / std[c]``. ``mean`` and
+    ``std`` are sequences (one value per channel) or single numbers for every channel, as
+    TorchVision's ``Normalize``, which PyTorchVideo's extends, takes them."""
 
-    def __init__(self, mean: Tuple[float, ...], std: Tuple[float, ...], inplace: bool = False):
+    def __init__(self, mean: Union[float, Tuple[float, ...]], std: Union[float, Tuple[float, ...]],
+                 inplace: bool = False):
         super().__init__()
-        if len(mean) != len(std):
-            raise ValueError(f"Normalize: mean has {len(mean)} values, std {len(std)}")
-        if any(s == 0 for s in std):
-            raise ValueError(f"Normalize: std {tuple(std)} has a zero, which would divide by zero")
-        self.mean: List[float] = [float(m) for m in mean]
-        self.std: List[float] = [float(s) for s in std]
+        means, stds = _per_channel(mean, "mean"), _per_channel(std, "std")
+        if len(means) != len(stds) and 1 not in (len(means), len(stds)):
+            raise TransformError(f"Normalize: mean has {len(means)} values, std {len(stds)}")
+        if any(s == 0 for s in stds):
+            raise TransformError(f"Normalize: std {tuple(stds)} has a zero, which would divide by zero")
+        self.mean: List[float] = means
+        self.std: List[float] = stds
         self.inplace = inplace
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_float_video(x, "Normalize")
-        if x.shape[0] != len(self.mean):
-            raise ValueError("Normalize: " + str(len(self.mean)) + " channel means for a video with shape "
-                             + str(list(x.shape)) + " (C, T, H, W)")
+        channels = max(len(self.mean), len(self.std))
+        if channels != 1 and x.shape[0] != channels:
+            raise TransformError("Normalize: " + str(channels) + " channel means / stds for a video with shape "
+                                 + str(list(x.shape)) + " (C, T, H, W)")
         mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(-1, 1, 1, 1)
         std = torch.tensor(self.std, dtype=x.dtype, device=x.device).view(-1, 1, 1, 1)
         out = x.sub_(mean) if self.inplace else x - mean
         return out.div_(std)
+
+
+def _per_channel(value, name: str) -> List[float]:
+    """A number, or a sequence of them, as a list of floats."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [float(value)]
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) == 0:
+        raise TransformError(f"Normalize: {name} must be a number or a sequence of numbers, got {value!r}")
+    return [float(v) for v in value]
 
 
 class ConvertFloatToUint8(nn.Module):
@@ -182,12 +196,14 @@ class ConvertFloatToUint8(nn.Module):
 
 
 class ConvertUint8ToFloat(nn.Module):
-    """uint8 [0, 255] to float32 [0, 1] (``x / 255``); a float video is only cast to float32."""
+    """uint8 [0, 255] to float32 [0, 1] (``x / 255``). Anything but a uint8 video is refused, as
+    PyTorchVideo's asserts: a float video converted twice would be silently divided twice."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_video(x, "ConvertUint8ToFloat")
-        if x.is_floating_point():
-            return x.to(torch.float32)
+        if x.dtype != torch.uint8:
+            raise TransformError("ConvertUint8ToFloat: expected a uint8 video, got dtype " + str(x.dtype)
+                                 + " (a float video needs no conversion)")
         return x.to(torch.float32).div_(255.0)
 
 
@@ -237,22 +253,22 @@ class OpSampler(nn.Module):
                  num_sample_op: int = 1, replacement: bool = False):
         super().__init__()
         if not transforms_list:
-            raise ValueError("OpSampler: transforms_list is empty")
+            raise TransformError("OpSampler: transforms_list is empty")
         if num_sample_op < 1:
-            raise ValueError(f"OpSampler: num_sample_op {num_sample_op} must be >= 1")
+            raise TransformError(f"OpSampler: num_sample_op {num_sample_op} must be >= 1")
         if not replacement and num_sample_op > len(transforms_list):
-            raise ValueError(f"OpSampler: cannot draw {num_sample_op} of {len(transforms_list)} transforms "
-                             "without replacement")
+            raise TransformError(f"OpSampler: cannot draw {num_sample_op} of {len(transforms_list)} transforms "
+                                 "without replacement")
         if transforms_prob is not None:
             if len(transforms_prob) != len(transforms_list):
-                raise ValueError(f"OpSampler: {len(transforms_prob)} probabilities for {len(transforms_list)} "
-                                 "transforms")
+                raise TransformError(f"OpSampler: {len(transforms_prob)} probabilities for {len(transforms_list)} "
+                                     "transforms")
             if any(p < 0 for p in transforms_prob) or sum(transforms_prob) <= 0:
-                raise ValueError(f"OpSampler: transforms_prob {transforms_prob} must be non-negative, not all 0")
+                raise TransformError(f"OpSampler: transforms_prob {transforms_prob} must be non-negative, not all 0")
             drawable = sum(p > 0 for p in transforms_prob)
             if not replacement and num_sample_op > drawable:
-                raise ValueError(f"OpSampler: cannot draw {num_sample_op} transforms without replacement when "
-                                 f"only {drawable} have a positive weight ({transforms_prob})")
+                raise TransformError(f"OpSampler: cannot draw {num_sample_op} transforms without replacement when "
+                                     f"only {drawable} have a positive weight ({transforms_prob})")
         self.transforms_list = transforms_list
         self.transforms_prob = torch.tensor(transforms_prob if transforms_prob is not None
                                             else [1.0] * len(transforms_list), dtype=torch.float)

@@ -8,12 +8,27 @@ import torch
 from graphspec.registry import python_scalar_args
 
 from .augmix import AugMix
+from .layout import TransformError
 from .rand_augment import RandAugment
 from .transforms import (ApplyTransformToKey, ConvertUint8ToFloat, Normalize, Permute, RandomResizedCrop,
                          RandomShortSideScale, RemoveKey, ShortSideScale, UniformTemporalSubsample)
 from .vision import CenterCrop, Compose, RandomCrop, RandomHorizontalFlip
 
 _RANDOM_RESIZED_CROP_DEFAULTS = {"scale": (0.08, 1.0), "aspect_ratio": (3.0 / 4.0, 4.0 / 3.0)}
+
+
+class UnknownAugmentation(TransformError, NotImplementedError):
+    """An ``aug_type`` create_video_transform does not know (PyTorchVideo raises NotImplementedError)."""
+
+
+def _crop_pair(crop_size: Any) -> Tuple[int, int]:
+    """``crop_size`` as (height, width): an int or a pair of ints, else ``TypeError`` as PyTorchVideo's."""
+    if isinstance(crop_size, int) and not isinstance(crop_size, bool):
+        return crop_size, crop_size
+    if (isinstance(crop_size, (tuple, list)) and len(crop_size) == 2
+            and all(isinstance(c, int) and not isinstance(c, bool) for c in crop_size)):
+        return crop_size[0], crop_size[1]
+    raise TypeError(f"create_video_transform: crop_size must be an int or (height, width), got {crop_size!r}")
 
 
 @python_scalar_args
@@ -47,16 +62,20 @@ def create_video_transform(
     replaces the train scale + crop by a ``RandomResizedCrop`` to ``crop_size``.
     """
     if mode not in ("train", "val"):
-        raise ValueError(f"create_video_transform: mode {mode!r} must be 'train' or 'val'")
+        raise TransformError(f"create_video_transform: mode {mode!r} must be 'train' or 'val'")
     if aug_type not in ("default", "randaug", "augmix"):
-        raise ValueError(f"create_video_transform: aug_type {aug_type!r} must be 'default', 'randaug' or 'augmix'")
+        raise UnknownAugmentation(f"create_video_transform: aug_type {aug_type!r} must be 'default', 'randaug' "
+                                  f"or 'augmix'")
     if aug_type == "default" and aug_paras is not None:
-        raise ValueError("create_video_transform: aug_paras is only used with aug_type 'randaug' or 'augmix'")
+        raise TransformError("create_video_transform: aug_paras is only used with aug_type 'randaug' or 'augmix'")
     if remove_key is not None and video_key is None:
-        raise ValueError("create_video_transform: remove_key needs a dict input (set video_key)")
+        raise TransformError("create_video_transform: remove_key needs a dict input (set video_key)")
     if min_size > max_size and mode == "train":
-        raise ValueError(f"create_video_transform: min_size {min_size} > max_size {max_size}")
-    crop = (crop_size, crop_size) if isinstance(crop_size, int) else tuple(crop_size)
+        raise TransformError(f"create_video_transform: min_size {min_size} > max_size {max_size}")
+    crop = _crop_pair(crop_size)
+    if max(crop) > min_size:
+        raise TransformError(f"create_video_transform: crop_size {crop_size} is larger than min_size {min_size}, "
+                             f"the short side the video is scaled to")
     steps: List[Callable] = []
     if num_samples is not None:
         steps.append(UniformTemporalSubsample(num_samples))

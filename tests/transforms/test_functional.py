@@ -81,8 +81,8 @@ def test_short_side_scale_nearest_and_bad_arguments():
     with pytest.raises(ValueError, match=r"short_side_scale: interpolation 'area' needs a float video"):
         F.short_side_scale(_clip(h=4, w=6, dtype=torch.uint8), 8, "area")
     torch.testing.assert_close(F.short_side_scale(x, 8, "area"), TF.interpolate(x, size=(8, 12), mode="area"))
-    with pytest.raises(ValueError, match="backend 'opencv'"):
-        F.short_side_scale(x, 8, backend="opencv")
+    with pytest.raises(AssertionError, match="backend 'pil' must be 'pytorch' or 'opencv'"):  # PyTorchVideo asserts
+        F.short_side_scale(x, 8, backend="pil")
     with pytest.raises(ValueError, match=r"short_side_scale: expected a video tensor \(C, T, H, W\), got shape \[10, 4, 6\]"):
         F.short_side_scale(x[0], 8)
 
@@ -217,8 +217,43 @@ def test_random_resized_crop_shapes_and_shift():
     for shift in (False, True):
         out = F.random_resized_crop(x, 7, 9, scale=(0.1, 0.5), aspect_ratio=(0.5, 2.0), shift=shift)
         assert out.shape == (3, 5, 7, 9) and out.dtype == torch.uint8
-    with pytest.raises(ValueError, match="scale"):
-        F.random_resized_crop(x, 7, 9, scale=(0.5, 0.1), aspect_ratio=(0.5, 2.0))
+    with pytest.raises(AssertionError, match="scale"):  # PyTorchVideo asserts
+        F.random_resized_crop(x, 7, 9, scale=(0.0, 0.1), aspect_ratio=(0.5, 2.0))
+
+
+def _crop_windows(monkeypatch, draws, frame=(100, 100), **kwargs):
+    """The (h, w) of the windows random_resized_crop cuts out, over ``draws`` calls."""
+    windows = []
+    monkeypatch.setattr(F, "resize_video", lambda window, size, mode: windows.append(window.shape[-2:]) or window)
+    x = torch.zeros(1, 1, *frame)
+    torch.manual_seed(0)
+    for _ in range(draws):
+        F.random_resized_crop(x, 8, 8, **kwargs)
+    return torch.tensor([list(w) for w in windows], dtype=torch.float64)
+
+
+@pytest.mark.parametrize("log_uniform", [True, False])
+def test_random_resized_crop_area_and_ratio_follow_their_ranges(monkeypatch, log_uniform):
+    """The box's area fraction is uniform in ``scale`` and its width / height uniform in
+    ``aspect_ratio`` (log-uniform by default). Ranges chosen so that no box exceeds the frame
+    (no draw is rejected), so the draws are the plain distributions; sides are rounded to pixels."""
+    hw = _crop_windows(monkeypatch, 4000, scale=(0.1, 0.5), aspect_ratio=(0.5, 2.0), log_uniform_ratio=log_uniform)
+    area, ratio = hw[:, 0] * hw[:, 1] / 100 ** 2, hw[:, 1] / hw[:, 0]
+    slack = (hw[:, 0] + hw[:, 1] + 1) / 100 ** 2  # what rounding each side to a pixel can move the area
+    assert ((area >= 0.1 - slack) & (area <= 0.5 + slack)).all()
+    assert abs(area.mean() - 0.3) < 0.01 and abs(area.std() - 0.4 / 12 ** 0.5) < 0.01
+    assert ((ratio > 0.5 * 0.93) & (ratio < 2.0 / 0.93)).all()
+    if log_uniform:  # log ratio ~ U(log 0.5, log 2): symmetric about 0, std log(4) / sqrt(12)
+        assert abs(ratio.log().mean()) < 0.03 and abs(ratio.log().std() - math.log(4) / 12 ** 0.5) < 0.03
+    else:  # ratio ~ U(0.5, 2)
+        assert abs(ratio.mean() - 1.25) < 0.03 and abs(ratio.std() - 1.5 / 12 ** 0.5) < 0.03
+
+
+def test_random_resized_crop_swaps_reversed_ranges(monkeypatch):
+    """PyTorchVideo swaps a scale or ratio range given high to low: the same draws as in order."""
+    ordered = _crop_windows(monkeypatch, 50, scale=(0.1, 0.5), aspect_ratio=(0.5, 2.0))
+    reversed_ = _crop_windows(monkeypatch, 50, scale=(0.5, 0.1), aspect_ratio=(2.0, 0.5))
+    assert torch.equal(ordered, reversed_)
 
 
 def test_random_resized_crop_shift_moves_the_box_linearly_truncating(monkeypatch):
@@ -243,3 +278,31 @@ def test_random_resized_crop_fallback_is_centred():
 def test_div_255():
     x = _clip(dtype=torch.uint8)
     torch.testing.assert_close(F.div_255(x), x.float() / 255.0)
+
+
+def test_short_side_scale_opencv_backend_resizes_as_opencv():
+    """backend="opencv" (PyTorchVideo's): each frame through cv2.resize with PyTorchVideo's mode
+    map, "bilinear" -> INTER_AREA, whose halving is the mean of each 2 x 2 block, and "nearest" ->
+    INTER_NEAREST, which reads source pixel floor(i * in / out); the dtype is kept."""
+    x = _clip(h=8, w=12)
+    torch.testing.assert_close(F.short_side_scale(x, 4, backend="opencv"), TF.avg_pool2d(x, 2))
+    u = _clip(h=8, w=12, dtype=torch.uint8)
+    rows, cols = torch.arange(4) * 8 // 4, torch.arange(6) * 12 // 6
+    nearest = F.short_side_scale(u, 4, "nearest", backend="opencv")
+    assert nearest.dtype == torch.uint8 and torch.equal(nearest, u[:, :, rows][..., cols])
+    single = F.short_side_scale(x[:1], 4, backend="opencv")  # one channel: OpenCV drops it, we keep it
+    torch.testing.assert_close(single, TF.avg_pool2d(x[:1], 2))
+    boxes = torch.tensor([[0.0, 0.0, 6.0, 4.0]])
+    images, scaled = F.short_side_scale_with_boxes(x, boxes, 4, backend="opencv")
+    torch.testing.assert_close(images, TF.avg_pool2d(x, 2))
+    torch.testing.assert_close(scaled, boxes / 2)
+    with pytest.raises(AssertionError, match="interpolation 'area' is not one of nearest, linear, bilinear"):
+        F.short_side_scale(x, 4, "area", backend="opencv")
+
+
+def test_short_side_scale_opencv_backend_without_opencv_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "cv2", None)  # what an environment without OpenCV imports
+    with pytest.raises(ImportError, match=r"backend 'opencv' needs OpenCV.*pip install 'graphspec\[opencv\]'"):
+        F.short_side_scale(_clip(), 4, backend="opencv")

@@ -63,11 +63,78 @@ def test_mix_video_picks_cutmix_or_mixup():
 
 def test_mix_rejects_clips_and_bad_labels():
     x, y = _batch()
-    with pytest.raises(ValueError, match=r"MixUp: expected a batch of videos \(B, C, T, H, W\), got shape \[3, 2, 12, 16\]"):
-        MixUp()(x[0], y)
-    with pytest.raises(ValueError, match="CutMix: labels must have shape"):
+    with pytest.raises(ValueError, match=r"MixUp: expected a batch of videos \(B, C, T, H, W\) or \(B, C, H, W\), "
+                                         r"got shape \[2, 12, 16\]"):
+        MixUp()(x[0, 0], y[:2])
+    with pytest.raises(ValueError, match=r"CutMix: labels must be of shape \(4,\)"):
         CutMix(num_classes=5)(x, y[:2])
     with pytest.raises(ValueError, match="alpha"):
         MixUp(alpha=0.0)
-    with pytest.raises(ValueError, match=r"CutMix: needs a batch of at least 2 clips"):
-        CutMix(num_classes=5)(x[:1], y[:1])
+
+
+@pytest.mark.parametrize("mix", [MixUp, CutMix, MixVideo])
+def test_a_single_clip_is_refused_as_pytorchvideo_asserts(mix):
+    x, y = _batch()
+    with pytest.raises(AssertionError, match=r"needs a batch of at least 2 videos"):
+        mix(num_classes=5)(x[:1], y[:1])
+
+
+@pytest.mark.parametrize("mix", [MixUp, CutMix, MixVideo])
+def test_4d_batches_mix_as_5d_ones(mix):
+    """PyTorchVideo's mixes take (B, C, H, W) batches (images, spectrograms) too: a 4-D batch mixes
+    exactly as the same batch with a one-frame time axis."""
+    x, y = _batch()
+    images = x[:, :, 0]
+    torch.manual_seed(3)
+    mixed, labels = mix(num_classes=5)(images, y)
+    torch.manual_seed(3)
+    mixed_5d, labels_5d = mix(num_classes=5)(images.unsqueeze(2), y)
+    torch.testing.assert_close(mixed, mixed_5d[:, :, 0])
+    torch.testing.assert_close(labels, labels_5d)
+    if mix is MixUp:  # labels[0] = lam * onehot(0) + (1 - lam) * onehot(2): lam is labels[0, 0]
+        lam = labels[0, 0].item()
+        torch.testing.assert_close(mixed, lam * images + (1 - lam) * images.flip(0))
+    if mix is CutMix:  # pixels of the clip itself or of its pair, nothing else
+        assert ((mixed == images) | (mixed == images.flip(0))).all()
+
+
+@pytest.mark.parametrize("mix", [MixUp, CutMix, MixVideo])
+def test_one_hot_labels_are_mixed_as_given(mix):
+    """With ``one_hot=True`` the labels are rows (B, num_classes) (soft or one-hot) mixed as they
+    are: the same result as class indices give without it."""
+    x, y = _batch()
+    soft = torch.softmax(torch.randn(4, 5, generator=torch.Generator().manual_seed(1)), 1)
+    torch.manual_seed(4)
+    mixed, labels = mix(num_classes=5, one_hot=True)(x, soft)
+    torch.manual_seed(4)
+    _, indexed = mix(num_classes=5)(x, y)
+    # recover lam from the index form, then hold the soft rows against the definition
+    one_hot, flipped = convert_to_one_hot(y, 5), convert_to_one_hot(y.flip(0), 5)
+    lam = ((indexed[0] - flipped[0]) / (one_hot[0] - flipped[0]))[y[0]].item()
+    torch.testing.assert_close(labels, lam * soft + (1 - lam) * soft.flip(0))
+    with pytest.raises(ValueError, match=r"labels must be one-hot rows of shape \(4, 5\)"):
+        mix(num_classes=5, one_hot=True)(x, y)
+
+
+def test_mixup_mixes_audio_with_the_videos_weight():
+    x, y = _batch()
+    audio = torch.rand(4, 1, 10, 20, generator=torch.Generator().manual_seed(2))
+    torch.manual_seed(5)
+    mixed, mixed_audio, labels = MixUp(num_classes=5)(x, y, x_audio=audio)
+    one_hot, flipped = convert_to_one_hot(y, 5), convert_to_one_hot(y.flip(0), 5)
+    lam = ((labels[0] - flipped[0]) / (one_hot[0] - flipped[0]))[y[0]].item()
+    torch.testing.assert_close(mixed, lam * x + (1 - lam) * x.flip(0))
+    torch.testing.assert_close(mixed_audio, lam * audio + (1 - lam) * audio.flip(0))
+
+
+@pytest.mark.parametrize("mix", [CutMix, MixVideo])
+def test_cutmix_pastes_audio_from_the_paired_clip(mix):
+    x, y = _batch()
+    audio = torch.rand(4, 1, 10, 20, generator=torch.Generator().manual_seed(2))
+    torch.manual_seed(6)
+    mixed, mixed_audio, labels = mix(num_classes=5, **({"cutmix_prob": 1.0} if mix is MixVideo else {}))(
+        x, y, x_audio=audio)
+    assert mixed_audio.shape == audio.shape and labels.shape == (4, 5)
+    assert ((mixed_audio == audio) | (mixed_audio == audio.flip(0))).all()  # CutMix only copies values
+    with pytest.raises(ValueError, match="x_audio has 2 clips for 4 videos"):
+        mix(num_classes=5)(x, y, x_audio=audio[:2])

@@ -120,9 +120,23 @@ def test_normalize_per_channel():
         T.Normalize((0.1, 0.2), (1.0, 1.0))(x)
 
 
+def test_normalize_takes_single_numbers_for_every_channel():
+    """As TorchVision's Normalize (PyTorchVideo's base): a number is the mean / std of every channel."""
+    x = _video(dtype=torch.float32)
+    torch.testing.assert_close(T.Normalize(0.5, 0.25)(x), (x - 0.5) / 0.25)
+    std = (0.5, 0.25, 0.125)
+    out = T.Normalize(0.5, std)(x)
+    for c in range(3):
+        torch.testing.assert_close(out[c], (x[c] - 0.5) / std[c])
+    with pytest.raises(ValueError, match="std must be a number or a sequence"):
+        T.Normalize(0.5, "0.2")
+
+
 def test_dtype_conversions():
     x = _video()
     torch.testing.assert_close(T.ConvertUint8ToFloat()(x), x.float() / 255)
+    with pytest.raises(AssertionError, match="ConvertUint8ToFloat: expected a uint8 video, got dtype torch.float32"):
+        T.ConvertUint8ToFloat()(x.float() / 255)  # PyTorchVideo asserts uint8: no silent second division
     assert torch.equal(T.ConvertFloatToUint8()(x.float() / 255), x)  # round trip is exact
     assert T.ConvertFloatToUint8()(torch.full((3, 1, 1, 1), 1.5)).max() == 255
 
@@ -179,7 +193,9 @@ def test_resize_matches_interpolate():
 
 def test_short_side_scale_modules():
     x = _video(dtype=torch.float32)
-    torch.testing.assert_close(T.ShortSideScale(8)(x), F.short_side_scale(x, 8))
+    # PyTorchVideo: interpolate (C as batch, T as channels) to short side 8, long floor(14 / 10 * 8) = 11
+    expected = TF.interpolate(x, size=(8, 11), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(T.ShortSideScale(8)(x), expected)
     torch.manual_seed(0)
     sizes = {T.RandomShortSideScale(6, 8)(x).shape[-2] for _ in range(40)}
     assert sizes == {6, 7, 8}
@@ -220,23 +236,40 @@ def test_compose_lambda_multiview():
 
 
 def test_create_video_transform_is_the_documented_chain():
+    """"val": subsample, /255, normalize, short side to min_size, centre crop, computed with plain
+    torch; "train": the same steps at a random scale, crop and flip."""
     x = _video(t=12, h=30, w=40)
     kwargs = dict(num_samples=4, min_size=20, max_size=24, crop_size=16)
-    for mode in ("train", "val"):
-        transform = T.create_video_transform(mode, **kwargs)
-        manual = [T.UniformTemporalSubsample(4), T.ConvertUint8ToFloat(), T.Normalize((0.45,) * 3, (0.225,) * 3)]
-        manual += ([T.RandomShortSideScale(20, 24), T.RandomCrop(16), T.RandomHorizontalFlip(0.5)] if mode == "train"
-                   else [T.ShortSideScale(20), T.CenterCrop(16)])
-        torch.manual_seed(4)
-        got = transform(x)
-        torch.manual_seed(4)
-        torch.testing.assert_close(got, T.Compose(manual)(x))
-        assert got.shape == (3, 4, 16, 16)
+    frames = x[:, torch.linspace(0, 11, 4).long()].float() / 255  # equispaced: 0, 3, 7, 11
+    normalized = (frames - 0.45) / 0.225
+    scaled = TF.interpolate(normalized, size=(20, 26), mode="bilinear", align_corners=False)  # 40 / 30 * 20
+    top, left = round((20 - 16) / 2), round((26 - 16) / 2)
+    torch.testing.assert_close(T.create_video_transform("val", **kwargs)(x),
+                               scaled[..., top:top + 16, left:left + 16])
+    torch.manual_seed(4)
+    train = T.create_video_transform("train", **kwargs)(x)
+    assert train.shape == (3, 4, 16, 16) and train.dtype == torch.float32
+    assert (-0.45 / 0.225 - 1e-5 <= train).all() and (train <= 0.55 / 0.225 + 1e-5).all()
     clip = T.create_video_transform("val", video_key="video", remove_key=["audio"], **kwargs)(
         {"video": x, "audio": 1, "label": 2})
     assert set(clip) == {"video", "label"} and clip["video"].shape == (3, 4, 16, 16)
-    with pytest.raises(ValueError, match="mode 'test'"):
+    with pytest.raises(AssertionError, match="mode 'test'"):
         T.create_video_transform("test")
+
+
+@pytest.mark.parametrize("kwargs,error,message", [
+    ({"crop_size": 24, "min_size": 20}, AssertionError, "crop_size 24 is larger than min_size 20"),
+    ({"crop_size": (16, 24), "min_size": 20}, AssertionError, r"crop_size \(16, 24\) is larger than min_size 20"),
+    ({"crop_size": 16.0}, TypeError, "crop_size must be an int or"),
+    ({"remove_key": ["audio"]}, AssertionError, "remove_key needs a dict input"),
+    ({"aug_paras": {"magnitude": 3}}, AssertionError, "aug_paras is only used"),
+    ({"aug_type": "cutout"}, NotImplementedError, "aug_type 'cutout'"),
+])
+def test_create_video_transform_refuses_with_pytorchvideos_error_types(kwargs, error, message):
+    """PyTorchVideo asserts these (crop_size <= min_size, ...), raises TypeError for a crop size of
+    another type and NotImplementedError for an unknown augmentation: ours are those types too."""
+    with pytest.raises(error, match=message):
+        T.create_video_transform("val", **kwargs)
 
 
 def test_create_video_transform_later_release_options():
