@@ -65,10 +65,11 @@ class BYOL(nn.Module):
         self.predictor = predictor if predictor is not None else default_predictor(feature_dim, predictor_inner, norm)
 
     def sim_loss(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        """``2 - 2 cos(q, k)`` (the squared distance of the normalized vectors), averaged over the
-        N rows of ``q`` and ``k`` (both ``N x C``)."""
-        cosine = (F.normalize(q, dim=1) * F.normalize(k, dim=1)).sum(dim=1)
-        return (2 - 2 * cosine).mean()
+        """``-mean_n(q_n . k_n)`` over the N rows of ``q`` and ``k`` (both ``N x C``), as PyTorchVideo's:
+        the inputs are used as given. ``forward`` passes normalized ones, for which this is
+        ``-cos(q, k) = (2 - 2 cos) / 2 - 1``: the paper's loss halved and shifted, the same gradients
+        up to the factor."""
+        return -(q * k).sum(dim=1).mean()
 
     def update_mmt(self, mmt: float) -> None:
         """Set the momentum (for annealing, e.g. with ``cosine_momentum``)."""

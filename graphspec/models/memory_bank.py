@@ -29,8 +29,6 @@ def _memory_bank_infer(node: Node, ctx: Inference, x: Any, x_ind: Any) -> Tensor
         raise ShapeError(f"the backbone (and mlp) must give (B, C) embeddings, got {out}")
     if out.shape[1] != a["dim"]:
         raise ShapeError(f"the embeddings have {out.shape[1]} channels, the bank dim is {a['dim']}", "dim")
-    if a["neg_size"] > a["bank_size"]:
-        raise ShapeError(f"neg_size {a['neg_size']} is larger than the bank ({a['bank_size']})", "neg_size")
     return SCALAR
 
 
@@ -56,7 +54,8 @@ class MemoryBank(nn.Module):
     uniformly in ``[-s, s]`` with ``s = 1 / sqrt(dim / 3)`` and unit-norm once updated) keeps the
     latest embedding of every sample. ``forward(x, x_ind)`` embeds the clips (backbone, then ``mlp``
     when given, then L2 normalization), scores each against its own bank entry (the positive)
-    and ``neg_size`` entries drawn uniformly from the bank (the negatives), and returns the
+    and ``neg_size`` entries drawn uniformly from the bank with replacement (the negatives; so
+    ``neg_size`` may exceed ``bank_size``, as in PyTorchVideo), and returns the
     cross entropy of the scores divided by ``temperature`` with the positive as the label. In
     training mode the bank entries of the batch then move to
     ``normalize(mmt * memory[x_ind] + (1 - mmt) * embedding)``; under ``torch.distributed`` every
@@ -66,8 +65,6 @@ class MemoryBank(nn.Module):
     def __init__(self, backbone: nn.Module, mlp: Optional[nn.Module] = None, neg_size: int = 4096,
                  temperature: float = 0.07, bank_size: int = 1280000, dim: int = 2048, mmt: float = 0.999) -> None:
         super().__init__()
-        if neg_size > bank_size:
-            raise ValueError(f"neg_size {neg_size} is larger than the bank ({bank_size})")
         self.backbone = backbone
         self.mlp = mlp
         self.neg_size, self.temperature, self.bank_size, self.dim, self.mmt = (
@@ -76,7 +73,8 @@ class MemoryBank(nn.Module):
         self.register_buffer("memory", torch.rand(bank_size, dim).mul_(2 * bound).sub_(bound))
 
     def sample_indices(self, x_ind: torch.Tensor) -> torch.Tensor:
-        """Bank rows to score, ``(B, 1 + neg_size)``: the sample's own row first, then the negatives."""
+        """Bank rows to score, ``(B, 1 + neg_size)``: the sample's own row first, then the negatives
+        (uniform, with replacement)."""
         negatives = torch.randint(0, self.bank_size, (x_ind.shape[0], self.neg_size), device=x_ind.device)
         return torch.cat([x_ind.view(-1, 1).to(negatives), negatives], dim=1)
 

@@ -24,13 +24,15 @@ def _model(mmt: float = 0.9) -> BYOL:
                 norm=nn.BatchNorm1d)
 
 
-def test_sim_loss_is_two_minus_two_cosine():
+def test_sim_loss_is_minus_the_mean_dot_product_as_pytorchvideos():
+    """PyTorchVideo's BYOL.sim_loss is ``-mean(q . k)`` of its inputs as given (einsum nc,nc->n)."""
     torch.manual_seed(0)
     q, k = torch.randn(5, 3), torch.randn(5, 3)
-    expected = sum(2 - 2 * F.cosine_similarity(q[i], k[i], dim=0) for i in range(5)) / 5
-    assert _model().sim_loss(q, k).item() == pytest.approx(expected.item(), rel=1e-6)
-    assert _model().sim_loss(q, 3 * q).item() == pytest.approx(0.0, abs=1e-6)  # same direction
-    assert _model().sim_loss(q, -q).item() == pytest.approx(4.0, rel=1e-6)  # opposite
+    expected = -sum(float(q[i] @ k[i]) for i in range(5)) / 5
+    assert _model().sim_loss(q, k).item() == pytest.approx(expected, rel=1e-6)
+    unit = F.normalize(q, dim=1)
+    assert _model().sim_loss(unit, unit).item() == pytest.approx(-1.0, rel=1e-6)  # same direction
+    assert _model().sim_loss(unit, -unit).item() == pytest.approx(1.0, rel=1e-6)  # opposite
 
 
 def test_forward_is_the_symmetric_loss_of_prediction_and_target():
@@ -38,8 +40,8 @@ def test_forward_is_the_symmetric_loss_of_prediction_and_target():
     x1, x2 = torch.randn(4, 6), torch.randn(4, 6)
     online = nn.Sequential(model.backbone, model.predictor)
     with torch.no_grad():
-        def pair(a, b):
-            return (2 - 2 * F.cosine_similarity(online(a), model.backbone_mmt(b), dim=1)).mean()
+        def pair(a, b):  # the normalized prediction against the normalized target: -cos
+            return -F.cosine_similarity(online(a), model.backbone_mmt(b), dim=1).mean()
 
         expected = pair(x1, x2) + pair(x2, x1)
     assert model(x1, x2).item() == pytest.approx(expected.item(), rel=1e-5)

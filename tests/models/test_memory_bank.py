@@ -35,8 +35,19 @@ def test_sampled_rows_start_with_the_sample_itself():
     rows = _bank(neg_size=6).sample_indices(x_ind)
     assert rows.shape == (2, 7) and rows[:, 0].tolist() == [3, 7]
     assert rows.min() >= 0 and rows.max() < 10
-    with pytest.raises(ValueError, match="neg_size"):
-        MemoryBank(backbone=nn.Identity(), neg_size=11, bank_size=10, dim=4)
+
+
+def test_negatives_are_drawn_uniformly_with_replacement_so_neg_size_may_exceed_the_bank():
+    """PyTorchVideo draws the negatives with replacement (randint over the bank): more negatives
+    than bank rows is a valid configuration; every row is equally likely."""
+    model = _bank(neg_size=25, bank_size=10)
+    torch.manual_seed(1)
+    rows = model.sample_indices(torch.arange(400) % 10)
+    assert rows.shape == (400, 26) and rows.min() >= 0 and rows.max() < 10
+    counts = torch.bincount(rows[:, 1:].flatten(), minlength=10).float()
+    assert (counts - 1000).abs().max() < 120  # 10000 draws over 10 rows
+    loss = model.train()(torch.randn(3, 6), torch.tensor([0, 4, 9]))
+    assert loss.isfinite() and loss > 0
 
 
 def test_loss_and_update_equal_the_plain_computation():
