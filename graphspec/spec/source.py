@@ -398,6 +398,28 @@ def _compose(text: str) -> Node | None:
         loader.dispose()
 
 
+def _deepest(text: str, file: str) -> tuple[int, Location]:
+    """The deepest nesting of ``text`` and where its innermost collection starts, from libyaml's
+    event stream (which does not recurse); as far as the text parses."""
+    loader = _FastLoader(text)
+    depth = deepest = 0
+    where = Location(file, 1, 1)
+    try:
+        while not loader.check_event(yaml.StreamEndEvent):
+            event = loader.get_event()
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > deepest:
+                    deepest, where = depth, _mark_loc(file, event.start_mark)
+            elif isinstance(event, _END_EVENTS):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    finally:
+        loader.dispose()
+    return deepest, where
+
+
 def _parse(text: str, file: str, document: bool = True) -> tuple[Any, SourceMap, list]:
     """YAML text -> (value, smap, diagnostics); the value is None when unusable.
 
@@ -428,7 +450,9 @@ def _parse(text: str, file: str, document: bool = True) -> tuple[Any, SourceMap,
         problem = _diag(f"character U+{err.character:04X} is not allowed in YAML",
                         _index_loc(file, text, err.position), code="yaml-syntax")
     except RecursionError:
-        problem = _diag("document is nested too deeply", Location(file, 1, 1), code="yaml-syntax")
+        depth, loc = _deepest(text, file)
+        problem = _diag(f"document is nested too deeply ({depth} levels; specs nest about 20)", loc,
+                        code="yaml-syntax")
     return None, builder.smap, [problem]
 
 
