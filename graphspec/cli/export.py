@@ -27,6 +27,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibrate", metavar="DATA_SPEC", help="data spec whose clips calibrate --int8")
     parser.add_argument("--calib-clips", type=int, default=8, metavar="N", help="calibration clips (default 8)")
     parser.add_argument("--latency-runs", type=int, default=10, metavar="N", help="timed runs (default 10; 0: skip)")
+    parser.add_argument("--verify-passes", action="store_true", help="check the graph after every mobile lowering "
+                        "pass (shapes, IR lint, a strict load of its state); a broken pass is an internal error")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,13 +41,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--calibrate calibrates --int8; add --int8")
     if args.calib_clips < 1:
         raise UsageError("--calib-clips must be at least 1")
+    if args.verify_passes and args.to == "onnx":
+        raise UsageError("--verify-passes checks the mobile lowering passes; --to onnx runs none (use --to mobile "
+                         "or executorch)")
     guard.check_outputs(args, [("-o", args.output)])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the report repeats what matters (random weights, calibration)
             report = export_spec(args.spec, args.output, to=args.to, weights=args.weights, int8=args.int8,
                                  calibrate=args.calibrate, calib_clips=args.calib_clips, overrides=args.set,
-                                 latency_runs=args.latency_runs)
+                                 latency_runs=args.latency_runs, verify_passes=args.verify_passes)
     except (WeightsError, UnusableArgument) as exc:
         raise UsageError(str(exc)) from None
     except ExportError as exc:

@@ -215,14 +215,15 @@ def _write_atomically(path: Path, data: bytes) -> None:
     write_bytes(path, data)  # with the user's umask, like any file the user writes
 
 
-def mobile_model(compiled, model: nn.Module, args: tuple):
+def mobile_model(compiled, model: nn.Module, args: tuple, verify_passes: bool = False):
     """The mobile lowering of ``model`` (weights included): the IR passes, then lowered; the
     Accelerator's efficient blocks (whose 3-D parts are inside their modules, not IR nodes) are
-    then converted to their deployable 2-D form for exactly these input shapes."""
+    then converted to their deployable 2-D form for exactly these input shapes.
+    ``verify_passes``: the pass manager checks the graph after every pass (``PassError``)."""
     from graphspec.compiler.passes import MOBILE, WeightedGraph, run_passes
 
     graph = WeightedGraph.of(compiled.graph, model)
-    applied = run_passes(graph, MOBILE)
+    applied = run_passes(graph, MOBILE, verify=verify_passes)
     lowered = graph.lower()
     from graphspec.accelerator.efficient_blocks.efficient_block_base import EfficientBlockBase
 
@@ -236,15 +237,19 @@ def mobile_model(compiled, model: nn.Module, args: tuple):
 
 def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", weights: str | Path | None = None,
                 int8: bool = False, calibrate: Any = None, calib_clips: int = 8, overrides: Sequence[str] = (),
-                latency_runs: int = 10, seed: int = 0) -> ExportReport:
+                latency_runs: int = 10, seed: int = 0, verify_passes: bool = False) -> ExportReport:
     """Export a model spec to ``output`` and verify it (see the module doc); ``ExportError``
     (nothing written) when a check fails. ``calibrate``: a data spec path or an iterable of
-    batches; without it int8 is calibrated on random input, with a loud warning."""
+    batches; without it int8 is calibrated on random input, with a loud warning.
+    ``verify_passes``: the mobile lowering's pass manager verifies the graph after every pass
+    (a broken one raises ``PassError``: a bug, named)."""
     from graphspec import api
 
     if to not in TARGETS:
         raise ExportError(f"unknown target {to!r}; choose one of {', '.join(TARGETS)}")
-    api.require_bool("export_spec", int8=int8)
+    api.require_bool("export_spec", int8=int8, verify_passes=verify_passes)
+    if verify_passes and to not in ("mobile", "executorch"):
+        raise ValueError(f"export_spec(): verify_passes checks the mobile lowering; to={to!r} runs no passes")
     check_target_suffix(to, output)
     compiled, bindings = compile_static(spec, overrides)
     if isinstance(calibrate, (str, Path)):  # before the fp32 export, not after it
@@ -264,7 +269,7 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
     applied: list = []
     exported, paths = model, {n.path for n in compiled.nodes}
     if to in ("mobile", "executorch"):
-        exported, applied, paths = mobile_model(compiled, model, fresh(args))
+        exported, applied, paths = mobile_model(compiled, model, fresh(args), verify_passes)
     shapes = {n: list(t.shape) for n, t in zip(names, flatten(args))}
     if to == "executorch":
         from .executorch_export import to_executorch, to_executorch_int8

@@ -61,3 +61,29 @@ def test_every_zoo_model_lowers_to_2d_ops(path: Path):
         out = mobile(*meta)
     expected = next(iter(compiled.outputs.values()))
     assert tuple(out.shape) == tuple(expected.shape)
+
+
+class _SharesANode:
+    """A buggy pass: the head's activation becomes the stem's ReLU node (one node, two parents)."""
+
+    name, matches, after = "shares-a-node", frozenset({"ReLU"}), ()
+
+    def run(self, graph) -> bool:
+        head = next(n for n in graph.walk() if n.op == "ResNetBasicHead")
+        head.args["activation"] = next(n for n in graph.walk() if n.op == "ReLU")
+        return True
+
+
+def test_cli_verify_passes_names_the_pass_that_broke_the_graph(tmp_path, capsys, monkeypatch):
+    import graphspec.compiler.passes as passes
+    from graphspec.cli.main import main
+
+    sets = [a for s in TINY_X3D for a in ("--set", s)]
+    argv = ["export", str(X3D_XS), "--to", "mobile", "--latency-runs", "0", "--verify-passes", *sets]
+    assert main([*argv, "-o", str(tmp_path / "ok.onnx")]) == 0 and (tmp_path / "ok.onnx").exists()
+    monkeypatch.setattr(passes, "MOBILE", (*passes.MOBILE, _SharesANode()))
+    assert main([*argv, "-o", str(tmp_path / "broken.onnx")]) == 3
+    err = capsys.readouterr().err
+    assert "PassError: pass shares-a-node left a broken graph" in err and not (tmp_path / "broken.onnx").exists()
+    assert main(["export", str(X3D_XS), "--verify-passes", "-o", str(tmp_path / "x.onnx"), *sets]) == 2
+    assert "--to onnx runs none" in capsys.readouterr().err
