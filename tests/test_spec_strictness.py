@@ -99,3 +99,16 @@ def test_a_missing_transform_spec_is_file_not_found_at_the_referencing_line(tmp_
     code, out = run(capsys, "validate", spec)
     assert code == 2, out
     assert out.startswith(f"{spec}:7:1: transform: file not found: {tmp_path / 'transforms' / 'nope.yaml'}\n"), out
+
+
+# --------------------------------------------------------------------------- locations
+
+def test_a_prepare_flag_the_dataset_does_not_take_names_the_flag(tmp_path, capsys):
+    """Kinetics is prepared as re-encoded videos: ``--fps`` (frame extraction) is not a spec key
+    the user wrote, so the finding names the flag and the datasets prepared as frames."""
+    (tmp_path / "raw").mkdir()
+    code, out = run(capsys, "data", "prepare", ROOT / "specs" / "data" / "kinetics400_train.yaml",
+                    "--from", tmp_path / "raw", "--to", tmp_path / "out", "--fps", "10")
+    assert code == 2, out
+    assert "--fps does not apply to this dataset's preparation; the datasets that take it: SSv2, Charades" in out
+    assert "prepare.output.fps" not in out and not (tmp_path / "out").exists()

@@ -51,6 +51,22 @@ _FLAGS = {"short_side": "short_side", "codec": "codec", "crf": "crf", "keyframe_
           "fps": "fps"}
 
 
+def _as_flag_finding(diagnostic, output: dict):
+    """A finding on a plan field a flag set (``--fps`` for a dataset prepared as videos) names the
+    flag and the datasets whose preparation takes it, not the spec key the flag filled in."""
+    from graphspec.data.prepare.steps import DATASET_PLANS
+
+    field = diagnostic.path[2] if diagnostic.path[:2] == ("prepare", "output") and len(diagnostic.path) == 3 else None
+    flag = next((f for f, name in _FLAGS.items() if name == field and field in output), None)
+    if flag is None or not diagnostic.message.startswith("unknown key"):
+        return diagnostic
+    takers = [op for op, plan in DATASET_PLANS.items() if field in type(plan.output).model_fields]
+    diagnostic.message = (f"--{flag.replace('_', '-')} does not apply to this dataset's preparation; the datasets "
+                          f"that take it: {', '.join(takers)}")
+    diagnostic.location, diagnostic.path = None, ()
+    return diagnostic
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -78,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         _, plan = prep.plan_from_spec(args.spec, args.overrides, {"output": output} if output else None)
     except SpecError as error:
         for diagnostic in error.diagnostics:
-            err(format_diagnostic(diagnostic, args.spec))
+            err(format_diagnostic(_as_flag_finding(diagnostic, output), args.spec))
         return EXIT_UNUSABLE
     step = plan.output
     if step.kind == "resize":
