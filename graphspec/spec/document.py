@@ -130,7 +130,7 @@ class DataSpec(_Strict):
     prepare: Optional[dict[str, Any]] = Field(None, description="`graphspec data prepare` plan overrides")
 
 
-from graphspec.train.spec import TrainSpec  # noqa: E402  (pydantic only: no torch, no compiler)
+from .train import TrainSpec  # noqa: E402
 
 SpecDocument = Annotated[Union[ModelSpec, TransformSpec, DataSpec, TrainSpec], Field(discriminator="kind")]
 _ADAPTER: TypeAdapter = TypeAdapter(SpecDocument)
