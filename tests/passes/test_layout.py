@@ -41,3 +41,30 @@ def test_the_mobile_ir_infers_the_original_output_shape():
     graph = _lowered(keep_folded=True)
     out = Inference().run(graph.roots[0], *compiled.inputs.values())
     assert out == next(iter(compiled.outputs.values()))
+
+
+#: two spatial convolutions in three steps of a nodes: graph, the ReLU between them a step too
+STEPS_SPEC = """\
+graphspec: 1
+kind: model
+name: steps
+inputs: {video: [2, 3, 4, 8, 8]}
+nodes:
+  first: {op: Conv3d, in_channels: 3, out_channels: 8, kernel_size: [1, 3, 3], padding: [0, 1, 1], in: video}
+  act: {op: ReLU, in: first}
+  second: {op: Conv3d, in_channels: 8, out_channels: 8, kernel_size: [1, 3, 3], padding: [0, 1, 1], in: act}
+outputs: {out: second}
+"""
+
+
+def test_time_stays_folded_across_the_steps_of_a_graph(tmp_path):
+    from passes_support import spec_file
+
+    compiled, model, graph = weighted(spec_file(tmp_path, STEPS_SPEC), [])
+    x = random_inputs(compiled)
+    run_verified(graph, MOBILE)
+    nodes = graph.graph.nodes
+    assert nodes["first"].args["out_layout"] is None  # folded: the next step's conv takes it as it is
+    assert nodes["second"].args["out_layout"] == "ncthw"  # the graph's output is 5-D
+    with torch.no_grad():
+        torch.testing.assert_close(graph.lower()(*x), model(*x), atol=1e-5, rtol=1e-4)

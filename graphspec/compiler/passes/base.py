@@ -201,22 +201,32 @@ ELEMENTWISE = frozenset({"ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "S
 LEAVES_WITH_CHILDREN = frozenset({"SqueezeExcitation", "SqueezeExcitationGemm"})
 
 
+def continued(graph: Graph) -> dict[str, str]:
+    """Steps of an explicit graph that continue the one step they read: step name -> the step
+    before it. The value flows on unchanged in between (no other step or output reads it), so a
+    pass may treat the two steps as one run."""
+    readers = Counter(name for step in graph.steps for name in step.inputs)
+    readers.update(graph.outputs.values())
+    steps = {step.name for step in graph.steps}
+    return {step.name: step.inputs[0] for step in graph.steps
+            if len(step.inputs) == 1 and step.inputs[0] in steps and readers[step.inputs[0]] == 1}
+
+
 def chains(graph: WeightedGraph) -> Iterator[list[Node]]:
     """Runs of leaves that feed each other directly, in execution order: sequence containers
     flattened, each residual branch and each child of an opaque container its own run. A step
-    of an explicit graph that reads one value, made by a step nobody else reads, continues
-    that step's last run (passes see across the steps of a ``nodes:`` spec)."""
-    readers = Counter(name for step in graph.graph.steps for name in step.inputs)
-    readers.update(graph.graph.outputs.values())
+    of an explicit graph that continues the step it reads (``continued``) continues that step's
+    last run (passes see across the steps of a ``nodes:`` spec)."""
+    before = continued(graph.graph)
     runs: list[list[Node]] = []
     tails: dict[str, list[Node]] = {}
     for step in graph.graph.steps:
         out: list[list[Node]] = [[]]
         _collect(step.node, out)
-        source = step.inputs[0] if len(step.inputs) == 1 else None
-        if source in tails and readers[source] == 1:
-            tails[source].extend(out[0])
-            out[0] = tails[source]  # the same list, already in ``runs``
+        if step.name in before:
+            tail = tails[before[step.name]]
+            tail.extend(out[0])
+            out[0] = tail  # the same list, already in ``runs``
             runs.extend(out[1:])
         else:
             runs.extend(out)

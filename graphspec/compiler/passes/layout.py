@@ -3,7 +3,8 @@
 Each rewrite pass emits a drop-in module (5-D in, 5-D out). This pass lets every mobile module
 return its natural layout instead (``out_layout=None``) and forces a layout only where a
 consumer needs one: an op that was not rewritten (it gets ``[N, C, T, H, W]``), the model's
-outputs, and the two sides of a residual sum (they must agree). It simulates the dataflow of
+outputs, the steps of an explicit graph (except between a step and the one that continues it,
+``base.continued``), and the two sides of a residual sum (they must agree). It simulates the dataflow of
 the containers that declare it (``compiler.dataflow``); an opaque container's children are each
 treated as their own region, with 5-D tensors at their boundaries. Forcing is monotone (a
 forced ``ncthw`` is never undone), so the fixed point is reached in a few sweeps.
@@ -16,7 +17,7 @@ from graphspec.compiler.ir import Node
 
 from graphspec.compiler.dataflow import InSequence, Prefix, Residual, dataflow, slot_nodes
 
-from .base import ELEMENTWISE, WeightedGraph, Pass
+from .base import ELEMENTWISE, Pass, WeightedGraph, continued
 
 
 def _pointwise(node: Node) -> bool:
@@ -55,10 +56,19 @@ class KeepFoldedLayout(Pass):
         mobile = {id(n): n for n in graph.walk() if n.op in NATURAL}
         before = {key: node.args.get("out_layout") for key, node in mobile.items()}
         self.forced: dict[int, str] = {}
+        before_step = continued(graph.graph)
+        continuing = set(before_step.values())
         for _ in range(2 * len(mobile) + 2):
             count = dict(self.forced)
-            for root in graph.roots:  # each step gets and returns 5-D tensors
-                self._require(*self._flow(root, "ncthw", Producers()), "ncthw")
+            # a step gets and returns 5-D tensors, except between two steps one continues
+            ends: dict[str, tuple[str, Producers]] = {}
+            for step in graph.graph.steps:
+                start = ends.pop(before_step[step.name]) if step.name in before_step else ("ncthw", Producers())
+                end = self._flow(step.node, *start)
+                if step.name in continuing:
+                    ends[step.name] = end
+                else:
+                    self._require(*end, "ncthw")
             if self.forced == count:
                 break
         for key, node in mobile.items():
