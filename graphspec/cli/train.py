@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 
 from . import specs
-from .output import EXIT_INTERRUPTED, EXIT_OK, UsageError, err
+from .output import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, UsageError, err
 
 HELP = "train a train spec (one process, or under torchrun with DDP)"
 DESCRIPTION = ("Train and evaluate a kind: train spec. The run folder (default runs/NAME) gets the resolved "
                "spec, metrics.jsonl, checkpoints/ and final.pt. Under torchrun every rank runs this command; "
-               "the spec's batch_size is the global batch. Exit 0 done, 1 findings in the spec, 2 unusable "
-               "input, 130 stopped by Ctrl-C or SIGTERM (a checkpoint written: continue with --resume).")
+               "the spec's batch_size is the global batch. Exit 0 done, 1 findings in the spec (or the export "
+               "at the end failed its check), 2 unusable input, 130 stopped by Ctrl-C or SIGTERM (a checkpoint written: continue with --resume).")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -43,4 +43,4 @@ def run(args: argparse.Namespace) -> int:
             f"graphspec train {args.spec} --resume {outcome.run_dir}")
         return EXIT_INTERRUPTED
     err(f"done: {outcome.step} steps, {outcome.epoch} epochs; run folder {outcome.run_dir}")
-    return EXIT_OK
+    return EXIT_FINDINGS if outcome.export_failed else EXIT_OK

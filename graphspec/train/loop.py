@@ -55,6 +55,7 @@ class Outcome:
     checkpoint: Optional[Path] = None
     report: list[str] = field(default_factory=list)
     main: bool = True  # rank 0 (the one that reports)
+    export_failed: bool = False  # the training finished (final.pt written), its export did not
 
 
 def _located(result: CompiledTrain, message: str, path: tuple, hint: Optional[str] = None) -> SpecError:
@@ -468,7 +469,13 @@ def train(spec: Any, *, overrides=(), run_dir: Any = None, resume: Any = None, p
         if not outcome.interrupted and world.main:
             ckpt.write_atomic(run_dir / "final.pt", trainer.model.state_dict())
             if result.spec.export is not None:
-                outcome.report.append(_export(result, trainer, run_dir))
+                from graphspec.export.onnx_export import ExportError
+
+                try:
+                    outcome.report.append(_export(result, trainer, run_dir))
+                except ExportError as exc:  # a verdict on the trained model (int8 too far from fp32, ...)
+                    outcome.report.append(f"export failed, the trained weights are in {run_dir / 'final.pt'}: {exc}")
+                    outcome.export_failed = True
         return outcome
     finally:
         teardown(world)
@@ -513,8 +520,7 @@ def _export(result: CompiledTrain, trainer: Trainer, run_dir: Path) -> str:
     if settings.int8 and settings.calibrate is not None:
         loader = trainer.loaders[settings.calibrate]
         calibrate = [trainer._inputs(batch)[0].cpu() for _, batch in zip(range(4), loader)]
-    suffix = {"onnx": "onnx", "mobile": "onnx", "executorch": "pte"}[settings.to]
-    output = run_dir / f"model.{settings.to}.{suffix}"
+    output = run_dir / {"onnx": "model.onnx", "mobile": "model.mobile.onnx", "executorch": "model.pte"}[settings.to]
     export_spec(model_file, output, to=settings.to, weights=run_dir / "final.pt", int8=settings.int8,
                 calibrate=calibrate)
     return f"exported {output}"

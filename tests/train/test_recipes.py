@@ -99,3 +99,16 @@ def test_an_ssl_model_trains_on_its_own_loss_over_two_views(tmp_path, lists):
     losses = [r["loss"] for r in read(folder / "metrics.jsonl") if r["phase"] == "train"]
     assert len(losses) == 4 and all(torch.isfinite(torch.tensor(losses)))
     assert losses[-1] < losses[0]
+
+
+def test_export_at_the_end_writes_the_trained_model(tmp_path, lists):
+    import onnxruntime
+
+    folder = run(tmp_path, "exported", train_spec(lists, epochs=1, extra="export: {to: onnx}\n"))
+    session = onnxruntime.InferenceSession(str(folder / "model.onnx"))
+    compiled = api.compile(tmp_path / "exported.yaml")
+    model = compiled.build().eval()
+    model.load_state_dict(weights(folder))
+    clip = torch.rand(1, 3, 4, 16, 16)
+    got = session.run(None, {session.get_inputs()[0].name: clip.numpy()})[0]
+    assert torch.allclose(torch.from_numpy(got), model(clip).detach(), atol=1e-4)
