@@ -8,7 +8,7 @@ import os
 import random
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn as nn
@@ -37,16 +37,26 @@ def latest(run_dir: Path) -> Path | None:
     return items[-1] if items else None
 
 
-def write_atomic(path: Path, state: dict) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: a reader (or a run killed
-    while writing) never sees half a checkpoint."""
+def atomic(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
+    """``write(tmp)`` to a temporary file beside ``path`` (same suffix), then rename: a reader (or
+    a run killed while writing) never sees half a file."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
-        torch.save(state, tmp)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_atomic(path: Path, state: dict) -> None:
+    atomic(path, lambda tmp: torch.save(state, tmp))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    atomic(path, lambda tmp: tmp.write_text(text))
 
 
 def save(run_dir: Path, step: int, state: dict, keep_last: int) -> Path:
@@ -99,12 +109,3 @@ def init_weights(model: nn.Module, path: str | os.PathLike, reinit_mismatched: b
         lines.append(f"re-initialised {key}: checkpoint {tuple(state[key].shape)}, model {tuple(want[key].shape)}")
     return lines
 
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

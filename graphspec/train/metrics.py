@@ -15,6 +15,7 @@ from typing import Iterable
 
 import torch
 
+from .checkpoint import write_text_atomic
 from .distributed import World, all_sum
 
 
@@ -89,9 +90,7 @@ class MetricsLog:
         if not self.enabled or not self.path.exists():
             return
         kept = [line for line in self.path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(line + "\n" for line in kept))
-        tmp.replace(self.path)
+        write_text_atomic(self.path, "".join(line + "\n" for line in kept))
 
 
 def read(path: Path) -> list[dict]:

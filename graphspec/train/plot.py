@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .checkpoint import atomic
 from .metrics import read
 
 
@@ -45,12 +46,7 @@ def plot_run(run_dir: str | os.PathLike, output: str | os.PathLike) -> Path:
         ax.set_xlabel("step")
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
-    output = Path(output)
-    tmp = output.with_name(f".{output.stem}.{os.getpid()}.tmp{output.suffix}")
     try:
-        figure.savefig(tmp)
-        os.replace(tmp, output)
+        return atomic(output, figure.savefig)
     finally:
-        tmp.unlink(missing_ok=True)
         plt.close(figure)
-    return output
