@@ -364,6 +364,24 @@ def test_summary_of_a_broken_graph_prints_findings(tmp_path, capsys):
     assert "unknown input 'rbg'" in err
 
 
+@pytest.mark.parametrize("edit, code", [
+    (("", ""), 0),  # clean
+    (("[B, 8, 4, 8, 8]", "[B, 8, 4, 9, 9]"), 1),  # a failed expect
+    (("  outputs: {features: [B, 8, 4, 8, 8]}", "  outputs: {features: [B, 8, 4, 8, 8]}\n  params: 999"),
+     1),  # a failed expect of the parameter count
+    (("in_channels: 3", "in_channels: 4"), 1),  # an error
+])
+@pytest.mark.parametrize("command", ["summary", "graph"])
+def test_summary_and_graph_exit_like_validate_on_the_same_findings(tmp_path, capsys, edit, code, command):
+    spec = write(tmp_path, "s.yaml", TINY_MODEL.replace(*edit) if edit[0] else TINY_MODEL)
+    validated, out, _ = run(capsys, "validate", spec)
+    assert validated == code, out
+    finding = [line for line in out.splitlines() if line.startswith(f"{spec}:")]
+    got, _, err = run(capsys, command, spec)
+    assert got == validated, err
+    assert all(line in err for line in finding)  # the same findings, as validate words them
+
+
 # --------------------------------------------------------------------------------------------- expand
 
 

@@ -38,6 +38,10 @@ def plan_from_spec(spec: str | Path, overrides: Sequence[str] = (),
             d.location = d.location or smap.locate(d.path)
         return SpecError(diagnostics)
 
+    kind = data.get("kind", "model")  # a spec without kind: is a model spec
+    if kind != "data":
+        raise fail([Diagnostic(f"data prepare takes a data spec (its dataset names the steps); {spec} is a "
+                               f"{kind} spec", path=("kind",), code="kind", unusable=True)])
     dataset = data.get("dataset") if isinstance(data, dict) else None
     op = dataset.get("op") if isinstance(dataset, dict) else dataset
     merged = merge_fields(data.get("prepare") or {}, plan_overrides)
