@@ -247,10 +247,12 @@ class RandomResizedCrop(nn.Module):
 
 class OpSampler(nn.Module):
     """Draw ``num_sample_op`` of ``transforms_list`` (weights ``transforms_prob``, uniform when
-    None; with or without ``replacement``) and apply them in the order drawn."""
+    None; with or without ``replacement``) and apply them in the order drawn. With
+    ``randomly_sample_depth`` (PyTorchVideo's later releases) the number drawn is itself uniform
+    in ``[1, num_sample_op]`` per call."""
 
     def __init__(self, transforms_list: List[Callable], transforms_prob: Optional[List[float]] = None,
-                 num_sample_op: int = 1, replacement: bool = False):
+                 num_sample_op: int = 1, replacement: bool = False, randomly_sample_depth: bool = False):
         super().__init__()
         if not transforms_list:
             raise TransformError("OpSampler: transforms_list is empty")
@@ -274,9 +276,13 @@ class OpSampler(nn.Module):
                                             else [1.0] * len(transforms_list), dtype=torch.float)
         self.num_sample_op = num_sample_op
         self.replacement = replacement
+        self.randomly_sample_depth = randomly_sample_depth
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        for index in torch.multinomial(self.transforms_prob, self.num_sample_op, self.replacement).tolist():
+        depth = self.num_sample_op
+        if self.randomly_sample_depth:
+            depth = int(torch.randint(1, self.num_sample_op + 1, (1,)).item())
+        for index in torch.multinomial(self.transforms_prob, depth, self.replacement).tolist():
             x = self.transforms_list[index](x)
         return x
 

@@ -223,10 +223,20 @@ def test_op_sampler_draws_by_weight():
     torch.manual_seed(0)
     tens = sum(T.OpSampler([add_one, add_ten], [1.0, 3.0])(x).item() == 10 for _ in range(400))
     assert 260 < tens < 340  # weight 3/4
-    with pytest.raises(ValueError, match="without replacement"):
+    with pytest.raises(AssertionError, match="without replacement"):  # PyTorchVideo asserts
         T.OpSampler([add_one], num_sample_op=2)
     with pytest.raises(ValueError, match="only 1 have a positive weight"):
         T.OpSampler([add_one, add_ten], [1.0, 0.0], num_sample_op=2)
+
+
+def test_op_sampler_randomly_sample_depth_draws_the_number_of_ops_uniformly():
+    """PyTorchVideo's later releases: with randomly_sample_depth, 1 to num_sample_op ops per call."""
+    add_one = T.Lambda(lambda x: x + 1)
+    sampler = T.OpSampler([add_one], num_sample_op=3, replacement=True, randomly_sample_depth=True)
+    torch.manual_seed(0)
+    depths = torch.tensor([int(sampler(torch.zeros(1)).item()) for _ in range(600)])
+    assert set(depths.tolist()) == {1, 2, 3}
+    assert (torch.bincount(depths)[1:] - 200).abs().max() < 40
 
 
 def test_compose_lambda_multiview():
