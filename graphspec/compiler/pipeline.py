@@ -191,11 +191,11 @@ def _output_values(graph: Graph, env: dict[str, Value]) -> tuple[dict[str, Value
 def _refine(failed: InferenceFailed, data: dict, inputs: dict[str, Value]) -> Diagnostic:
     """Point a shape error at the spec key that set the offending value: the argument of the
     same name with that value, else the one key holding that value; an error naming no argument
-    of a node given a declared input as it is (SlowFast given three pathways) at that input."""
+    of a node given declared pathways as they are (SlowFast given three) at those inputs."""
     diag = failed.diagnostic
     if failed.node_arg is None:
         given, values = list(failed.inputs), list(inputs.values())
-        declared = [name for name, value in inputs.items() if given in ([value], value)]
+        declared = [name for name, value in inputs.items() if isinstance(value, list) and given in ([value], value)]
         if len(declared) == 1:
             diag.path = ("inputs", declared[0])
         elif len(values) > 1 and given in ([values], values):  # all the inputs, as one list or several

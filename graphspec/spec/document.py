@@ -66,12 +66,16 @@ class ModelSpec(_Strict):
         return list(self.outputs)
 
 
+#: a declared clip dim: a size >= 1 or a symbol (an identifier such as T)
+ClipDim = Union[Annotated[StrictInt, Field(ge=1)], Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]]
+
+
 class VideoDecl(_Strict):
     """A video tensor of a transform spec: layout, dtype and shape (symbols allowed)."""
 
     layout: Literal["CTHW", "TCHW", "THWC"] = Field("CTHW", description="order of the dims in `shape`")
     dtype: Literal["uint8", "float16", "bfloat16", "float32", "float64"] = "uint8"
-    shape: Shape = Field(min_length=4, max_length=4, description="e.g. [3, T, H, W]")
+    shape: list[ClipDim] = Field(min_length=4, max_length=4, description="e.g. [3, T, H, W]: sizes >= 1 or symbols")
 
 
 #: a clip key: a video, or ``any`` (a value the transforms pass along: label, name, audio); a
