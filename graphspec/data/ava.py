@@ -129,7 +129,7 @@ class AvaLabeledVideoFramePaths:
     @staticmethod
     def load_image_lists(frame_paths_file: str, video_path_prefix: str) -> tuple[list[list[str]], list[str], dict[str, int]]:
         """``(frame paths per video, video names by index, index by video name)``."""
-        names, paths, _ = read_frame_list(frame_paths_file, video_path_prefix)
+        names, paths, _ = read_frame_list(frame_paths_file, video_path_prefix, with_labels=False)
         return paths, names, {name: index for index, name in enumerate(names)}
 
     @staticmethod

@@ -18,6 +18,7 @@ from torch.utils.data import RandomSampler
 from graphspec.registry import ComponentType, register
 
 from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler
+from .errors import DataAssertionError, DataFileNotFoundError
 from .frame_video import FrameVideo
 from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, UniformClipDataset, VideoDtype, _seed_of
 from .traits import UNIFORM_CLIP_DATASET
@@ -27,21 +28,27 @@ FRAME_LIST_COLUMNS = ("original_vido_id", "video_id", "frame_id", "path", "label
 FRAME_LIST_FPS = 30
 
 
-def read_frame_list(frame_list_file: str, prefix: str = "") -> tuple[list[str], list[list[str]], list[list[list[int]]]]:
+def read_frame_list(frame_list_file: str, prefix: str = "", *,
+                    with_labels: bool = True) -> tuple[list[str], list[list[str]], list[list[list[int]]]]:
     """``(video names, frame paths per video, label ids per frame per video)`` of a frame list,
-    videos in order of first appearance, frames ordered by ``frame_id``."""
+    videos in order of first appearance, frames ordered by ``frame_id``. Without ``with_labels``
+    the labels column is not read (it may be empty or left out, as SSv2 and AVA leave it: their
+    labels come from other files) and the label lists are empty."""
+    if not os.path.isfile(frame_list_file):
+        raise DataFileNotFoundError(f"{frame_list_file}: no such frame list")
     frames: dict[str, list[tuple[int, str, list[int]]]] = {}
     with open(frame_list_file, newline="") as handle:
         reader = csv.DictReader(handle, delimiter=" ")
         if tuple(reader.fieldnames or ()) != FRAME_LIST_COLUMNS:
-            raise ValueError(f"{frame_list_file}: expected the header {' '.join(FRAME_LIST_COLUMNS)!r}, "
-                             f"got {' '.join(reader.fieldnames or [])!r}")
+            raise DataAssertionError(f"{frame_list_file}: expected the header {' '.join(FRAME_LIST_COLUMNS)!r}, "
+                                     f"got {' '.join(reader.fieldnames or [])!r}")
+        needed = FRAME_LIST_COLUMNS if with_labels else FRAME_LIST_COLUMNS[:-1]
         for row in reader:
             where = f"{frame_list_file}:{reader.line_num}"
-            if None in row or None in row.values():
-                raise ValueError(f"{where}: expected {len(FRAME_LIST_COLUMNS)} space separated fields")
+            if None in row or any(row[column] is None for column in needed):
+                raise DataAssertionError(f"{where}: expected {len(needed)} space separated fields")
             try:
-                labels = [int(x) for x in row["labels"].replace('"', "").split(",") if x.strip()]
+                labels = [int(x) for x in row["labels"].replace('"', "").split(",") if x.strip()] if with_labels else []
                 frame_id = int(row["frame_id"])
             except ValueError:
                 raise ValueError(f"{where}: frame_id and labels must be integers, got {row['frame_id']!r} "

@@ -12,7 +12,10 @@ Timestamps are frame-accurate: a frame belongs to the clip when its presentation
 """
 from __future__ import annotations
 
+import gc
 import math
+import os
+import weakref
 from fractions import Fraction
 from typing import Any, BinaryIO, Callable, Optional
 
@@ -27,6 +30,20 @@ from .errors import BadVideoError, VideoNotFoundError
 
 #: PyAV errors that mean "this file is not a (whole) video"
 _AV_ERRORS = (av.error.FFmpegError, OSError, ValueError, EOFError)
+
+#: Every decoder object not yet freed. A forked process (a DataLoader worker) that frees a
+#: threaded FFmpeg decoder inherited from its parent waits forever for the codec's threads, which
+#: fork does not copy: so unreachable decoders (in reference cycles, say an exception's traceback)
+#: are collected before a fork, never in the child.
+_LIVE_DECODERS: "weakref.WeakSet[EncodedVideoPyAV]" = weakref.WeakSet()
+
+
+def _collect_unreachable_decoders() -> None:
+    if _LIVE_DECODERS:
+        gc.collect()
+
+
+os.register_at_fork(before=_collect_unreachable_decoders)
 
 
 @register_decoder("pyav")
@@ -45,6 +62,7 @@ class EncodedVideoPyAV(EncodedVideo):
         self._skip_unneeded = skip_unneeded
         #: packets handed to the decoder so far (all clips): what decoding a clip cost
         self.packets_decoded = 0
+        _LIVE_DECODERS.add(self)
         try:
             self._container = av.open(file)
         except FileNotFoundError:

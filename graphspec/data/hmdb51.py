@@ -1,7 +1,9 @@
 """HMDB51: the official split files ``<action>_test_split<N>.txt``, one per action and fold, whose
 lines are ``<video>.avi <type>`` with type 1 = train, 2 = test, 0 = unused. Videos live at
-``<video_path_prefix>/<action>/<video>.avi``; labels are action indices in sorted order
-(``label``) and the action name (``label_name``)."""
+``<video_path_prefix>/<action>/<video>.avi``. As in PyTorchVideo, a video's ``label`` is its
+action's name and ``meta_tags`` the five tags its file name ends with (``April_09_brush_hair_u_nm_
+np1_ba_goo_0.avi``: visible body parts, camera motion, number of people, viewpoint, quality:
+``["u", "nm", "np1", "ba", "goo"]``)."""
 from __future__ import annotations
 
 import os
@@ -13,6 +15,7 @@ from torch.utils.data import RandomSampler
 from graphspec.registry import ComponentType, register
 
 from .clip_sampling import ClipSampler
+from .errors import DataAssertionError, DataFileNotFoundError
 from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, VideoDtype
 from .labeled_video_paths import LabeledVideoPaths
 from .traits import UNIFORM_CLIP_DATASET
@@ -30,11 +33,11 @@ class Hmdb51LabeledVideoPaths(LabeledVideoPaths):
     def from_dir(cls, data_path: str, split_id: int = 1, split_type: str = "train") -> "Hmdb51LabeledVideoPaths":
         """Read every ``*_test_split<split_id>.txt`` of the folder ``data_path``."""
         if not os.path.isdir(data_path):
-            raise FileNotFoundError(f"{data_path}: no such folder of HMDB51 split files")
+            raise DataFileNotFoundError(f"{data_path}: no such folder of HMDB51 split files")
         files = sorted(os.path.join(data_path, f) for f in os.listdir(data_path)
                        if (m := _SPLIT_FILE.match(f)) and int(m["split"]) == split_id)
         if not files:
-            raise ValueError(f"{data_path}: no '*_test_split{split_id}.txt' split files")
+            raise DataAssertionError(f"{data_path}: no '*_test_split{split_id}.txt' split files")
         return cls.from_csvs(files, split_id, split_type)
 
     @classmethod
@@ -44,7 +47,6 @@ class Hmdb51LabeledVideoPaths(LabeledVideoPaths):
         if split_type not in cls.SPLIT_TYPES:
             raise ValueError(f"split_type must be one of {sorted(cls.SPLIT_TYPES)}, got {split_type!r}")
         wanted = cls.SPLIT_TYPES[split_type]
-        actions = sorted({_SPLIT_FILE.match(os.path.basename(f))["action"] for f in file_paths})
         out = []
         for file_path in file_paths:
             action = _SPLIT_FILE.match(os.path.basename(file_path))["action"]
@@ -56,8 +58,10 @@ class Hmdb51LabeledVideoPaths(LabeledVideoPaths):
                     if len(parts) != 2 or not parts[1].isdigit():
                         raise ValueError(f"{file_path}:{number}: expected '<video> <0|1|2>', got {line.strip()!r}")
                     if int(parts[1]) == wanted:
-                        out.append((os.path.join(action, parts[0]),
-                                    {"label": actions.index(action), "label_name": action}))
+                        meta_tags = parts[0].split("_")[-6:-1]
+                        out.append((os.path.join(action, parts[0]), {"label": action, "meta_tags": meta_tags}))
+        if not out:
+            raise DataAssertionError(f"no {split_type!r} videos in the split files {file_paths}")
         return cls(out)
 
 

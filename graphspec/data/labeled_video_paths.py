@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import Optional
 
+from .errors import DataAssertionError
+
 #: Files taken as videos in a class-folder layout (folders inside a class folder are frame videos).
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv")
 
@@ -45,7 +47,7 @@ class LabeledVideoPaths:
                 except ValueError:
                     raise ValueError(f"{file_path}:{number}: label {label!r} is not an integer") from None
         if not out:
-            raise ValueError(f"{file_path}: no 'path label' lines")
+            raise DataAssertionError(f"{file_path}: no 'path label' lines")
         return cls(out)
 
     @classmethod
@@ -54,7 +56,7 @@ class LabeledVideoPaths:
         0, 1, ...; a video is a file with a video extension or a folder (of frames)."""
         classes = sorted(d for d in os.listdir(dir_path) if os.path.isdir(os.path.join(dir_path, d)))
         if not classes:
-            raise ValueError(f"{dir_path}: no class folders")
+            raise DataAssertionError(f"{dir_path}: no class folders")
         out = []
         for label, name in enumerate(classes):
             folder = os.path.join(dir_path, name)

@@ -79,7 +79,7 @@ class SSv2(FrameListDataset):
                  frames_per_clip: Optional[int] = None, rand_sample_frames: bool = False, *, seed: int = 0,
                  rank: Optional[int] = None, world_size: Optional[int] = None,
                  bad_files: BadFilePolicy = "skip", video_dtype: VideoDtype = "float32") -> None:
-        names, paths, _ = read_frame_list(video_path_label_file, video_path_prefix)
+        names, paths, _ = read_frame_list(video_path_label_file, video_path_prefix, with_labels=False)
         labels = read_video_labels(video_label_file, label_name_file)
         unlabelled = [name for name in names if name not in labels]
         if unlabelled:

@@ -12,11 +12,13 @@ import threading
 import typing
 from collections import defaultdict
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
 import torch.utils.data
+
+from .errors import DataAssertionError
 
 #: A time this close to a whole number of time-base ticks is that tick (floats like 0.1 / (1/90000)
 #: come out as 9000.000000000002; rounding them up would drop a frame).
@@ -60,32 +62,64 @@ def pts_to_secs(pts: int | float, time_base: float | Fraction, start_pts: int) -
 
 
 def export_video_array(video: np.ndarray | torch.Tensor, output_path: str, rate: str | Fraction | int,
-                       bit_rate: int | None = None, pix_fmt: str | None = "yuv420p",
-                       height: int | None = None, width: int | None = None) -> None:
-    """Encode a (T, H, W, 3) uint8 RGB array as an H.264 video at ``rate`` frames per second.
+                       bit_rate: Optional[int] = None, pix_fmt: Optional[str] = "yuv420p",
+                       height: Optional[int] = None, width: Optional[int] = None,
+                       in_format: Optional[str] = "rgb24", out_format: Optional[str] = "bgr24",
+                       video_codec: Optional[str] = "mpeg4", options: Optional[dict[str, Any]] = None):
+    """PyTorchVideo's ``export_video_array``: encode a ``(C, T, H, W)`` clip (as ``get_clip``
+    returns it, values 0..255) at ``rate`` frames per second with ``video_codec``. Each frame is
+    read as ``in_format`` pixels and converted to ``out_format`` before encoding; ``options`` are
+    the codec's options; height and width default to the clip's. Returns the ``av.VideoStream``.
 
-    Written to a temporary file next to ``output_path`` and renamed, so a reader never sees a
-    half-written video."""
+    ``export_frames`` is the fast path for (T, H, W, 3) bytes (no per-frame conversion, H.264)."""
+    frames = video.numpy() if isinstance(video, torch.Tensor) else np.asarray(video)
+    if frames.ndim != 4:
+        raise ValueError(f"export_video_array expects a (C, T, H, W) clip, got shape {tuple(frames.shape)}")
+    return _encode(np.moveaxis(frames, 0, -1), output_path, rate, codec=video_codec or "mpeg4", bit_rate=bit_rate,
+                   pix_fmt=pix_fmt, height=height, width=width, in_format=in_format or "rgb24",
+                   out_format=out_format, options=options)
+
+
+def export_frames(frames: np.ndarray | torch.Tensor, output_path: str, rate: str | Fraction | int, *,
+                  video_codec: str = "libx264", bit_rate: Optional[int] = None, pix_fmt: str = "yuv420p",
+                  options: Optional[dict[str, Any]] = None):
+    """Encode (T, H, W, 3) uint8 RGB frames as ``video_codec`` (H.264) at ``rate`` frames per
+    second: the frames go to the encoder as they are. Returns the ``av.VideoStream``."""
+    frames = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"export_frames expects (T, H, W, 3) frames, got shape {tuple(frames.shape)}")
+    return _encode(frames, output_path, rate, codec=video_codec, bit_rate=bit_rate, pix_fmt=pix_fmt, height=None,
+                   width=None, in_format="rgb24", out_format=None, options=options)
+
+
+def _encode(frames: np.ndarray, output_path: str, rate, *, codec: str, bit_rate: Optional[int],
+            pix_fmt: Optional[str], height: Optional[int], width: Optional[int], in_format: str,
+            out_format: Optional[str], options: Optional[dict[str, Any]]):
+    """(T, H, W, C) frames into ``output_path``, written under a temporary name beside it and
+    renamed, so a reader never sees a half-written video."""
     import av
 
-    frames = video.numpy() if isinstance(video, torch.Tensor) else np.asarray(video)
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ValueError(f"export_video_array expects (T, H, W, 3) frames, got shape {tuple(frames.shape)}")
     folder = os.path.dirname(os.path.abspath(output_path))
     suffix = os.path.splitext(output_path)[1] or ".mp4"
     fd, tmp = tempfile.mkstemp(suffix=suffix, dir=folder)
     os.close(fd)
     try:
         with av.open(tmp, "w") as container:
-            stream = container.add_stream("libx264", rate=rate)
+            stream = container.add_stream(codec, rate=rate)
             stream.height = height or frames.shape[1]
             stream.width = width or frames.shape[2]
             if bit_rate:
                 stream.bit_rate = bit_rate
             if pix_fmt:
                 stream.pix_fmt = pix_fmt
-            for array in frames:
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array, dtype=np.uint8), format="rgb24")
+            if options:
+                stream.options = dict(options)
+            frame_time = 1 / Fraction(rate)
+            for index, array in enumerate(frames):
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array, dtype=np.uint8), format=in_format)
+                if out_format and out_format != in_format:
+                    frame = frame.reformat(format=out_format)
+                frame.pts, frame.time_base = index, frame_time  # frame i at i / rate, whatever the codec
                 container.mux(stream.encode(frame))
             container.mux(stream.encode())
         os.replace(tmp, output_path)
@@ -93,18 +127,23 @@ def export_video_array(video: np.ndarray | torch.Tensor, output_path: str, rate:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    return stream
 
 
 def shard_bounds(length: int, shard: int, num_shards: int) -> tuple[int, int]:
     """The contiguous ``[start, stop)`` of ``shard`` when ``length`` items are split ``num_shards``
-    ways as evenly as possible (sizes differ by at most one; together they cover every item once)."""
-    return (length * shard) // num_shards, (length * (shard + 1)) // num_shards
+    ways as ``np.array_split`` splits them (as PyTorchVideo's ``MultiProcessSampler``): sizes
+    differ by at most one, the first ``length % num_shards`` shards holding one more."""
+    size, extra = divmod(length, num_shards)
+    start = shard * size + min(shard, extra)
+    return start, start + size + (shard < extra)
 
 
 class MultiProcessSampler(torch.utils.data.Sampler):
-    """Wraps a sampler so that each DataLoader worker iterates its own contiguous share of it.
-
-    Outside a worker (or with one worker) it yields the whole sampler."""
+    """Wraps a sampler so that each DataLoader worker iterates its own contiguous share of it,
+    split as ``np.array_split`` splits (the remainder goes to the first workers). Outside a
+    worker (or with one worker) it yields the whole sampler; a worker with no share warns, as
+    PyTorchVideo's does (fewer videos than workers)."""
 
     def __init__(self, sampler: torch.utils.data.Sampler) -> None:
         self._sampler = sampler
@@ -114,6 +153,9 @@ class MultiProcessSampler(torch.utils.data.Sampler):
         if info is None or info.num_workers == 1:
             return iter(self._sampler)
         start, stop = shard_bounds(len(self._sampler), info.id, info.num_workers)
+        if start == stop:
+            get_logger(__name__).warning("more data workers (%d) than items (%d): worker %d has none; use fewer "
+                                         "workers", info.num_workers, len(self._sampler), info.id)
         return itertools.islice(iter(self._sampler), start, stop)
 
     def __len__(self) -> int:
@@ -149,19 +191,47 @@ def optional_threaded_foreach(target: Callable, args_iterable: Iterable[tuple], 
 
 
 class DataclassFieldCaster:
-    """Mixin for dataclasses read from text (csv): casts each field to its annotated type after
-    construction (``"3"`` -> ``3`` for an ``int`` field, ``"1.5"`` -> ``1.5`` for a float one)."""
+    """Mixin for dataclasses read from text (csv): after construction each field is cast to its
+    declared type when it is not one already (``"3"`` -> ``3`` for an ``int`` field, ``"1.5"``
+    -> ``1.5`` for a float one, ``Path`` from a ``str`` for a ``Path`` field: any class that
+    takes the value), or passed through the initializer that ``complex_initialized_dataclass_field``
+    declared for it (``List[str]`` from ``"['a', 'b']"``). Generic annotations without one are
+    left alone. Beyond PyTorchVideo: an ``int`` field takes ``"3.0"``, and a ``bool`` field reads
+    ``"false"``/``"0"``/``"no"`` as False (``bool("False")`` would be True)."""
+
+    COMPLEX_INITIALIZER = "DataclassFieldCaster__complex_initializer"
 
     def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
+        try:
+            hints = typing.get_type_hints(type(self))
+        except NameError:  # string annotations naming what its module cannot see: the resolved ones only
+            hints = {f.name: f.type for f in dataclasses.fields(self) if not isinstance(f.type, str)}
         for field in dataclasses.fields(self):
-            kind = hints.get(field.name, Any)
             value = getattr(self, field.name)
-            if kind in (int, float, str) and not isinstance(value, kind):
-                setattr(self, field.name, kind(float(value)) if kind is int and isinstance(value, str)
-                        and "." in value else kind(value))
-            elif kind is bool and isinstance(value, str):
-                setattr(self, field.name, value.strip().lower() in ("1", "true", "yes"))
+            initializer = field.metadata.get(self.COMPLEX_INITIALIZER)
+            kind = hints.get(field.name, Any)
+            try:
+                if initializer is not None:
+                    setattr(self, field.name, initializer(value))
+                elif kind is bool and isinstance(value, str):
+                    setattr(self, field.name, value.strip().lower() in ("1", "true", "yes"))
+                elif kind is int and isinstance(value, str) and "." in value:
+                    setattr(self, field.name, int(float(value)))
+                elif isinstance(kind, type) and kind is not Any and not isinstance(value, kind):
+                    setattr(self, field.name, kind(value))
+            except (ValueError, TypeError, SyntaxError) as err:
+                raise ValueError(f"{type(self).__name__}.{field.name}: cannot read {value!r} as "
+                                 f"{getattr(kind, '__name__', kind)} ({err})") from None
+
+    @staticmethod
+    def complex_initialized_dataclass_field(field_initializer: Callable[[Any], Any], **kwargs: Any) -> Any:
+        """A ``dataclasses.field(**kwargs)`` whose value ``field_initializer`` makes at
+        ``__post_init__`` (for field types no constructor call makes, such as ``List[str]``)."""
+        metadata = dict(kwargs.pop("metadata", None) or {})
+        if DataclassFieldCaster.COMPLEX_INITIALIZER in metadata:
+            raise DataAssertionError("the field's metadata already holds an initializer")
+        metadata[DataclassFieldCaster.COMPLEX_INITIALIZER] = field_initializer
+        return dataclasses.field(metadata=metadata, **kwargs)
 
 
 def load_dataclass_dict_from_csv(input_csv_file_path: str, dataclass_class: type, dict_key_field: str,
@@ -184,7 +254,7 @@ def load_dataclass_dict_from_csv(input_csv_file_path: str, dataclass_class: type
             if list_per_key:
                 out[key].append(obj)
             elif key in out:
-                raise ValueError(f"{input_csv_file_path}: duplicate {dict_key_field} {key!r}")
+                raise DataAssertionError(f"{input_csv_file_path}: duplicate {dict_key_field} {key!r}")
             else:
                 out[key] = obj
     return dict(out)

@@ -145,3 +145,31 @@ def test_uint8_clips_hold_the_same_pixels(video_path):
     with EncodedVideo.from_path(str(video_path), decode_audio=False) as video:
         as_bytes = video.get_clip(1.0, 2.0, dtype=torch.uint8)["video"]
         assert as_bytes.dtype == torch.uint8 and torch.equal(as_bytes.float(), video.get_clip(1.0, 2.0)["video"])
+
+
+def test_a_forked_worker_never_frees_a_decoder_of_its_parent(video_path):
+    """An unreachable decoder (here in a reference cycle) is collected before a fork: freeing a
+    threaded FFmpeg decoder in the child (a DataLoader worker) would wait forever for its threads."""
+    import gc
+    import os
+    import signal
+    import time
+
+    video = EncodedVideo.from_path(str(video_path), decode_audio=False)
+    video.get_clip(0.0, 1.0)  # the codec opens its threads
+    video.cycle = video
+    del video
+    pid = os.fork()
+    if pid == 0:  # the child frees whatever garbage it inherited, then leaves
+        gc.collect()
+        os._exit(0)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung freeing its parent's decoder")

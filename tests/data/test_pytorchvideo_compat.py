@@ -3,7 +3,12 @@ catch, empty clip ranges, the decoder names it takes, HMDB51's labels, SSv2's fr
 unseeded video order, ``MultiProcessSampler``'s split and the ``utils`` helpers' signatures."""
 from __future__ import annotations
 
+import ast
+import dataclasses
+import pathlib
 import warnings
+from fractions import Fraction
+from typing import List
 
 import pytest
 import torch
@@ -16,6 +21,7 @@ from graphspec.data.encoded_video import EncodedVideo
 from graphspec.data.encoded_video_pyav import EncodedVideoPyAV
 from graphspec.data.errors import BadVideoError
 from graphspec.data.frame_video import FrameVideo
+from graphspec.data.utils import DataclassFieldCaster
 
 FPS = 10
 
@@ -123,3 +129,129 @@ def test_the_video_modules_import_each_other_without_a_circle():
                     if name and name.startswith("graphspec.data."):
                         graph.add_edge(f"graphspec.data.{path.stem}", name)
     assert "graphspec.data.encoded_video" in graph and list(nx.simple_cycles(graph)) == []
+
+
+# -- HMDB51 ------------------------------------------------------------------------------------
+def test_hmdb51_labels_are_the_action_name_and_the_file_name_tags(tmp_path):
+    from graphspec.data.hmdb51 import Hmdb51LabeledVideoPaths
+
+    (tmp_path / "brush_hair_test_split1.txt").write_text(
+        "April_09_brush_hair_u_nm_np1_ba_goo_0.avi 1\nAmerican_History_X_brush_hair_h_cm_np1_fr_med_1.avi 2\n")
+    (tmp_path / "push_up_test_split1.txt").write_text("Push_ups_push_up_f_nm_np1_le_bad_2.avi 1\n")
+    train = Hmdb51LabeledVideoPaths.from_dir(str(tmp_path), split_id=1, split_type="train")
+    assert [train[i] for i in range(len(train))] == [
+        ("brush_hair/April_09_brush_hair_u_nm_np1_ba_goo_0.avi", {"label": "brush_hair",
+                                                                  "meta_tags": ["u", "nm", "np1", "ba", "goo"]}),
+        ("push_up/Push_ups_push_up_f_nm_np1_le_bad_2.avi", {"label": "push_up",
+                                                            "meta_tags": ["f", "nm", "np1", "le", "bad"]})]
+    with pytest.raises(AssertionError):  # PyTorchVideo asserts the folder exists
+        Hmdb51LabeledVideoPaths.from_dir(str(tmp_path / "missing"))
+    with pytest.raises(AssertionError):  # and that a split has videos
+        Hmdb51LabeledVideoPaths.from_dir(str(tmp_path), split_id=2)
+
+
+# -- SSv2 frame lists --------------------------------------------------------------------------
+def test_ssv2_ignores_the_frame_list_labels_column(tmp_path):
+    """PyTorchVideo's SSv2 reads a video's label from the json files only: a frame list whose labels
+    column is left out or holds anything reads as one with ``""``."""
+    import json
+
+    from graphspec.data.clip_sampling import make_clip_sampler
+    from graphspec.data.ssv2 import SSv2
+    from torch.utils.data import SequentialSampler
+
+    (tmp_path / "labels.json").write_text(json.dumps({"Pushing something": "0", "Holding something": "1"}))
+    (tmp_path / "train.json").write_text(json.dumps([{"id": "7", "template": "Holding [something]"}]))
+    files = write_frames(tmp_path / "frames" / "7", [f"7_{i + 1:06d}.jpg" for i in range(12)])
+    rows = ["original_vido_id video_id frame_id path labels"]
+    rows += [f"7 0 {i} {f.parent.name}/{f.name}" + ("" if i % 2 else " not,ids") for i, f in enumerate(files)]
+    (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
+    dataset = SSv2(str(tmp_path / "labels.json"), str(tmp_path / "train.json"), str(tmp_path / "train.csv"),
+                   make_clip_sampler("uniform", 0.2), SequentialSampler, video_path_prefix=str(tmp_path / "frames"))
+    sample = next(iter(dataset))
+    assert sample["label"] == 1 and frame_ids(sample["video"]) == [0, 1, 2, 3, 4, 5]
+
+
+def test_the_other_asserted_refusals_are_assertion_errors(tmp_path):
+    """Where PyTorchVideo asserts on its inputs: an empty ``path label`` list, a folder without class
+    folders, a missing frame list, a row of the wrong width, EPIC-Kitchens without its files, a csv
+    with a key twice."""
+    from graphspec.data.charades import read_frame_list
+    from graphspec.data.dataset_manifest_utils import VideoInfo
+    from graphspec.data.epic_kitchen.epic_kitchen_dataset import EpicKitchenDataset
+    from graphspec.data.labeled_video_paths import LabeledVideoPaths
+    from graphspec.data.utils import load_dataclass_dict_from_csv
+
+    (tmp_path / "empty.csv").write_text("\n")
+    (tmp_path / "no_classes").mkdir()
+    (tmp_path / "wide.csv").write_text("original_vido_id video_id frame_id path labels\na 0 0 a/1.jpg \"\" extra\n")
+    write_csv(tmp_path / "info.csv", ["video_id", "resolution", "duration", "fps"], [["v", "2x2", 1.0, 1], ["v", "2x2", 1.0, 1]])
+    refusals = [lambda: LabeledVideoPaths.from_path(str(tmp_path / "empty.csv")),
+                lambda: LabeledVideoPaths.from_path(str(tmp_path / "no_classes")),
+                lambda: read_frame_list(str(tmp_path / "missing.csv")),
+                lambda: read_frame_list(str(tmp_path / "wide.csv")),
+                lambda: EpicKitchenDataset("", str(tmp_path / "a.csv"), lambda v, a: [], str(tmp_path / "m.csv")),
+                lambda: load_dataclass_dict_from_csv(str(tmp_path / "info.csv"), VideoInfo, "video_id")]
+    for refuse in refusals:
+        with pytest.raises(AssertionError):
+            refuse()
+
+
+# -- MultiProcessSampler -----------------------------------------------------------------------
+def test_multi_process_sampler_splits_as_numpy_array_split(monkeypatch):
+    from types import SimpleNamespace
+
+    from torch.utils.data import SequentialSampler
+
+    from graphspec.data.utils import MultiProcessSampler
+
+    def shares(length, workers):
+        out = []
+        for worker in range(workers):
+            info = SimpleNamespace(id=worker, num_workers=workers)
+            monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: info)
+            out.append(list(MultiProcessSampler(SequentialSampler(range(length)))))
+        return out
+
+    # np.array_split(range(10), 4): [0 1 2] [3 4 5] [6 7] [8 9] (the remainder to the first workers)
+    assert shares(10, 4) == [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]
+    assert shares(5, 3) == [[0, 1], [2, 3], [4]]
+    assert shares(2, 3) == [[0], [1], []]
+
+
+# -- utils: DataclassFieldCaster, export_video_array -------------------------------------------
+@dataclasses.dataclass
+class _Row(DataclassFieldCaster):
+    where: pathlib.Path
+    rate: Fraction
+    count: int
+    tags: List[str] = DataclassFieldCaster.complex_initialized_dataclass_field(ast.literal_eval, default="[]")
+
+
+def test_dataclass_field_caster_casts_to_any_declared_type_and_takes_complex_initializers():
+    Row = _Row
+    row = Row("a/b.mp4", "30000/1001", "3", "['x', 'y']")
+    assert (row.where, row.rate, row.count, row.tags) == (pathlib.Path("a/b.mp4"), Fraction(30000, 1001), 3, ["x", "y"])
+    assert Row("a", "1", "2").tags == []
+    meta = dataclasses.fields(Row)[-1].metadata
+    assert meta[DataclassFieldCaster.COMPLEX_INITIALIZER] is ast.literal_eval
+
+
+def test_export_video_array_takes_a_cthw_clip_and_returns_the_stream(tmp_path):
+    import av
+    import numpy as np
+
+    from dataset_fixtures import frame_rgb
+    from graphspec.data.utils import export_video_array
+
+    clip = torch.from_numpy(np.stack([frame_rgb(i) for i in range(12)])).permute(3, 0, 1, 2).float()  # (C, T, H, W)
+    stream = export_video_array(clip, str(tmp_path / "a.mp4"), rate=10)
+    assert isinstance(stream, av.video.stream.VideoStream) and stream.codec_context.name == "mpeg4"  # the default
+    x264 = export_video_array(clip.numpy(), str(tmp_path / "b.mp4"), 10, video_codec="libx264",
+                              options={"crf": "0"}, in_format="rgb24", out_format="yuv444p")
+    assert x264.codec_context.name == "libx264"
+    for name in ("a.mp4", "b.mp4"):
+        with EncodedVideo.from_path(str(tmp_path / name), decode_audio=False) as video:
+            assert video.duration == Fraction(12, 10) and video.get_clip(0, 2)["video"].shape == clip.shape
+    with EncodedVideo.from_path(str(tmp_path / "b.mp4"), decode_audio=False) as video:
+        assert frame_ids(video.get_clip(0, 2)["video"]) == list(range(12))  # x264 at crf 0: the frames in order

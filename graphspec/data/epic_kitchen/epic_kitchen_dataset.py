@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import ast
-import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 from graphspec.data.dataset_manifest_utils import (
     ManifestClipDataset,
@@ -12,6 +11,7 @@ from graphspec.data.dataset_manifest_utils import (
     VideoDatasetType,
     get_seconds_from_hms_time,
 )
+from graphspec.data.errors import DataAssertionError
 from graphspec.data.labeled_video_dataset import BadFilePolicy
 from graphspec.registry import register
 from graphspec.data.utils import DataclassFieldCaster, load_dataclass_dict_from_csv
@@ -19,6 +19,20 @@ from graphspec.data.video_base import Video
 
 #: ``(videos, actions per video) -> clips``: how a dataset lays its clips over the videos
 ClipStructure = Callable[[dict[str, Video], dict[str, list["ActionData"]]], list[VideoClipInfo]]
+
+
+def _list_literal(value: Any) -> list:
+    """A csv cell holding a Python list literal (``"['tap', 'water']"``) as a list; a literal only:
+    nothing in a csv is ever evaluated as code."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        parsed = None
+    if not isinstance(parsed, (list, tuple)):
+        raise ValueError(f"expected a list literal like \"['tap']\", got {value!r}")
+    return list(parsed)
 
 
 @dataclass
@@ -38,21 +52,8 @@ class ActionData(DataclassFieldCaster):
     verb_class: int
     noun: str
     noun_class: int
-    all_nouns: list
-    all_noun_classes: list
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if field.type in (list, "list") and isinstance(value, str):
-                try:  # a literal only: nothing in a csv is ever evaluated as code
-                    parsed = ast.literal_eval(value)
-                except (ValueError, SyntaxError):
-                    parsed = None
-                if not isinstance(parsed, (list, tuple)):
-                    raise ValueError(f"ActionData.{field.name}: expected a list literal like \"['tap']\", got {value!r}")
-                setattr(self, field.name, list(parsed))
+    all_nouns: List[str] = DataclassFieldCaster.complex_initialized_dataclass_field(_list_literal)
+    all_noun_classes: List[int] = DataclassFieldCaster.complex_initialized_dataclass_field(_list_literal)
 
     @property
     def start_time(self) -> float:
@@ -80,7 +81,7 @@ class EpicKitchenDataset(ManifestClipDataset):
         for name, value in (("video_info_file_path", video_info_file_path), ("actions_file_path", actions_file_path),
                             ("video_data_manifest_file_path", video_data_manifest_file_path)):
             if not value:
-                raise ValueError(f"EpicKitchenDataset needs {name}")
+                raise DataAssertionError(f"EpicKitchenDataset needs {name}")
 
         def sorted_actions(video_ids: set[str]) -> dict[str, list[ActionData]]:
             actions = load_dataclass_dict_from_csv(actions_file_path, ActionData, "video_id", list_per_key=True)
