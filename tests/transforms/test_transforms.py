@@ -7,7 +7,6 @@ import torch.nn.functional as TF
 
 import graphspec.transforms as T
 from graphspec import registry
-from graphspec.transforms import functional as F
 from graphspec.transforms.ops import TRANSFORM_OPS
 from graphspec.transforms.spec import Seeded
 
