@@ -26,6 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "onnxruntime, PT2E for ExecuTorch), judged against fp32 on held-out clips")
     parser.add_argument("--calibrate", metavar="DATA_SPEC", help="data spec whose clips calibrate --int8")
     parser.add_argument("--calib-clips", type=int, default=8, metavar="N", help="calibration clips (default 8)")
+    parser.add_argument("--min-cosine", type=float, metavar="C", help="refuse (exit 1, nothing written) an --int8 "
+                        "model whose mean cosine to fp32 on the held-out clips is below C (default 0.99)")
     parser.add_argument("--latency-runs", type=int, default=10, metavar="N", help="timed runs (default 10; 0: skip)")
     parser.add_argument("--verify-passes", action="store_true", help="check the graph after every mobile lowering "
                         "pass (shapes, IR lint, a strict load of its state); a broken pass is an internal error")
@@ -35,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     import warnings
 
     from graphspec.export import ExportError, WeightsError, export_spec
+    from graphspec.export.int8 import DEFAULT_MIN_COSINE, check_min_cosine
     from graphspec.export.spec_export import UnusableArgument
 
     if args.calibrate and not args.int8:
@@ -44,13 +47,21 @@ def run(args: argparse.Namespace) -> int:
     if args.verify_passes and args.to == "onnx":
         raise UsageError("--verify-passes checks the mobile lowering passes; --to onnx runs none (use --to mobile "
                          "or executorch)")
+    if args.min_cosine is not None and not args.int8:
+        raise UsageError("--min-cosine judges --int8; add --int8")
+    min_cosine = DEFAULT_MIN_COSINE if args.min_cosine is None else args.min_cosine
+    try:
+        check_min_cosine(min_cosine)
+    except ValueError as exc:
+        raise UsageError(f"--min-cosine: {exc}") from None
     guard.check_outputs(args, [("-o", args.output)])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the report repeats what matters (random weights, calibration)
             report = export_spec(args.spec, args.output, to=args.to, weights=args.weights, int8=args.int8,
                                  calibrate=args.calibrate, calib_clips=args.calib_clips, overrides=args.set,
-                                 latency_runs=args.latency_runs, verify_passes=args.verify_passes)
+                                 latency_runs=args.latency_runs, min_cosine=min_cosine,
+                                 verify_passes=args.verify_passes)
     except (WeightsError, UnusableArgument) as exc:
         raise UsageError(str(exc)) from None
     except ExportError as exc:

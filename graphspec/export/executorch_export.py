@@ -128,45 +128,78 @@ def quantize_pt2e(model: nn.Module, args: tuple, calibration: Sequence[tuple]) -
         return convert_pt2e(prepared)
 
 
-def strip_final_softmax(graph_module: torch.fx.GraphModule) -> bool:
-    """Bypass the graph's last softmax in place (its input becomes the output: the logits, the
-    pre-softmax outputs int8 is judged on, like ``int8.pre_softmax`` in ONNX); False when none."""
-    softmax = [n for n in graph_module.graph.nodes if n.op == "call_function" and "softmax" in str(n.target)]
-    if not softmax:
-        return False
-    node = softmax[-1]
+#: aten ops (name fragments) between a head's softmax and the output that leave it the output
+#: activation: the head's pooling and reshapes, and int8's quantize/dequantize pairs (``int8.OUTPUT_PASS_THROUGH``)
+OUTPUT_PASS_THROUGH = ("view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "flatten", "clone",
+                       "alias", "mean", "avg_pool", "quantize_per_tensor")
+
+
+def _softmaxes(graph: torch.fx.Graph) -> list[torch.fx.Node]:
+    return [n for n in graph.nodes if n.op == "call_function" and "softmax" in str(n.target)]
+
+
+def output_softmax(graph: torch.fx.Graph) -> int | None:
+    """The position among the graph's softmax nodes of the last one whose result reaches the
+    output only through ``OUTPUT_PASS_THROUGH`` ops (the output activation), or None: an internal
+    softmax (attention's, a gate's) is part of the net."""
+
+    def only_to_output(node: torch.fx.Node) -> bool:
+        users = list(node.users)
+        return bool(users) and all(u.op == "output" or u.op == "call_function" and only_to_output(u)
+                                   and any(word in str(u.target) for word in OUTPUT_PASS_THROUGH) for u in users)
+
+    found = [i for i, node in enumerate(_softmaxes(graph)) if only_to_output(node)]
+    return found[-1] if found else None
+
+
+def strip_softmax(graph_module: torch.fx.GraphModule, index: int) -> None:
+    """Bypass softmax ``index`` (of ``output_softmax``) in place: its input goes where its result
+    went, so the outputs are the logits int8 is judged on (``int8.pre_softmax`` in ONNX)."""
+    node = _softmaxes(graph_module.graph)[index]
     node.replace_all_uses_with(node.args[0])
     graph_module.graph.erase_node(node)
     graph_module.recompile()
-    return True
 
 
-def _strip_pass(graph_module: torch.fx.GraphModule):
+def _strip_pass(index: int):
     from torch.fx.passes.infra.pass_base import PassResult
 
-    return PassResult(graph_module, strip_final_softmax(graph_module))
+    def strip(graph_module: torch.fx.GraphModule) -> PassResult:
+        strip_softmax(graph_module, index)
+        return PassResult(graph_module, True)
+
+    return strip
 
 
 def to_executorch_int8(model: nn.Module, eager: nn.Module, args: tuple, calibration: Sequence[tuple],
                        held_out: Sequence[tuple], calibrated_on: str,
                        latency_runs: int) -> tuple[Program, int8_mod.Int8Quality]:
     """The int8 program of ``model`` (the mobile graph) and its quality against the fp32
-    ``eager`` model on the ``held_out`` clips, pre-softmax."""
+    ``eager`` model on the ``held_out`` clips, pre-softmax where the model ends in one."""
     quantized = quantize_pt2e(model, args, calibration)
-    edge = _edge(quantized, args)
-    outside, ops = _delegation(edge)
-    if outside.get("aten._softmax.default"):  # XNNPACK leaves int8's softmax outside: drop it there, no relowering
-        logits_edge = copy.deepcopy(edge).transform([_strip_pass])  # a copy: passes and to_executorch work in place
-    elif strip_final_softmax(quantized):  # a softmax inside the delegate: lower a copy without it
-        logits_edge = _edge(quantized, args)
-    else:  # no softmax: the outputs are the logits
-        logits_edge = None
-    buffer = edge.to_executorch().buffer
-    logits_buffer = logits_edge.to_executorch().buffer if logits_edge is not None else buffer
+    which = output_softmax(quantized.graph)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reference = torch.export.export(eager, args, strict=False).module()
-    strip_final_softmax(reference)
+    reference_softmax = output_softmax(reference.graph)
+    if (reference_softmax is None) != (which is None):
+        raise ExportError("cannot judge int8: the mobile graph and the model disagree on whether a softmax is "
+                          "the output activation")
+    if reference_softmax is not None:
+        strip_softmax(reference, reference_softmax)
+    edge = _edge(quantized, args)
+    outside, ops = _delegation(edge)
+    logits_edge = None  # None: no output softmax, the outputs are the logits
+    if which is not None:
+        if len(_softmaxes(edge.exported_program().graph)) == len(_softmaxes(quantized.graph)):
+            # every softmax is outside the delegate (XNNPACK leaves int8's there): drop it in a copy,
+            # no relowering (a copy: passes and to_executorch work in place)
+            logits_edge = copy.deepcopy(edge).transform([_strip_pass(which)])
+        else:  # inside the delegate: lower a copy without it
+            strip_softmax(quantized, which)
+            logits_edge = _edge(quantized, args)
+    buffer = edge.to_executorch().buffer
+    logits_buffer = logits_edge.to_executorch().buffer if logits_edge is not None else buffer
     _, logits_module = run_program(logits_buffer, args)
     pairs = []
     with torch.no_grad():

@@ -2,18 +2,32 @@
 asymmetric uint8 activations: onnxruntime's fast U8S8 kernels on x86; signed int8 activations
 measured slower than fp32 there) calibrated on clips, judged against fp32 on held-out clips
 by the cosine similarity of the pre-softmax outputs and top-1 agreement (``compare``, which the
-ExecuTorch int8 flow shares)."""
+ExecuTorch int8 flow shares), and refused below a minimum cosine (``Int8Quality.require``).
+
+Only the model's output softmax is stripped for judging: one whose result reaches a graph output
+through nothing but the head's pooling and reshapes (and int8's quantize/dequantize pairs). An
+internal softmax (attention's, a gate's) is part of the net: such a model is judged on its
+outputs unchanged."""
 from __future__ import annotations
 
+import math
 import os
 import tempfile
+from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 import onnx
 
-from .onnx_export import session
+from .onnx_export import ExportError, session
+
+#: the least mean cosine to fp32 on the held-out clips an int8 export may have (``--min-cosine``)
+DEFAULT_MIN_COSINE = 0.99
+#: ONNX ops between a head's softmax and the graph output that leave it the output activation
+OUTPUT_PASS_THROUGH = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Transpose",
+                                 "GlobalAveragePool", "AveragePool", "ReduceMean", "QuantizeLinear",
+                                 "DequantizeLinear"})
 
 
 @dataclass
@@ -26,6 +40,21 @@ class Int8Quality:
     def lines(self) -> list[str]:
         return [f"int8 vs fp32 on {self.clips} held-out clips: cosine {self.cosine:.4f} (pre-softmax), "
                 f"top-1 agreement {self.top1_agreement:.0%}; calibrated on {self.calibration}"]
+
+    def require(self, min_cosine: float) -> None:
+        """``ExportError`` (the caller writes nothing) when the cosine is below ``min_cosine`` (or NaN)."""
+        if not self.cosine >= min_cosine:
+            shown = math.floor(self.cosine * 1e6) / 1e6  # rounded down: never shown at or above the minimum
+            raise ExportError(f"int8 is too far from fp32: cosine {shown:.6f} on {self.clips} held-out clips "
+                              f"is below --min-cosine {min_cosine:g} (calibrated on {self.calibration}); nothing "
+                              "written. Calibrate on real clips (--calibrate DATA_SPEC, more with --calib-clips), "
+                              "or accept it with a lower --min-cosine")
+
+
+def check_min_cosine(min_cosine: float) -> None:
+    """``ValueError`` for a minimum no cosine can meet or every one meets (outside [-1, 1])."""
+    if isinstance(min_cosine, bool) or not isinstance(min_cosine, (int, float)) or not -1.0 <= min_cosine <= 1.0:
+        raise ValueError(f"min_cosine must be a number in [-1, 1] (a cosine), not {min_cosine!r}")
 
 
 def quantize(fp32: bytes, calibration: Sequence[dict[str, np.ndarray]]) -> bytes:
@@ -49,17 +78,42 @@ def quantize(fp32: bytes, calibration: Sequence[dict[str, np.ndarray]]) -> bytes
             return f.read()
 
 
-def pre_softmax(model: bytes) -> bytes:
-    """The model with the input of its last Softmax as an extra output (the logits), for judging."""
+def output_softmax(graph: onnx.GraphProto) -> Optional[onnx.NodeProto]:
+    """The last Softmax whose result reaches a graph output only through ``OUTPUT_PASS_THROUGH``
+    ops (a PyTorchVideo head pools and reshapes its probabilities), or None."""
+    consumers: dict[str, list] = defaultdict(list)
+    for node in graph.node:
+        for name in node.input:
+            consumers[name].append(node)
+    outputs = {o.name for o in graph.output}
+
+    def only_to_outputs(name: str) -> bool:
+        users = consumers[name]
+        if any(u.op_type not in OUTPUT_PASS_THROUGH for u in users):
+            return False
+        return name in outputs or bool(users) and all(only_to_outputs(out) for u in users for out in u.output)
+
+    found = [n for n in graph.node if n.op_type == "Softmax" and only_to_outputs(n.output[0])]
+    return found[-1] if found else None
+
+
+def pre_softmax(model: bytes) -> tuple[bytes, bool]:
+    """The model with the input of its output softmax (the logits) as an extra, last output, and
+    True; the model unchanged and False when it has no output softmax."""
     proto = onnx.load_from_string(model)
-    softmax = [n for n in proto.graph.node if n.op_type == "Softmax"]
-    if softmax:
-        proto.graph.output.append(onnx.helper.make_empty_tensor_value_info(softmax[-1].input[0]))
-    return proto.SerializeToString()
+    softmax = output_softmax(proto.graph)
+    if softmax is None:
+        return model, False
+    proto.graph.output.append(onnx.helper.make_empty_tensor_value_info(softmax.input[0]))
+    return proto.SerializeToString(), True
 
 
 def judge(fp32: bytes, int8: bytes, held_out: Sequence[dict[str, np.ndarray]], calibration: str) -> Int8Quality:
-    sess32, sess8 = session(pre_softmax(fp32)), session(pre_softmax(int8))
+    """``compare`` of the last outputs (the logits where the model ends in a softmax)."""
+    (judged32, stripped32), (judged8, stripped8) = pre_softmax(fp32), pre_softmax(int8)
+    if stripped32 != stripped8:
+        raise ExportError("cannot judge int8: quantization changed which softmax is the output activation")
+    sess32, sess8 = session(judged32), session(judged8)
     return compare([(sess32.run(None, feed)[-1], sess8.run(None, feed)[-1]) for feed in held_out], calibration)
 
 

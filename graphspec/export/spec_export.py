@@ -237,10 +237,12 @@ def mobile_model(compiled, model: nn.Module, args: tuple, verify_passes: bool = 
 
 def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", weights: str | Path | None = None,
                 int8: bool = False, calibrate: Any = None, calib_clips: int = 8, overrides: Sequence[str] = (),
-                latency_runs: int = 10, seed: int = 0, verify_passes: bool = False) -> ExportReport:
+                latency_runs: int = 10, seed: int = 0,
+                min_cosine: float = int8_mod.DEFAULT_MIN_COSINE, verify_passes: bool = False) -> ExportReport:
     """Export a model spec to ``output`` and verify it (see the module doc); ``ExportError``
     (nothing written) when a check fails. ``calibrate``: a data spec path or an iterable of
-    batches; without it int8 is calibrated on random input, with a loud warning.
+    batches; without it int8 is calibrated on random input, with a loud warning. An int8 model
+    whose mean cosine to fp32 on the held-out clips is below ``min_cosine`` is refused.
     ``verify_passes``: the mobile lowering's pass manager verifies the graph after every pass
     (a broken one raises ``PassError``: a bug, named)."""
     from graphspec import api
@@ -250,6 +252,7 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
     api.require_bool("export_spec", int8=int8, verify_passes=verify_passes)
     if verify_passes and to not in ("mobile", "executorch"):
         raise ValueError(f"export_spec(): verify_passes checks the mobile lowering; to={to!r} runs no passes")
+    int8_mod.check_min_cosine(min_cosine)
     check_target_suffix(to, output)
     compiled, bindings = compile_static(spec, overrides)
     if isinstance(calibrate, (str, Path)):  # before the fp32 export, not after it
@@ -280,6 +283,7 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
                                                              list(shapes.values()), seed, notes)
             program, quality = to_executorch_int8(exported, model, fresh(args), calibration, held_out, what,
                                                   latency_runs)
+            quality.require(min_cosine)
         else:
             program = to_executorch(exported, fresh(args), reference, latency_runs)
         _write_atomically(Path(output), program.buffer)
@@ -300,6 +304,7 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
     if int8:
         data, quality = _quantize(data, *_calibration_clips(compiled, calibrate, calib_clips, list(shapes.values()),
                                                             seed, notes))
+        quality.require(min_cosine)
         proto = check(data)
         if to == "mobile" and (offences := check_mobile_opset(proto, paths)):
             raise ExportError("the int8 graph is not a mobile graph:\n" + "\n".join(f"  {o}" for o in offences))
