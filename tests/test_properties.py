@@ -5,7 +5,10 @@ inference promised.
 Hypothesis mutates the zoo (specs/models) and the example model specs: values (numbers, bools,
 strings, nulls, components), keys (removed, misspelt, added), list lengths and input shapes.
 The module is built and run on the meta device (no memory, no arithmetic), so a mutation to a
-huge size is cheap to check. ``GRAPHSPEC_PROPERTY_EXAMPLES`` sets the number of examples.
+huge size is cheap to check. The transform specs (specs/transforms) get the same mutations: a
+clean one builds and runs on a clip of its declared input, giving the layouts inference
+promised; the data specs (specs/data) compile to findings or a clean result, never an internal
+error (they read no data). ``GRAPHSPEC_PROPERTY_EXAMPLES`` sets the number of examples.
 """
 from __future__ import annotations
 
@@ -44,8 +47,28 @@ def _corpus() -> dict[str, dict]:
     return found
 
 
+def _kind_corpus(folder: str, kind: str) -> dict[str, dict]:
+    """Every ``kind`` spec under ``specs/<folder>``, ``extends`` resolved and the spec paths it
+    references (``transform:``, ``model:``) made absolute, so the mutated copy stands alone."""
+    from graphspec.data.spec import resolve_path
+
+    found = {}
+    for path in sorted((ROOT / "specs" / folder).rglob("*.yaml")):
+        data, smap = load_document(path)
+        if data.get("kind") != kind:
+            continue
+        for key in ("transform", "model"):
+            if kind == "data" and isinstance(data.get(key), str):
+                data[key] = resolve_path(str(path), data[key], smap, key)
+        found[str(path.relative_to(ROOT))] = data
+    return found
+
+
 CORPUS = _corpus()
+TRANSFORMS = _kind_corpus("transforms", "transform")
+DATA = _kind_corpus("data", "data")
 OP_NAMES = sorted(o.name for o in registry.ops() if o.kind != "object")
+ALL_OP_NAMES = sorted(o.name for o in registry.ops())
 
 _SCALARS = st.one_of(
     st.sampled_from([-1, 0, 1, 2, 3, 7, 64, 10**12]),
@@ -62,6 +85,11 @@ _VALUES = st.one_of(
 )
 _MUTATIONS = st.tuples(st.sampled_from(["set", "delete", "rename", "add_key", "grow", "shrink", "dim"]),
                        st.integers(0, 10**6), _VALUES)
+#: transform and data specs also name the object ops (datasets, samplers, transform functions)
+_ANY_VALUES = st.one_of(_VALUES, st.sampled_from(ALL_OP_NAMES).map(lambda name: {"op": name}),
+                        st.sampled_from(ALL_OP_NAMES))
+_ANY_MUTATIONS = st.tuples(st.sampled_from(["set", "delete", "rename", "add_key", "grow", "shrink", "dim"]),
+                           st.integers(0, 10**6), _ANY_VALUES)
 
 
 def _paths(data: Any, prefix: tuple = ()) -> list[tuple]:
@@ -86,9 +114,10 @@ def mutate(data: dict, mutation: tuple, binding: dict[str, int]) -> None:
     """Apply one mutation in place; ``binding`` collects a value for every symbol put into an
     input shape (the dim it replaced), so the forward pass runs on a size that fits."""
     kind, pick, value = mutation
-    if kind == "dim":
-        shapes = [p for p in _paths(data.get("inputs", {}), ("inputs",))
-                  if isinstance(_at(data, p), list) and all(isinstance(d, (int, str)) for d in _at(data, p))]
+    if kind == "dim":  # a model's input shapes, a transform's declared video shapes
+        shapes = [p for root in ("inputs", "input") if root in data for p in _paths(data[root], (root,))
+                  if isinstance(_at(data, p), list) and _at(data, p)
+                  and all(isinstance(d, (int, str)) for d in _at(data, p))]
         if not shapes:
             return
         shape = _at(data, shapes[pick % len(shapes)])
@@ -180,11 +209,30 @@ def check(data: dict, binding: dict[str, int]) -> None:
         got = run_forward(compiled, binding)
     except RuntimeError:
         # A symbolic clip size is checked for every size it may take only where the rules can
-        # (a window over T fits some T, not all): at the one size bound here torch may refuse.
-        if binding:
-            return
-        raise
+        # (a window over T fits some T, not all): torch may refuse the one size bound here, and
+        # then static inference at that size must say so too.
+        if not binding or not _refused_at(data, binding):
+            raise
+        return
     assert got == {name: _static(value, binding) for name, value in compiled.outputs.items()}
+
+
+def _refused_at(data: dict, binding: dict[str, int]) -> bool:
+    """Whether ``data`` with its input symbols bound to sizes is refused by static inference
+    (an error other than a failed ``expect``)."""
+    concrete = copy.deepcopy(data)
+    for path in _paths(concrete.get("inputs", {}), ("inputs",)):
+        value = _at(concrete, path)
+        if isinstance(value, list) and all(isinstance(d, (int, str)) for d in value):
+            value[:] = [binding.get(d, BATCH) if isinstance(d, str) else d for d in value]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "concrete.yaml"
+        path.write_text(yaml_dump(concrete))
+        try:
+            compiled = compile_spec(path)
+        except SpecError:
+            return True
+    return any(d.severity == "error" and d.code != "expect" for d in compiled.diagnostics)
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
@@ -201,3 +249,146 @@ def test_mutated_specs_give_findings_or_a_model_that_runs_as_inferred(name, muta
     for mutation in mutations:
         mutate(data, mutation, binding)
     check(data, binding)
+
+
+# --------------------------------------------------------------------------- transform and data specs
+
+#: sizes of the symbols of the transform specs' declared clips (small: the transforms run for real)
+CLIP_SIZES = {"T": 20, "H": 36, "W": 48}
+#: a transform whose spec holds a larger number may allocate that much when it runs (a crop or a
+#: scale to 10**12 over a symbolic frame size passes static inference): such an example is
+#: checked statically only
+RUN_LIMIT = 4096
+
+
+def _numbers(value: Any) -> list:
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _numbers(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _numbers(v)]
+    return [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
+
+
+def _clip(inputs: dict, sizes: dict[str, int]) -> dict:
+    """A clip of the declared layouts: random frames, 7 for an opaque value (a label)."""
+    from graphspec.transforms.rules import VideoType
+
+    clip = {}
+    for key, value in inputs.items():
+        if not isinstance(value, VideoType):
+            clip[key] = 7
+            continue
+        shape = [_concrete(d, sizes) for d in value.shape]
+        dtype = getattr(torch, value.dtype)
+        clip[key] = (torch.randint(0, 256, shape, dtype=torch.uint8).to(dtype) if dtype == torch.uint8
+                     else torch.rand(shape, dtype=dtype))
+    return clip
+
+
+def _agrees(static: Any, got: Any, sizes: dict[str, int]) -> bool:
+    """A run's value has the layout inference gave it (dims inference cannot know, ``?``, aside)."""
+    from graphspec.transforms.rules import Opaque, Unchecked, VideoType
+
+    if isinstance(static, (Opaque, Unchecked)):
+        return True
+    if isinstance(static, list):
+        return isinstance(got, (list, tuple)) and len(got) == len(static) and all(
+            _agrees(s, g, sizes) for s, g in zip(static, got))
+    if isinstance(static, dict):
+        return isinstance(got, dict) and set(got) == set(static) and all(
+            _agrees(static[k], got[k], sizes) for k in static)
+    assert isinstance(static, VideoType)
+    if not isinstance(got, torch.Tensor) or str(got.dtype) != f"torch.{static.dtype}" or got.ndim != len(static.shape):
+        return False
+    return all("?" in str(d) or _concrete(d, sizes) == n for d, n in zip(static.shape, got.shape))
+
+
+def _write(data: dict, folder: str) -> Path:
+    path = Path(folder) / "mutated.yaml"
+    path.write_text(yaml_dump(data))
+    return path
+
+
+def check_transform(data: dict, binding: dict[str, int]) -> None:
+    """The property for a transform spec: findings (located), or a transform that runs on a clip
+    of its declared input and gives the layouts static inference promised."""
+    import graphspec
+
+    sizes = {**CLIP_SIZES, **binding}
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            compiled = graphspec.compile(_write(data, folder))
+        except SpecError as err:
+            assert err.diagnostics and all(d.location is not None for d in err.diagnostics), err
+            return
+    assert all(d.location is not None for d in compiled.diagnostics), [str(d) for d in compiled.diagnostics]
+    if not compiled.ok or any(abs(n) > RUN_LIMIT for n in _numbers(data)):
+        return
+    clip = _clip(compiled.inputs, sizes)
+    try:
+        out = compiled.build(seed=0)(clip)
+    except (RuntimeError, ValueError, IndexError):
+        # a symbolic frame size passes a crop or a window that one bound size may not: static
+        # inference at the sizes of this clip must refuse it then
+        if not _transform_refused_at(data, sizes):
+            raise
+        return
+    assert _agrees(compiled.outputs, out, sizes), (compiled.outputs, {k: getattr(v, "shape", v) for k, v in out.items()})
+
+
+def _transform_refused_at(data: dict, sizes: dict[str, int]) -> bool:
+    import graphspec
+
+    concrete = copy.deepcopy(data)
+    for decl in concrete.get("input", {}).values():
+        if isinstance(decl, dict) and isinstance(decl.get("shape"), list):
+            decl["shape"] = [sizes.get(d, d) if isinstance(d, str) else d for d in decl["shape"]]
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            return not graphspec.compile(_write(concrete, folder)).ok
+        except SpecError:
+            return True
+
+
+def check_data(data: dict) -> None:
+    """The property for a data spec: findings, each located, or a clean result (no data read)."""
+    import graphspec
+
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            compiled = graphspec.compile(_write(data, folder))
+        except SpecError as err:
+            assert err.diagnostics and all(d.location is not None for d in err.diagnostics), err
+            return
+    assert all(d.location is not None for d in compiled.diagnostics), [str(d) for d in compiled.diagnostics]
+    assert compiled.ok == (not any(d.severity == "error" for d in compiled.diagnostics))
+
+
+def test_the_corpora_hold_every_transform_and_data_spec():
+    assert len(TRANSFORMS) >= 10 and len(DATA) >= 10
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMS))
+def test_every_unmutated_transform_spec_runs_as_inferred(name):
+    check_transform(copy.deepcopy(TRANSFORMS[name]), {})
+
+
+@settings(max_examples=EXAMPLES, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(name=st.sampled_from(sorted(TRANSFORMS)), mutations=st.lists(_ANY_MUTATIONS, min_size=1, max_size=3))
+def test_mutated_transform_specs_give_findings_or_a_transform_that_runs_as_inferred(name, mutations):
+    data = copy.deepcopy(TRANSFORMS[name])
+    binding: dict[str, int] = {}
+    for mutation in mutations:
+        mutate(data, mutation, binding)
+    check_transform(data, binding)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(name=st.sampled_from(sorted(DATA)), mutations=st.lists(_ANY_MUTATIONS, min_size=1, max_size=3))
+def test_mutated_data_specs_give_located_findings_never_an_internal_error(name, mutations):
+    data = copy.deepcopy(DATA[name])
+    for mutation in mutations:
+        mutate(data, mutation, {})
+    check_data(data)
