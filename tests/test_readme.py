@@ -4,7 +4,10 @@ by themselves):
 * ``bash`` blocks: each line is a command, run from a scratch folder that links the repository's
   files (so outputs such as ``-o m.pt`` land there); ``graphspec`` commands must exit 0, or the
   code a trailing ``# exit N: ...`` comment documents.
-* ``python`` blocks: executed, from the same kind of scratch folder.
+* ``python`` blocks: executed, from the same kind of scratch folder. A ``print(...)`` line with a
+  trailing comment states its output: ``print(x)  # 3794274`` must print that (``...`` stands for
+  any text, whitespace runs compare as one space; a remark may follow after a second `` # ``); in a
+  loop, one of the line's outputs must match.
 * ``yaml`` blocks: a block naming a file (a first comment line ``# path/to/file.yaml``, or the
   sentence before it: "this is `path/to/file.yaml`") equals that file (as data; an "(abridged)"
   block is a part of it); any other spec block validates clean.
@@ -20,6 +23,7 @@ import io
 import os
 import re
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,12 +145,53 @@ def test_bash_block_runs(block, scratch, capsys):
         assert code == (int(documented.group(1)) if documented else 0), f"{command}\n{out}\n{err}"
 
 
+_STATED = re.compile(r"^\s*print\(.*?\)\s+#\s?(?P<stated>.+)$")
+
+
+def stated_outputs(body: str) -> dict[int, str]:
+    """Line (1-based in the block) -> the output its trailing comment states, of every
+    ``print(...)  # OUTPUT`` line (the remark after a second `` # `` left out)."""
+    found = {}
+    for number, text in enumerate(body.splitlines(), 1):
+        match = _STATED.match(text)
+        if match:
+            found[number] = match.group("stated").split(" # ")[0].strip()
+    return found
+
+
+def output_matches(stated: str, printed: str) -> bool:
+    """``printed`` is what ``stated`` says: ``...`` is any text, whitespace runs are one space."""
+    squash = lambda text: " ".join(text.split())  # noqa: E731
+    pattern = ".*?".join(re.escape(squash(part)) for part in stated.split("..."))
+    return re.fullmatch(r"\s*".join(pattern.split(r"\ ")), squash(printed), re.S) is not None
+
+
+def test_output_matches_reads_stated_outputs():
+    assert stated_outputs("x = 1\nprint(x)   # 1 # the answer (one)\nprint(x)\n") == {2: "1"}
+    assert output_matches("3794274", "3794274") and not output_matches("3794322", "3794274")
+    assert output_matches("3794274 ... {'logits': [B, 400]}", "3794274 2105  {'logits': [B, 400]}")
+    assert not output_matches("prepared 1, skipped 0", "prepared 1, skipped 0 in 0.1 s")
+
+
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b[1] == "python"], ids=_id)
 def test_python_block_runs(block, scratch):
     line, _, body, _ = block
-    code = compile(body, f"README.md:{line}", "exec")
+    filename = f"README.md:{line}"
+    code = compile(body, filename, "exec")
+    printed: dict[int, list[str]] = {}
+
+    def recording_print(*args, sep=" ", end="\n", file=None, flush=False):
+        caller = sys._getframe(1)
+        if file is None and caller.f_code.co_filename == filename:
+            printed.setdefault(caller.f_lineno, []).append(sep.join(map(str, args)))
+        print(*args, sep=sep, end=end, file=file, flush=flush)
+
     with contextlib.redirect_stdout(io.StringIO()):
-        exec(code, {"__name__": "__readme__"})  # noqa: S102 (our own documentation)
+        exec(code, {"__name__": "__readme__", "print": recording_print})  # noqa: S102 (our own documentation)
+    for number, stated in stated_outputs(body).items():
+        outputs = printed.get(number, [])
+        assert any(output_matches(stated, out) for out in outputs), \
+            f"README.md:{line + number}: the comment states {stated!r}; the line printed {outputs}"
 
 
 def _part_of(part, whole) -> bool:
