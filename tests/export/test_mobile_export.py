@@ -87,3 +87,13 @@ def test_cli_verify_passes_names_the_pass_that_broke_the_graph(tmp_path, capsys,
     assert "PassError: pass shares-a-node left a broken graph" in err and not (tmp_path / "broken.onnx").exists()
     assert main(["export", str(X3D_XS), "--verify-passes", "-o", str(tmp_path / "x.onnx"), *sets]) == 2
     assert "--to onnx runs none" in capsys.readouterr().err
+
+
+def test_verify_passes_from_python_is_a_bool_for_a_lowering_target(tmp_path):
+    from graphspec.export import export_spec
+
+    with pytest.raises(ValueError, match="verify_passes checks the mobile lowering; to='onnx' runs no passes"):
+        export_spec(X3D_XS, tmp_path / "x.onnx", verify_passes=True)
+    with pytest.raises(TypeError, match="verify_passes must be True or False"):
+        export_spec(X3D_XS, tmp_path / "x.onnx", to="mobile", verify_passes="yes")
+    assert not list(tmp_path.iterdir())
