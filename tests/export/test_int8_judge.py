@@ -5,15 +5,17 @@ the ExecuTorch lowerings to seconds."""
 from __future__ import annotations
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
 
 from graphspec.cli.main import main
 from graphspec.export import ExportError, export_spec
+from graphspec.export import executorch_export, int8
 from graphspec.export.executorch_export import run_program
 
-from export_support import seeded_model
+from export_support import TINY_X3D, X3D_XS, seeded_model
 
 INPUT = [1, 3, 2, 8, 8]
 #: a softmax over channels gates the features: internal, the logits come after it
@@ -51,6 +53,12 @@ def int8_outputs(path, to: str, clip: torch.Tensor) -> np.ndarray:
         return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"video": clip.numpy()})[0]
     outputs, program = run_program(path.read_bytes(), (clip,))
     return outputs[0].numpy()
+
+
+def model_input(spec, overrides) -> list[int]:
+    import graphspec
+
+    return [int(d) for d in graphspec.compile(spec, list(overrides)).inputs["video"].shape]
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -106,3 +114,21 @@ def test_cli_unusable_min_cosine_exits_2(gated, tmp_path, capsys, argv, message)
 def test_python_api_refuses_a_minimum_that_is_not_a_cosine(gated, tmp_path):
     with pytest.raises(ValueError, match=r"min_cosine must be a number in \[-1, 1\]"):
         export_spec(gated, tmp_path / "g.onnx", int8=True, min_cosine=2)
+
+
+@pytest.mark.parametrize("spec, overrides, head_softmax", [(X3D_XS, TINY_X3D, True), (None, [], False)])
+def test_only_a_softmax_pooled_and_reshaped_into_the_output_is_the_output_activation(gated, tmp_path, spec,
+                                                                                    overrides, head_softmax):
+    """PyTorchVideo's head applies its softmax, then pools (output_pool) and flattens the
+    probabilities: that softmax is the one stripped; the gate's is not, in ONNX and in torch.export."""
+    spec = spec or gated
+    out = tmp_path / "fp32.onnx"
+    with pytest.warns(UserWarning, match="RANDOM"):
+        export_spec(spec, out, overrides=overrides, latency_runs=0)
+    graph = onnx.load(out).graph
+    softmaxes = [n for n in graph.node if n.op_type == "Softmax"]
+    assert len(softmaxes) == 1
+    assert int8.output_softmax(graph) is (softmaxes[0] if head_softmax else None)
+    model = seeded_model(spec, overrides=overrides)
+    exported = torch.export.export(model, (torch.randn(*model_input(spec, overrides)),), strict=False).module()
+    assert executorch_export.output_softmax(exported.graph) == (0 if head_softmax else None)
