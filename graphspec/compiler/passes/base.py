@@ -11,11 +11,10 @@ graph. After any pass, ``graph.lower()`` builds a module that computes what the 
 """
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
-
-import copy
 
 import torch
 import torch.nn as nn
