@@ -130,10 +130,13 @@ class Trainer:
     # -- data -----------------------------------------------------------------------------------
     def _loader(self, phase: str) -> torch.utils.data.DataLoader:
         part = self.result.parts[phase]
-        loader_settings = part.spec.loader.model_copy(update={"batch_size": self.micro_batch})
-        part.spec = part.spec.model_copy(update={"loader": loader_settings})
-        loader = part.build()
-        return loader
+        update: dict[str, Any] = {"loader": part.spec.loader.model_copy(update={"batch_size": self.micro_batch})}
+        if part.spec.seed is None and part.dataset_call is not None and part.dataset_call.accepts("seed"):
+            # the recipe's seed: the clips (order, choice, augmentation) are a function of (seed, epoch),
+            # the same on every rank and after a resume
+            update["seed"] = self.spec.seed
+        part.spec = part.spec.model_copy(update=update)
+        return part.build()
 
     def _reseed(self, loader: torch.utils.data.DataLoader, epoch: int) -> None:
         """The loader's own draws (worker seeds, a map-style shuffle) from (seed, epoch), not from
@@ -315,16 +318,19 @@ class Trainer:
                 loss_sum, loss_count = loss_sum + loss, loss_count + 1
                 rate = clips / max(time.perf_counter() - started, 1e-9)
                 lr = self.optimizer.param_groups[0]["lr"]
-                if self.step % self.spec.log_every == 0:
+                paused = stopping or (stop_at_step is not None and self.step >= stop_at_step)
+                ended = (total is not None and self.batches_in_epoch >= total) or (
+                    self.spec.steps is not None and self.step >= self.spec.steps)
+                if self.step % self.spec.log_every == 0 or paused or ended:  # every window, and the last one
                     mean = all_sum(torch.tensor([loss_sum, loss_count], dtype=torch.float64), self.world)
                     self.log.write({"phase": "train", "epoch": self.epoch, "step": self.step,
                                     "loss": mean[0].item() / max(mean[1].item(), 1), "lr": lr, "clips_per_s": rate})
                     loss_sum, loss_count = 0.0, 0
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.3g}", clips_s=f"{rate:.1f}", refresh=False)
-                if stopping or (stop_at_step is not None and self.step >= stop_at_step):
+                if paused:
                     return False
-                if self.spec.steps is not None and self.step >= self.spec.steps:
+                if ended:
                     return True
         finally:
             bar.close()
