@@ -65,6 +65,16 @@ def test_transforms_built_in_python_take_numpy_scalars():
     assert transform((video * 255).to(torch.uint8)).shape == (3, 4, 20, 20)
 
 
+def test_image_ops_take_numpy_sizes_and_angles():
+    from graphspec.transforms import image_ops
+
+    image = torch.rand(3, 10, 14)
+    assert image_ops.resize(image, np.int64(8)).shape == (3, 8, 11)  # short side 8, long int(14 * 8 / 10)
+    sheared = image_ops.affine(image, angle=np.float32(0.0), translate=[np.int64(0), 0], scale=np.float64(1.0),
+                               shear=np.float32(0.0))
+    torch.testing.assert_close(sheared, image)  # the identity transform
+
+
 def test_transform_spec_arguments_take_numpy_scalars():
     from graphspec.registry import get
 

@@ -13,6 +13,8 @@ from typing import List, Optional, Sequence
 import torch
 import torch.nn.functional as F
 
+from graphspec.registry import python_scalar_args
+
 def _linear_modes() -> List[str]:
     """Modes that take ``align_corners`` (a function: TorchScript reads no module-level lists)."""
     return ["linear", "bilinear", "bicubic", "trilinear"]
@@ -94,6 +96,7 @@ def resized_size(h: int, w: int, size: List[int], max_size: Optional[int]) -> Li
     return [new_small, new_large] if h <= w else [new_large, new_small]
 
 
+@python_scalar_args  # Python-only (like affine): numpy sizes and angles are the numbers they are
 def resize(img: torch.Tensor, size: Sequence[int] | int, interpolation: str = "bilinear",
            max_size: Optional[int] = None, antialias: bool = True) -> torch.Tensor:
     """TorchVision's ``resize``: an int scales the shorter side to ``size`` (aspect kept, the longer
@@ -302,6 +305,7 @@ def _inverse_affine_matrix(center: Sequence[float], angle: float, translate: Seq
     return matrix
 
 
+@python_scalar_args
 def affine(img: torch.Tensor, angle: float, translate: Sequence[float], scale: float, shear: Sequence[float],
            interpolation: str = "nearest", fill: Optional[Sequence[float]] = None) -> torch.Tensor:
     """Rotate by ``angle`` degrees, shear by ``shear`` degrees (x, y), scale and translate by
