@@ -176,7 +176,7 @@ class _KeyframeDataset(LabeledVideoDataset):
 def Ava(frame_paths_file: str, frame_labels_file: str, video_path_prefix: str = "",  # noqa: N802 (PyTorchVideo's name)
         label_map_file: Optional[str] = None, clip_sampler: ClipSampler = ClipSampler,
         video_sampler: type = RandomSampler, transform: Optional[Callable[[dict], Any]] = None, *,
-        frames_per_clip: Optional[int] = None, seed: int = 0, rank: Optional[int] = None,
+        frames_per_clip: Optional[int] = None, seed: Optional[int] = None, rank: Optional[int] = None,
         world_size: Optional[int] = None, bad_files: BadFilePolicy = "skip",
         video_dtype: VideoDtype = "float32") -> LabeledVideoDataset:
     """A ``LabeledVideoDataset`` of AVA keyframes (see the module docstring). ``clip_sampler``

@@ -81,7 +81,8 @@ class _FrameListReading:
         many = isinstance(clip, ClipInfoList)
         if hasattr(self._frame_filter, "rng"):  # random frames tied to the sample, not to the process
             first = clip.clip_index[0] if many else clip.clip_index
-            self._frame_filter.rng = random.Random(_seed_of(self._seed, epoch, video_index, first, "frames"))
+            self._frame_filter.rng = random if self._seed is None else \
+                random.Random(_seed_of(self._seed, epoch, video_index, first, "frames"))
         spans = zip(clip.clip_start_sec, clip.clip_end_sec) if many else [(clip.clip_start_sec, clip.clip_end_sec)]
         per_clip = [self._labels_of_clip(video_index, video.frame_indices(start, end)) for start, end in spans]
         extra = {key: [p[key] for p in per_clip] for key in per_clip[0]} if many else per_clip[0]
@@ -133,7 +134,7 @@ class Charades(FrameListDataset):
 
     def __init__(self, data_path: str, clip_sampler: ClipSampler, video_sampler: type = RandomSampler,
                  transform: Optional[Callable[[dict], Any]] = None, video_path_prefix: str = "",
-                 frames_per_clip: Optional[int] = None, *, seed: int = 0, rank: Optional[int] = None,
+                 frames_per_clip: Optional[int] = None, *, seed: Optional[int] = None, rank: Optional[int] = None,
                  world_size: Optional[int] = None, bad_files: BadFilePolicy = "skip",
                  video_dtype: VideoDtype = "float32") -> None:
         names, paths, self._frame_labels = read_frame_list(data_path, video_path_prefix)

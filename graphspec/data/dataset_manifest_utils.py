@@ -28,6 +28,7 @@ from graphspec.data.utils import (
     get_logger,
     load_dataclass_dict_from_csv,
     save_dataclass_objs_to_headered_csv,
+    transform_sample,
 )
 from graphspec.data.errors import BadVideoError, DataAssertionError
 
@@ -213,7 +214,9 @@ class ManifestClipDataset(BadFileTracker, torch.utils.data.Dataset):
     (EPIC-Kitchens, DoMSEV). Item ``i`` is ``{"video_id", "video", "audio", **clip_annotations(clip),
     "start_time", "stop_time"}`` (``None`` values as empty tensors) passed through ``transform``.
 
-    A clip whose range holds no frame has an empty ``video`` tensor, as in PyTorchVideo.
+    A clip whose range holds no frame has an empty ``video`` tensor, as in PyTorchVideo. With a
+    ``seed`` the transform's torch draws are seeded per clip (the same items with any number of
+    DataLoader workers); without one they come from torch's global generator.
 
     Bad files: with ``bad_files="skip"`` an encoded video that cannot be opened is left out, and
     a clip that cannot be read (an unreadable frame file, a truncated video) is replaced by the
@@ -223,8 +226,9 @@ class ManifestClipDataset(BadFileTracker, torch.utils.data.Dataset):
     def __init__(self, video_data_manifest_file_path: str, video_info_file_path: str, annotations_of: Callable,
                  clip_sampler: Callable, dataset_type: VideoDatasetType, transform: Optional[Callable],
                  frame_filter: Optional[Callable[[list[int]], list[int]]], multithreaded_io: bool,
-                 bad_files: BadFilePolicy) -> None:
+                 bad_files: BadFilePolicy, seed: Optional[int] = None) -> None:
         super().__init__(bad_files)
+        self._seed = seed
         self._videos = VideoDataset._load_videos(video_data_manifest_file_path, video_info_file_path,
                                                  multithreaded_io, dataset_type, on_bad=self._bad)
         self._annotations = annotations_of(set(self._videos))
@@ -243,7 +247,7 @@ class ManifestClipDataset(BadFileTracker, torch.utils.data.Dataset):
         loaded = self._videos[clip.video_id].get_clip(clip.start_time, clip.stop_time, self._frame_filter)
         item = empty_tensors_for_none({"video_id": clip.video_id, **loaded, **self.clip_annotations(clip),
                                        "start_time": clip.start_time, "stop_time": clip.stop_time})
-        return self._transform(item) if self._transform is not None else item
+        return transform_sample(self._transform, item, self._seed, index)
 
     def __getitem__(self, index: int) -> Any:
         return self._first_readable(index, len(self), self._item)

@@ -25,7 +25,8 @@ from graphspec.data.dataset_manifest_utils import (
 from graphspec.data.labeled_video_dataset import BadFilePolicy
 from graphspec.registry import register
 from graphspec.data.frame_video import read_image
-from graphspec.data.utils import DataclassFieldCaster, get_logger, load_dataclass_dict_from_csv
+from graphspec.data.traits import PER_SAMPLE_SEEDS
+from graphspec.data.utils import DataclassFieldCaster, get_logger, load_dataclass_dict_from_csv, transform_sample
 from graphspec.data.video_base import Video
 
 _LOG = get_logger(__name__)
@@ -82,19 +83,22 @@ def _labels_by_video(labels_file_path: str) -> dict[str, list[LabelData]]:
     return {video_id: sorted(segments, key=lambda s: s.start_time) for video_id, segments in labels.items()}
 
 
-@register(kind="object")
+@register(kind="object", traits=(PER_SAMPLE_SEEDS,))
 class DomsevFrameDataset(BadFileTracker, torch.utils.data.Dataset):
     """Single frames of DoMSEV frame videos: item ``i`` is ``{"frame_id", "image": (C, H, W)
     float32 tensor of 0..255 values (as video frames are), "label": 0-dim int64 tensor}``. A frame's label is that of the segment whose
     ``[start_frame, stop_frame]`` holds its 0-based position in its video; frames outside every
     segment are left out (counted in one warning). Frames are in manifest order (a DataLoader
     with ``shuffle=True`` randomizes them, reproducibly under its generator). An unreadable image
-    is replaced by the next readable one under ``bad_files="skip"`` (see ``BadFileTracker``)."""
+    is replaced by the next readable one under ``bad_files="skip"`` (see ``BadFileTracker``). With a
+    ``seed`` the transform's torch draws are seeded per frame (the same items with any number of
+    DataLoader workers)."""
 
     def __init__(self, video_data_manifest_file_path: str, video_info_file_path: str, labels_file_path: str,
                  transform: Optional[Callable[[dict[str, Any]], Any]] = None, multithreaded_io: bool = False,
-                 *, bad_files: BadFilePolicy = "skip") -> None:
+                 *, bad_files: BadFilePolicy = "skip", seed: Optional[int] = None) -> None:
         super().__init__(bad_files)
+        self._seed = seed
         frames = ImageDataset._load_images(video_data_manifest_file_path, video_info_file_path, multithreaded_io)
         labels = _labels_by_video(labels_file_path)
         self._labels_per_frame = self._assign_labels_to_frames(frames, labels)
@@ -129,13 +133,13 @@ class DomsevFrameDataset(BadFileTracker, torch.utils.data.Dataset):
         image = torch.from_numpy(read_image(frame.frame_file_path)).permute(2, 0, 1).to(torch.float32)
         item = {"frame_id": frame.frame_id, "image": image,
                 "label": torch.tensor(self._labels_per_frame[frame.frame_id])}
-        return self._transform(item) if self._transform is not None else item
+        return transform_sample(self._transform, item, self._seed, index)
 
     def __len__(self) -> int:
         return len(self._frames)
 
 
-@register(kind="object", arg_types={"dataset_type": VideoDatasetType.spec_type()})
+@register(kind="object", arg_types={"dataset_type": VideoDatasetType.spec_type()}, traits=(PER_SAMPLE_SEEDS,))
 class DomsevVideoDataset(ManifestClipDataset):
     """Clips of DoMSEV videos: ``clip_sampler(videos, labels) -> [VideoClipInfo]`` lays them out at
     construction; item ``i`` is ``{"video_id", "video", "audio", "labels", "start_time", "stop_time"}``
@@ -148,13 +152,13 @@ class DomsevVideoDataset(ManifestClipDataset):
                  dataset_type: VideoDatasetType = VideoDatasetType.Frame, frames_per_second: int = 1,
                  transform: Optional[Callable[[dict[str, Any]], Any]] = None,
                  frame_filter: Optional[Callable[[list[int]], list[int]]] = None, multithreaded_io: bool = False,
-                 *, bad_files: BadFilePolicy = "skip") -> None:
+                 *, bad_files: BadFilePolicy = "skip", seed: Optional[int] = None) -> None:
         if frames_per_second <= 0:
             raise ValueError(f"frames_per_second must be > 0, got {frames_per_second}")
         self._frames_per_second = frames_per_second
         super().__init__(video_data_manifest_file_path, video_info_file_path,
                          lambda video_ids: _labels_by_video(labels_file_path), clip_sampler, dataset_type,
-                         transform, frame_filter, multithreaded_io, bad_files)
+                         transform, frame_filter, multithreaded_io, bad_files, seed)
 
     def clip_annotations(self, clip: VideoClipInfo) -> dict[str, Any]:
         label_ids: list[int] = []

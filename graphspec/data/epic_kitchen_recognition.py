@@ -8,6 +8,7 @@ from typing import Any, Callable, Optional
 from graphspec.data.dataset_manifest_utils import NamedEnum, VideoClipInfo, VideoDatasetType
 from graphspec.data.epic_kitchen.epic_kitchen_dataset import ActionData, EpicKitchenDataset
 from graphspec.data.labeled_video_dataset import BadFilePolicy
+from graphspec.data.traits import PER_SAMPLE_SEEDS
 from graphspec.registry import register
 
 
@@ -66,12 +67,13 @@ class _OverlappingActions:
 
 
 @register(kind="object", arg_types={"clip_sampling": ClipSampling.spec_type(),
-                                   "dataset_type": VideoDatasetType.spec_type()})
+                                   "dataset_type": VideoDatasetType.spec_type()}, traits=(PER_SAMPLE_SEEDS,))
 class EpicKitchenRecognition(EpicKitchenDataset):
     """Action recognition on EPIC-Kitchens-55: each video is tiled with ``seconds_per_clip`` clips
     (``ClipSampling.RandomOffsetUniform``); an item's ``actions`` are those overlapping its clip.
     ``frames_per_clip`` keeps that many frames of each clip at an even step. Beyond PyTorchVideo's
-    arguments: ``seed`` (for the offsets) and ``bad_files`` (see ``ManifestClipDataset``)."""
+    arguments: ``seed`` (for the offsets, and the transform's torch draws per clip) and
+    ``bad_files`` (see ``ManifestClipDataset``)."""
 
     def __init__(self, video_info_file_path: str, actions_file_path: str, video_data_manifest_file_path: str,
                  clip_sampling: ClipSampling = ClipSampling.RandomOffsetUniform,
@@ -87,4 +89,4 @@ class EpicKitchenRecognition(EpicKitchenDataset):
             video_data_manifest_file_path=video_data_manifest_file_path, dataset_type=dataset_type,
             transform=_OverlappingActions(transform),
             frame_filter=EvenFrameFilter(frames_per_clip) if frames_per_clip is not None else None,
-            multithreaded_io=multithreaded_io, bad_files=bad_files)
+            multithreaded_io=multithreaded_io, bad_files=bad_files, seed=seed)

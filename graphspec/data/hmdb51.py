@@ -69,7 +69,7 @@ class Hmdb51LabeledVideoPaths(LabeledVideoPaths):
 def Hmdb51(data_path: str, clip_sampler: ClipSampler, video_sampler: type = RandomSampler,  # noqa: N802 (PyTorchVideo's name)
            transform: Optional[Callable[[dict], Any]] = None, video_path_prefix: str = "", split_id: int = 1,
            split_type: str = "train", decode_audio: bool = True, decoder: str = "pyav", *,
-           frames_per_clip: Optional[int] = None, video_dtype: VideoDtype = "float32", seed: int = 0,
+           frames_per_clip: Optional[int] = None, video_dtype: VideoDtype = "float32", seed: Optional[int] = None,
            rank: Optional[int] = None, world_size: Optional[int] = None,
            bad_files: BadFilePolicy = "skip") -> LabeledVideoDataset:
     """A ``LabeledVideoDataset`` of one HMDB51 fold: ``data_path`` is the folder of split files;

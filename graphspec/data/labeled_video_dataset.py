@@ -2,10 +2,13 @@
 
 Each epoch the video sampler orders the videos; the order is split into disjoint contiguous
 shards, one per (rank, DataLoader worker), which together cover every video once. The clip
-sampler then says which clips to read from each video. Every random choice (the video order, each
-video's clips and the transform's torch randomness) comes from generators derived from
-``seed``, the epoch and the video index, so a seed gives the same samples whatever the number of
-workers or ranks.
+sampler then says which clips to read from each video. With a ``seed``, every random choice (the
+video order, each video's clips and the transform's torch randomness) comes from generators
+derived from it, the epoch and the video index, so a seed gives the same samples whatever the
+number of workers or ranks. Without one (the default) the choices are PyTorchVideo's: the video
+order is its ``RandomSampler`` over a fresh ``torch.Generator()`` (reseeded in each DataLoader
+worker from the worker seeds, as there), the clips come from Python's global ``random`` and the
+transform draws from torch's global generator, so the same code gives the same clips on both.
 
 Bad files (missing, empty, truncated, not a video) are skipped with one ``BadVideoWarning``
 naming the file and the reason, and remembered in ``bad_files`` (per process: each DataLoader
@@ -29,7 +32,7 @@ from graphspec.transforms.composition import leading_temporal_subsample
 from .bad_files import BadFilePolicy, BadFileTracker, BadVideoWarning  # noqa: F401 (re-exported)
 from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler, UniformClipSampler
 from .labeled_video_paths import LabeledVideoPaths
-from .utils import shard_bounds
+from .utils import seed_of as _seed_of, shard_bounds, transform_sample
 from .video import BadVideoError, UniformFrameFilter, Video, VideoPathHandler
 
 VideoDtype = Literal["float32", "uint8"]
@@ -112,21 +115,12 @@ class _ClipReader(BadFileTracker):
             **info,
             **({"audio": audio} if has_audio else {}),
         }
-        if self._transform is None:
-            return sample
-        # the transform's torch randomness is tied to the sample, not to the worker that runs it
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(_seed_of(self._seed, epoch, video_index, _first(clip.clip_index), _first(clip.aug_index)))
-            return self._transform(sample)
+        return transform_sample(self._transform, sample, self._seed, epoch, video_index, _first(clip.clip_index),
+                                _first(clip.aug_index))
 
 
 def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) else value
-
-
-def _seed_of(*parts: Any) -> int:
-    """A 63-bit seed from its parts, the same in every process (no use of ``hash()``)."""
-    return random.Random("/".join(map(str, parts))).getrandbits(63)
 
 
 class LabeledVideoDataset(_ClipReader, torch.utils.data.IterableDataset):
@@ -145,7 +139,7 @@ class LabeledVideoDataset(_ClipReader, torch.utils.data.IterableDataset):
     def __init__(self, labeled_video_paths: list[tuple[str, Optional[dict]]] | LabeledVideoPaths,
                  clip_sampler: ClipSampler, video_sampler: type = RandomSampler,
                  transform: Optional[Callable[[dict], Any]] = None, decode_audio: bool = True,
-                 decoder: str = "pyav", *, frames_per_clip: Optional[int] = None, seed: int = 0,
+                 decoder: str = "pyav", *, frames_per_clip: Optional[int] = None, seed: Optional[int] = None,
                  rank: Optional[int] = None, world_size: Optional[int] = None,
                  bad_files: BadFilePolicy = "skip", video_dtype: VideoDtype = "float32") -> None:
         super().__init__(labeled_video_paths, transform, decode_audio, decoder, frames_per_clip, seed, bad_files,
@@ -154,11 +148,13 @@ class LabeledVideoDataset(_ClipReader, torch.utils.data.IterableDataset):
         self._explicit_rank = (rank, world_size)
         current_rank_and_world(rank, world_size)  # fail early on a bad pair
         self._epoch = 0
+        #: without a seed, PyTorchVideo's video order: a fresh generator, advanced pass by pass
+        self._video_generator = torch.Generator() if seed is None else None
         if video_sampler is RandomSampler:
-            self._video_sampler = RandomSampler(labeled_video_paths)
+            self._video_sampler = RandomSampler(labeled_video_paths, generator=self._video_generator)
         elif isinstance(video_sampler, type) and issubclass(video_sampler, DistributedSampler):
             r, w = current_rank_and_world(rank, world_size)
-            self._video_sampler = video_sampler(labeled_video_paths, num_replicas=w, rank=r, seed=seed)
+            self._video_sampler = video_sampler(labeled_video_paths, num_replicas=w, rank=r, seed=seed or 0)
         else:
             self._video_sampler = video_sampler(labeled_video_paths)
         self._iterator: Optional[Iterator] = None
@@ -195,7 +191,7 @@ class LabeledVideoDataset(_ClipReader, torch.utils.data.IterableDataset):
     def video_indices(self) -> list[int]:
         """The videos this process (rank and worker) reads this epoch, in order."""
         sampler = self._video_sampler
-        if type(sampler) is RandomSampler:
+        if type(sampler) is RandomSampler and self._seed is not None:
             # a generator only for this pass: seeded by (seed, epoch), and not pickled to workers
             sampler.generator = torch.Generator().manual_seed(_seed_of(self._seed, self._epoch, "videos"))
             try:
@@ -208,6 +204,10 @@ class LabeledVideoDataset(_ClipReader, torch.utils.data.IterableDataset):
         return order[start:stop]
 
     def __iter__(self) -> Iterator[Any]:
+        info = torch.utils.data.get_worker_info()
+        if self._video_generator is not None and info is not None:
+            # PyTorchVideo's: every worker draws the same order (then takes its share of it)
+            self._video_generator.manual_seed(info.seed - info.id)
         for video_index in self.video_indices():
             yield from self._clips_of(video_index)
 
@@ -228,7 +228,7 @@ class LabeledVideoDataset(_ClipReader, torch.utils.data.IterableDataset):
             return
         sampler = self._clip_sampler
         sampler.reset()
-        sampler.rng = random.Random(_seed_of(self._seed, self._epoch, video_index))
+        sampler.rng = None if self._seed is None else random.Random(_seed_of(self._seed, self._epoch, video_index))
         last_end: Any = 0.0
         try:
             while True:
@@ -270,7 +270,8 @@ class UniformClipDataset(_ClipReader, torch.utils.data.Dataset):
 
     def __init__(self, labeled_video_paths, clip_sampler: UniformClipSampler, transform=None,
                  decode_audio: bool = True, decoder: str = "pyav", *, frames_per_clip: Optional[int] = None,
-                 seed: int = 0, bad_files: BadFilePolicy = "skip", video_dtype: VideoDtype = "float32") -> None:
+                 seed: Optional[int] = None, bad_files: BadFilePolicy = "skip",
+                 video_dtype: VideoDtype = "float32") -> None:
         super().__init__(labeled_video_paths, transform, decode_audio, decoder, frames_per_clip, seed, bad_files,
                          video_dtype)
         self._clip_sampler = clip_sampler
@@ -312,7 +313,7 @@ class UniformClipDataset(_ClipReader, torch.utils.data.Dataset):
 def labeled_video_dataset(data_path: str, clip_sampler: ClipSampler, video_sampler: type = RandomSampler,
                           transform: Optional[Callable[[dict], Any]] = None, video_path_prefix: str = "",
                           decode_audio: bool = True, decoder: str = "pyav", *, frames_per_clip: Optional[int] = None,
-                          video_dtype: VideoDtype = "float32", seed: int = 0, rank: Optional[int] = None,
+                          video_dtype: VideoDtype = "float32", seed: Optional[int] = None, rank: Optional[int] = None,
                           world_size: Optional[int] = None, bad_files: BadFilePolicy = "skip") -> LabeledVideoDataset:
     """A ``LabeledVideoDataset`` of the ``path label`` file or class-folder tree at ``data_path``
     (paths prefixed with ``video_path_prefix``); the keyword-only arguments are

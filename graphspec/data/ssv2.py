@@ -76,7 +76,7 @@ class SSv2(FrameListDataset):
     def __init__(self, label_name_file: str, video_label_file: str, video_path_label_file: str,
                  clip_sampler: ClipSampler, video_sampler: type = RandomSampler,
                  transform: Optional[Callable[[dict], Any]] = None, video_path_prefix: str = "",
-                 frames_per_clip: Optional[int] = None, rand_sample_frames: bool = False, *, seed: int = 0,
+                 frames_per_clip: Optional[int] = None, rand_sample_frames: bool = False, *, seed: Optional[int] = None,
                  rank: Optional[int] = None, world_size: Optional[int] = None,
                  bad_files: BadFilePolicy = "skip", video_dtype: VideoDtype = "float32") -> None:
         names, paths, _ = read_frame_list(video_path_label_file, video_path_prefix, with_labels=False)

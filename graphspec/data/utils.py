@@ -7,6 +7,7 @@ import itertools
 import logging
 import math
 import os
+import random
 import tempfile
 import threading
 import typing
@@ -278,6 +279,25 @@ def save_dataclass_objs_to_headered_csv(dataclass_objs: Sequence[Any], file_name
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def seed_of(*parts: Any) -> int:
+    """A 63-bit seed from its parts, the same in every process (no use of ``hash()``)."""
+    return random.Random("/".join(map(str, parts))).getrandbits(63)
+
+
+def transform_sample(transform: Optional[Callable[[Any], Any]], sample: Any, seed: Optional[int], *key: Any) -> Any:
+    """``transform(sample)``. With a ``seed``, its torch draws come from a generator seeded by
+    ``(seed, *key)``: tied to the sample (``key`` names it), not to the worker that runs it, so
+    any number of DataLoader workers gives the same samples. Without one they come from torch's
+    global generator, as in PyTorchVideo."""
+    if transform is None:
+        return sample
+    if seed is None:
+        return transform(sample)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed_of(seed, *key))
+        return transform(sample)
 
 
 def get_logger(name: str) -> logging.Logger:

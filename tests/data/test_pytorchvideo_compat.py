@@ -255,3 +255,81 @@ def test_export_video_array_takes_a_cthw_clip_and_returns_the_stream(tmp_path):
             assert video.duration == Fraction(12, 10) and video.get_clip(0, 2)["video"].shape == clip.shape
     with EncodedVideo.from_path(str(tmp_path / "b.mp4"), decode_audio=False) as video:
         assert frame_ids(video.get_clip(0, 2)["video"]) == list(range(12))  # x264 at crf 0: the frames in order
+
+
+# -- the unseeded video order and clips ---------------------------------------------------------
+def test_without_a_seed_videos_and_clips_come_in_pytorchvideo_order(tmp_path):
+    """PyTorchVideo's LabeledVideoDataset: a RandomSampler over a fresh torch.Generator() (advanced
+    pass by pass), and RandomClipSampler's start ``random.uniform(0, duration - clip_duration)``
+    from Python's global generator."""
+    import math
+    import random
+
+    from torch.utils.data import RandomSampler
+
+    from graphspec.data import LabeledVideoDataset, make_clip_sampler
+
+    paths = [(str(write_video(tmp_path / f"v{i}.mp4", num_frames=20, fps=FPS)), {"label": i}) for i in range(6)]
+    dataset = LabeledVideoDataset(paths, make_clip_sampler("random", 0.5), decode_audio=False)
+    generator = torch.Generator()  # what PyTorchVideo's dataset holds
+    for _ in range(2):  # two passes: the generator goes on
+        order = list(RandomSampler(range(6), generator=generator))
+        random.seed(5)
+        starts = [random.uniform(0, 1.5) for _ in order]
+        random.seed(5)
+        samples = list(dataset)
+        assert [s["video_index"] for s in samples] == order
+        assert [frame_ids(s["video"])[0] for s in samples] == [math.ceil(10 * start) for start in starts]
+
+
+def _noisy(item):
+    """A random transform: its draws show in the item."""
+    return {**item, "noise": torch.rand(3)}
+
+
+@pytest.mark.parametrize("kind", ["epic", "domsev_video", "domsev_frames"])
+def test_seeded_manifest_datasets_give_the_same_items_with_any_worker_count(kind, tmp_path):
+    from torch.utils.data import DataLoader
+
+    from graphspec.data.domsev import DomsevFrameDataset
+    from graphspec.data.epic_kitchen.utils import build_frame_manifest_from_flat_directory
+    from graphspec.data.epic_kitchen_recognition import EpicKitchenRecognition
+
+    write_frames(tmp_path / "frames" / "vid0", [f"vid0_{n:05d}.jpg" for n in range(1, 41)])
+    info = str(write_csv(tmp_path / "info.csv", ["video_id", "resolution", "duration", "fps"], [["vid0", "32x32", 4.0, 10]]))
+    if kind == "epic":
+        write_frames(tmp_path / "epic" / "P01_01", [f"frame_{n:010d}.jpg" for n in range(1, 41)])
+        manifest = save_video_frame_info(build_frame_manifest_from_flat_directory(str(tmp_path / "epic"), False),
+                                         str(tmp_path / "epic.csv"))
+        info = str(write_csv(tmp_path / "info.csv", ["video_id", "resolution", "duration", "fps"],
+                             [["P01_01", "32x32", 4.0, 10]]))
+        actions = write_csv(tmp_path / "actions.csv", [
+            "participant_id", "video_id", "narration", "start_timestamp", "stop_timestamp", "start_frame", "stop_frame",
+            "verb", "verb_class", "noun", "noun_class", "all_nouns", "all_noun_classes"],
+            [["P01", "P01_01", "open tap", "00:00:00.50", "00:00:03.00", 5, 30, "open", 0, "tap", 1, "['tap']", "[1]"]])
+
+        def make(seed):
+            return EpicKitchenRecognition(info, str(actions), manifest, seconds_per_clip=0.5, transform=_noisy,
+                                          seed=seed)
+    else:
+        manifest = save_video_frame_info({"vid0": VideoFrameInfo("vid0", str(tmp_path / "frames" / "vid0"), "vid0_", 10,
+                                                                 1, 40, "jpg")}, str(tmp_path / "frames.csv"))
+        labels = str(write_csv(tmp_path / "labels.csv", ["video_id", "start_time", "stop_time", "start_frame", "stop_frame",
+                                                         "label_id", "label_name"], [["vid0", 0.0, 3.9, 0, 39, 1, "indoor"]]))
+        if kind == "domsev_frames":
+            def make(seed):
+                return DomsevFrameDataset(manifest, info, labels, transform=_noisy, seed=seed)
+        else:
+            clips = [VideoClipInfo("vid0", 0.5 * i, 0.5 * i + 0.5) for i in range(7)]
+
+            def make(seed):
+                return DomsevVideoDataset(manifest, info, labels, clip_sampler=lambda v, a: clips, frames_per_second=10,
+                                          transform=_noisy, seed=seed)
+
+    def noise(dataset, workers):
+        loader = DataLoader(dataset, batch_size=None, num_workers=workers, collate_fn=lambda item: item)
+        return torch.stack([item["noise"] for item in loader])
+
+    dataset = make(seed=7)
+    assert torch.equal(noise(dataset, 0), noise(dataset, 2))
+    assert not torch.equal(noise(dataset, 0), noise(make(seed=8), 0))

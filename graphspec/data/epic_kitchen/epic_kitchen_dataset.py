@@ -71,13 +71,15 @@ class EpicKitchenDataset(ManifestClipDataset):
     ``clip_sampler(videos, actions)`` lays out every clip once, at construction; item ``i`` is
     ``{"video_id", "video", "audio", "actions", "start_time", "stop_time"}`` (``actions``: all
     actions of the clip's video, sorted by start time; the task datasets narrow them in their
-    transform), then ``transform`` is applied. ``bad_files``: see ``ManifestClipDataset``."""
+    transform), then ``transform`` is applied. ``bad_files`` and ``seed`` (the transform's, per
+    clip): see ``ManifestClipDataset``."""
 
     def __init__(self, video_info_file_path: str, actions_file_path: str, clip_sampler: ClipStructure,
                  video_data_manifest_file_path: str, dataset_type: VideoDatasetType = VideoDatasetType.Frame,
                  transform: Optional[Callable[[dict], Any]] = None,
                  frame_filter: Optional[Callable[[list[int]], list[int]]] = None,
-                 multithreaded_io: bool = False, *, bad_files: BadFilePolicy = "skip") -> None:
+                 multithreaded_io: bool = False, *, bad_files: BadFilePolicy = "skip",
+                 seed: Optional[int] = None) -> None:
         for name, value in (("video_info_file_path", video_info_file_path), ("actions_file_path", actions_file_path),
                             ("video_data_manifest_file_path", video_data_manifest_file_path)):
             if not value:
@@ -89,7 +91,7 @@ class EpicKitchenDataset(ManifestClipDataset):
                     for video_id, video_actions in actions.items() if video_id in video_ids}
 
         super().__init__(video_data_manifest_file_path, video_info_file_path, sorted_actions, clip_sampler,
-                         dataset_type, transform, frame_filter, multithreaded_io, bad_files)
+                         dataset_type, transform, frame_filter, multithreaded_io, bad_files, seed)
 
     def clip_annotations(self, clip: VideoClipInfo) -> dict[str, Any]:
         return {"actions": self._annotations.get(clip.video_id, [])}
