@@ -10,7 +10,7 @@ from . import specs
 from .output import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_UNUSABLE, UsageError, out, plural
 
 HELP = "check specs: load, compile, evaluate expect"
-DESCRIPTION = ("Load, compile and check specs (model, transform and data specs), evaluating their expect: "
+DESCRIPTION = ("Load, compile and check specs (model, transform, data and train specs), evaluating their expect: "
                "blocks. Exit 0 clean (warnings allowed), 1 findings, 2 unusable input, 3 internal error.")
 
 
