@@ -34,6 +34,8 @@ class _Broken(Pass):
             head.args["activation"] = next(n for n in graph.walk() if n.op == "ReLU")
         elif self.how == "unknown-op":
             graph.replace(next(n for n in graph.walk() if n.op == "ReLU"), Node("Relu"))
+        elif self.how == "path":  # a node given another node's path
+            next(n for n in graph.walk() if n.op == "ReLU").path = conv.path
         elif self.how == "output":  # the classifier's activation becomes a reshape to a single value
             head = next(n for n in graph.walk() if n.op == "ResNetBasicHead")
             graph.replace(head, Node("AdaptiveAvgPool3d", {"output_size": 1}))
@@ -46,6 +48,7 @@ class _Broken(Pass):
     ("shared", "appears twice"),
     ("unknown-op", "unknown op 'Relu'"),
     ("output", "output logits is"),
+    ("path", "the node (ReLU) says its path is blocks.0.conv.conv_t"),
 ])
 def test_a_broken_pass_is_caught_and_named(how, message):
     _, _, graph = weighted()

@@ -7,7 +7,8 @@ and shape propagation do:
 * after each pass that changed the graph: shape inference over the whole graph (``replace`` dropped the
   replaced nodes' derived facts; the next pass reads fresh shapes, channel widths included);
 * after each pass, with ``verify``: the graph's outputs keep their types, the IR lints clean
-  (registered ops, known and complete arguments, one owner per node, unique paths), and the
+  (registered ops, known and complete arguments, one owner per node, unique paths, each the
+  module name of the node's place), and the
   graph lowers on the meta device with a strict load of its state (every tensor has its module,
   of its shape).
 
@@ -15,11 +16,11 @@ A failure raises ``PassError`` naming the pass that left the graph broken.
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from graphspec import registry
 from graphspec.compiler.infer import Inference, InferenceFailed, Value
-from graphspec.compiler.ir import lint
+from graphspec.compiler.ir import Node, lint
 from graphspec.spec.errors import SpecError
 
 from .base import NodeRewrite, Pass, WeightedGraph
@@ -69,10 +70,21 @@ def _outputs(graph: WeightedGraph, after: str) -> dict[str, Value]:
     return {name: env[source] for name, source in graph.graph.outputs.items()}
 
 
+def _misplaced(node: Node, path: str) -> Iterator[str]:
+    """Nodes whose ``path`` is not the module name their place gives them (state keys, messages
+    and the export's op-set check name nodes by it)."""
+    if node.path != path:
+        yield f"{path or '<root>'}: the node ({node.op}) says its path is {node.path or '<root>'}"
+    for name, child in node.children():
+        yield from _misplaced(child, f"{path}.{name}" if path else name)
+
+
 def _verify(graph: WeightedGraph, before: dict[str, Value], after: dict[str, Value]) -> list[str]:
     problems = [f"output {name} is {after.get(name)}, was {value}" for name, value in before.items()
                 if after.get(name) != value]
     problems += [d.message for step in graph.graph.steps for d in lint(step.node)]
+    problems += [m for step in graph.graph.steps
+                 for m in _misplaced(step.node, "" if graph.graph.single else step.name)]
     if problems:
         return problems
     try:
