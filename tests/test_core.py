@@ -315,7 +315,9 @@ def test_a_symbol_in_expect_binds_to_the_batch():
 def test_symbolic_clip_sizes_validate_and_print_short():
     slow = ROOT / "specs/models/slow_r50.yaml"
     compiled = compile_spec(slow, ["inputs.video=[B, 3, T, H, W]", "expect.macs=null"])
-    assert compiled.diagnostics == [] and compiled.outputs["logits"].shape == ("B", 400)
+    # only the least sizes the head pool needs (tests/test_symbolic_sizes.py holds them against torch)
+    assert {(d.severity, d.code) for d in compiled.diagnostics} == {("warning", "symbolic")}
+    assert compiled.ok and compiled.outputs["logits"].shape == ("B", 400)
     stem = next(n for n in compiled.nodes if n.path == "blocks.0.conv")
     assert stem.meta["output"].shape == ("B", 64, "T", "(H-1)//2+1", "(W-1)//2+1")  # torch: (H+2*3-7)//2+1
     (diag,) = compile_spec(slow, ["inputs.video=[B, 3, T, H]"]).diagnostics

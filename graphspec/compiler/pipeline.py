@@ -38,6 +38,7 @@ from .infer import Inference, InferenceFailed, TensorType, Value, annotate_state
 from .ir import Node, lint
 from .limits import size_findings
 from .lower_torch import lower_graph
+from .symbolic_sizes import least_size_warnings
 from .symbols import same_shape
 from .wiring import build_graph, builder_error
 
@@ -153,6 +154,7 @@ def compile_document(spec: ModelSpec, data: dict, smap: SourceMap, file: str) ->
         return result
     result.outputs, found = _output_values(graph, env)
     result.diagnostics += found
+    result.diagnostics += least_size_warnings(graph.walk())
     result.diagnostics += size_findings(result, activations=True)
     if result.ok:
         _check_expect(result)
