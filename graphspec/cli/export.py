@@ -12,7 +12,8 @@ DESCRIPTION = ("Export a model spec with static input shapes (the spec's inputs;
                "--set) and verify it: onnx.checker, onnxruntime vs torch (fp32 max abs error <= 1e-4 x "
                "max(1, |output|)), op histogram, latency. --to mobile runs the mobile lowering passes and "
                "refuses a graph XNNPACK cannot run. --int8 (any target) is judged by the cosine and "
-               "top-1 agreement of its pre-softmax outputs against fp32 on held-out clips. The file is "
+               "top-1 agreement of its pre-softmax outputs against fp32 on held-out clips, and refused below "
+               "--min-cosine. The file is "
                "written only after every check passed. "
                "Exit codes: 0 written, 1 a check failed (nothing written), 2 unusable input.")
 
