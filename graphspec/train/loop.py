@@ -136,7 +136,12 @@ class Trainer:
             # the same on every rank and after a resume
             update["seed"] = self.spec.seed
         part.spec = part.spec.model_copy(update=update)
-        return part.build()
+        try:
+            return part.build()
+        except SpecError as err:  # the data is not where the spec says: keyed by its path in the recipe
+            for d in err.diagnostics:
+                d.path = ("data", phase) + tuple(d.path)
+            raise
 
     def _reseed(self, loader: torch.utils.data.DataLoader, epoch: int) -> None:
         """The loader's own draws (worker seeds, a map-style shuffle) from (seed, epoch), not from

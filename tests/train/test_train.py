@@ -147,3 +147,13 @@ def test_plot_draws_the_curves_of_a_run_and_names_the_extra_when_missing(tmp_pat
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # not installed
     assert main(["plot", str(run), "-o", str(tmp_path / "y.png")]) == 2
     assert "pip install 'graphspec[plot]'" in capsys.readouterr().err and not (tmp_path / "y.png").exists()
+
+
+def test_data_missing_at_launch_is_named_by_its_key_in_the_recipe(tmp_path, lists, capsys):
+    spec = write(tmp_path, train_spec(lists, epochs=1))
+    assert main(["train", str(spec), "--run-dir", str(tmp_path / "run"), "--no-progress",
+                 "--set", "data.train.dataset.data_path=nowhere.csv"]) == 2
+    message = capsys.readouterr().err
+    assert "data.train.dataset.data_path: " in message and "nowhere.csv" in message and "Traceback" not in message
+    assert main(["train", str(ROOT / "specs" / "models" / "x3d_xs.yaml"), "--run-dir", str(tmp_path / "x")]) == 2
+    assert "graphspec train takes a kind: train spec" in capsys.readouterr().err
