@@ -322,3 +322,50 @@ def test_validate_checks_a_data_specs_prepare_mapping(tmp_path):
     assert finding.path == ("prepare", "output", "crf") and finding.location.line == 5
     spec.write_text(f"extends: {zoo_spec}\nname: kinetics_hq\nprepare:\n  output:\n    crf: 18\n")
     assert graphspec.check(spec) == []
+
+
+def test_charades_frame_lists_take_their_labels_from_the_annotation_csv(tmp_path):
+    """Charades_v1_train.csv's actions ('c005 0.00 0.50;c012 0.30 1.00') label the frames shown
+    in their spans: frame k of a 10 fps extraction shows second k / 10."""
+    from torch.utils.data import SequentialSampler
+
+    from graphspec.data.charades import Charades
+    from graphspec.data.clip_sampling import make_clip_sampler
+
+    raw = tmp_path / "raw"
+    make_video(raw / "train" / "46GP8.mp4", width=32, height=32, fps=10, seconds=1.5)
+    annotations = tmp_path / "Charades_v1_train.csv"
+    annotations.write_text("id,subject,scene,quality,relevance,verified,script,objects,descriptions,actions,length\n"
+                           '46GP8,HR43,Kitchen,6,7,Yes,"A person cooks.",food,"A person cooks.",'
+                           '"c005 0.00 0.50;c012 0.30 1.00",1.5\n')
+    plan = prep.plan_for("Charades", {"output": {"fps": 10}, "annotations": [str(annotations)]})
+    out = tmp_path / "out"
+    assert prep.prepare(plan, raw, out).ok
+    rows = [row.split(" ") for row in (out / "frame_lists/train.csv").read_text().splitlines()[1:]]
+    assert [row[4] for row in rows] == ['"5"'] * 3 + ['"5,12"'] * 2 + ['"12"'] * 5 + ['""'] * 5
+    dataset = Charades(str(out / "frame_lists/train.csv"), make_clip_sampler("uniform", 1.5), SequentialSampler,
+                       video_path_prefix=str(out / "frames"))
+    sample = next(iter(dataset))
+    assert sample["video_label"] == [5, 12] and sample["label"][:4] == [[5], [5], [5], [5, 12]]
+
+
+def test_ava_frame_lists_take_their_labels_from_the_box_csv(tmp_path):
+    """ava_train_v2.2.csv rows (video, keyframe second, box, action, person) label the frame shown
+    at their keyframe; the frames start at the cut."""
+    raw = tmp_path / "raw"
+    make_video(raw / "movie.mp4", width=32, height=32, fps=10, seconds=3.0)
+    boxes = tmp_path / "ava_train_v2.2.csv"
+    boxes.write_text("movie,2,0.1,0.1,0.5,0.5,7,0\nmovie,2,0.2,0.2,0.6,0.6,12,1\nother,2,0.1,0.1,0.5,0.5,3,0\n")
+    plan = prep.plan_for("Ava", {"cut": {"start_sec": 1, "end_sec": 3}, "output": {"fps": 10},
+                                 "annotations": [str(boxes)]})
+    out = tmp_path / "out"
+    assert prep.prepare(plan, raw, out).ok
+    labels = [row.split(" ")[4] for row in (out / "frame_lists/all.csv").read_text().splitlines()[1:]]
+    assert len(labels) == 20 and labels[10] == '"7,12"' and set(labels[:10] + labels[11:]) == {'""'}
+
+
+def test_annotations_for_a_dataset_without_per_frame_labels_are_refused():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="no per-frame labels"):
+        prep.plan_for("Kinetics", {"annotations": ["labels.csv"]})

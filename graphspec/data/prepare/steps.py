@@ -82,6 +82,8 @@ class FramesStep(_Step):
 Step = Annotated[Union[CutStep, ResizeStep, FramesStep], Field(discriminator="kind")]
 
 ManifestKind = Literal["labeled_csv", "frame_list", "epic_frame_manifest"]
+#: the annotation formats a frame list's per-frame labels are read from (``manifests.ANNOTATION_READERS``)
+AnnotationFormat = Literal["charades", "ava"]
 
 
 class PreparePlan(_Step):
@@ -92,6 +94,19 @@ class PreparePlan(_Step):
     manifest: ManifestKind = "labeled_csv"
     #: file extensions taken as raw videos
     extensions: tuple[str, ...] = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
+    #: the format of the dataset's annotation files, when its frame list has per-frame labels
+    annotation_format: Optional[AnnotationFormat] = None
+    #: the dataset's annotation files (``Charades_v1_train.csv``, ``ava_train_v2.2.csv``; paths as
+    #: given, from the working directory): the frame list's labels column is read from them
+    #: (left ``""`` without them)
+    annotations: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _annotations_are_read(self) -> "PreparePlan":
+        if self.annotations and (self.annotation_format is None or self.manifest != "frame_list"):
+            raise ValueError("annotations: this dataset's manifest has no per-frame labels to read from them "
+                             "(Charades and AVA frame lists have)")
+        return self
 
 
 #: The documented preparation of each dataset op (rules as data).
@@ -101,8 +116,9 @@ DATASET_PLANS: dict[str, PreparePlan] = {
     "Hmdb51": PreparePlan(output=ResizeStep(), manifest="labeled_csv"),
     "labeled_video_dataset": PreparePlan(output=ResizeStep(), manifest="labeled_csv"),
     "SSv2": PreparePlan(output=FramesStep(), manifest="frame_list"),
-    "Charades": PreparePlan(output=FramesStep(), manifest="frame_list"),
-    "Ava": PreparePlan(cut=CutStep(start_sec=900, end_sec=1801), output=FramesStep(), manifest="frame_list"),
+    "Charades": PreparePlan(output=FramesStep(), manifest="frame_list", annotation_format="charades"),
+    "Ava": PreparePlan(cut=CutStep(start_sec=900, end_sec=1801), output=FramesStep(), manifest="frame_list",
+                       annotation_format="ava"),
     "EpicKitchenRecognition": PreparePlan(output=FramesStep(), manifest="epic_frame_manifest"),
     "EpicKitchenForecasting": PreparePlan(output=FramesStep(), manifest="epic_frame_manifest"),
 }
