@@ -49,12 +49,12 @@ def _videos(folder: Path) -> None:
     """Two 1 s 32x40 clips in <folder>/videos/<class>/ and a ``path label`` csv beside them."""
     import numpy as np
 
-    from graphspec.data.utils import export_video_array
+    from graphspec.data.utils import export_frames
 
     for label, name in enumerate(["archery", "bowling"]):
         (folder / "videos" / name).mkdir(parents=True)
         frames = np.random.default_rng(label).integers(0, 256, (10, 32, 40, 3), dtype=np.uint8)
-        export_video_array(frames, str(folder / "videos" / name / f"{name}.mp4"), rate=10)
+        export_frames(frames, str(folder / "videos" / name / f"{name}.mp4"), rate=10)
     (folder / "train.csv").write_text("archery/archery.mp4 0\nbowling/bowling.mp4 1\n")
 
 
@@ -112,3 +112,40 @@ def test_a_prepare_flag_the_dataset_does_not_take_names_the_flag(tmp_path, capsy
     assert code == 2, out
     assert "--fps does not apply to this dataset's preparation; the datasets that take it: SSv2, Charades" in out
     assert "prepare.output.fps" not in out and not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- labels
+
+MODEL_10_CLASSES = """graphspec: 1
+kind: model
+name: ten_classes
+inputs: {video: [B, 3, 5, 32, 40]}
+model: {op: create_res_basic_head, in_features: 3, out_features: 10, pool: null, output_with_global_average: true}
+"""
+
+
+@pytest.mark.parametrize("label, model, reason", [
+    (-1, False, "label -1 ({csv}:2) is not a class index (>= 0)"),
+    (10, True, "label 10 ({csv}:2) is not a class index (0..9)"),
+])
+def test_a_label_that_is_no_class_index_is_skipped_with_a_warning_naming_its_line(tmp_path, capsys, label,
+                                                                                  model, reason):
+    _videos(tmp_path)
+    (tmp_path / "train.csv").write_text(f"archery/archery.mp4 0\nbowling/bowling.mp4 {label}\n")
+    text = DATA_SPEC + ("model: m.yaml\n" if model else "")
+    write(tmp_path / "m.yaml", MODEL_10_CLASSES)
+    spec = write(tmp_path / "tiny.yaml", text.replace("batch_size: 2", "batch_size: 1"))
+    with pytest.warns(UserWarning, match="bowling.mp4") as caught:
+        code, out = run(capsys, "data", "inspect", spec, "--set", "loader.shuffle=false")
+    assert code == 0, out
+    assert any(reason.format(csv=tmp_path / "train.csv") in str(w.message) for w in caught), [str(w.message) for w in caught]
+    assert "archery.mp4" in out and "bowling" not in out  # the first batch is the video with a class index
+
+
+def test_a_label_that_is_no_class_index_is_a_finding_with_strict_bad_files(tmp_path, capsys):
+    _videos(tmp_path)
+    (tmp_path / "train.csv").write_text("archery/archery.mp4 -3\nbowling/bowling.mp4 1\n")
+    spec = write(tmp_path / "tiny.yaml", DATA_SPEC.replace("decode_audio: false", "decode_audio: false, bad_files: strict"))
+    code, out = run(capsys, "build", spec)
+    assert code == 1, out
+    assert f"label -3 ({tmp_path / 'train.csv'}:1) is not a class index (>= 0)" in out

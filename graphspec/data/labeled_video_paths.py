@@ -14,9 +14,24 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".m
 class LabeledVideoPaths:
     """Video paths with their label dicts; ``path_prefix`` is joined to every path."""
 
-    def __init__(self, paths_and_labels: list[tuple[str, Optional[dict]]], path_prefix: str = "") -> None:
+    def __init__(self, paths_and_labels: list[tuple[str, Optional[dict]]], path_prefix: str = "",
+                 origins: Optional[list[str]] = None) -> None:
         self._paths_and_labels = list(paths_and_labels)
         self._path_prefix = path_prefix
+        #: where each entry was read (``train.csv:3``), for messages about its label
+        self.origins = list(origins) if origins is not None else [None] * len(self._paths_and_labels)
+
+    def not_class_indices(self, num_classes: Optional[int] = None) -> list[tuple[int, str]]:
+        """(entry index, reason) of each label that is no class index: negative, or not below
+        ``num_classes`` when that is known (the classes of the model a data spec names)."""
+        bound = f"0..{num_classes - 1}" if num_classes else ">= 0"
+        found = []
+        for index, (_, info) in enumerate(self._paths_and_labels):
+            label = (info or {}).get("label")
+            if isinstance(label, int) and (label < 0 or (num_classes and label >= num_classes)):
+                where = f" ({self.origins[index]})" if self.origins[index] else ""
+                found.append((index, f"label {label}{where} is not a class index ({bound})"))
+        return found
 
     @classmethod
     def from_path(cls, data_path: str) -> "LabeledVideoPaths":
@@ -32,7 +47,7 @@ class LabeledVideoPaths:
     def from_csv(cls, file_path: str) -> "LabeledVideoPaths":
         """Each non-empty line is ``path label`` (separated by whitespace or a comma; the label is
         the last field, an integer)."""
-        out = []
+        out, origins = [], []
         with open(file_path) as handle:
             for number, line in enumerate(handle, 1):
                 text = line.strip()
@@ -46,9 +61,10 @@ class LabeledVideoPaths:
                     out.append((path, {"label": int(label)}))
                 except ValueError:
                     raise ValueError(f"{file_path}:{number}: label {label!r} is not an integer") from None
+                origins.append(f"{file_path}:{number}")
         if not out:
             raise DataAssertionError(f"{file_path}: no 'path label' lines")
-        return cls(out)
+        return cls(out, origins=origins)
 
     @classmethod
     def from_directory(cls, dir_path: str) -> "LabeledVideoPaths":

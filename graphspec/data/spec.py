@@ -47,7 +47,9 @@ from graphspec.spec.document import DataSpec
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, format_path, validation_diagnostics
 from graphspec.spec.source import SourceMap
 
+from .errors import BadVideoError
 from .labeled_video_dataset import VIDEO_SAMPLERS
+from .labeled_video_paths import LabeledVideoPaths
 from .traits import PER_SAMPLE_SEEDS, UNIFORM_FRAMES_PER_CLIP
 
 #: dataset arguments a data spec fills from its top-level keys of the same names
@@ -170,12 +172,33 @@ class CompiledData:
         if seed is not None:
             extra["seed"] = seed
         try:
-            return self.dataset_call.call(**extra)
+            dataset = self.dataset_call.call(**extra)
         except (FileNotFoundError, NotADirectoryError, ValueError) as err:  # the data is not where the spec says
             path = self.dataset_call.path + (("data_path",) if "data_path" in self.dataset_call.args else ())
             raise SpecError([Diagnostic(f"cannot read the dataset: {err}", path=path, code="data", unusable=True,
                                         location=self.smap.locate(path) if self.smap else None,
                                         hint="point it at the data with --set dataset.data_path=...")]) from None
+        self._check_labels(dataset)
+        return dataset
+
+    def _check_labels(self, dataset: Any) -> None:
+        """Labels that are no class indices (negative, or past the classes of the ``model:``
+        spec) under the dataset's bad-file policy: each video skipped with a warning naming the
+        list's file and line, or (``bad_files: strict``) one finding per label."""
+        paths = getattr(dataset, "_labeled_videos", None)
+        if not isinstance(paths, LabeledVideoPaths):
+            return
+        bad = paths.not_class_indices(_classes(self.model))
+        if not bad:
+            return
+        if getattr(dataset, "_bad_policy", "skip") == "strict":
+            where = self.dataset_call.path + ("data_path",)
+            raise SpecError([Diagnostic(f"{paths[i][0]}: {reason}", path=where, code="data",
+                                        location=self.smap.locate(where) if self.smap else None,
+                                        hint="fix the label, or bad_files: skip to leave the video out")
+                             for i, reason in bad])
+        for index, reason in bad:  # recorded as bad files: the reader never opens them
+            dataset._bad(BadVideoError(paths[index][0], reason))
 
     def _missing_paths(self) -> list[Diagnostic]:
         """An unusable finding per path argument whose file or folder is not there (a prefix
@@ -213,6 +236,13 @@ class CompiledData:
         if loader.collate == "list":
             options["collate_fn"] = _as_list
         return torch.utils.data.DataLoader(dataset, **options)
+
+
+def _classes(model: Any) -> Optional[int]:
+    """The class count of a compiled model spec: its one output's last dim, when that is known."""
+    outputs = list(getattr(model, "outputs", {}).values()) if model is not None else []
+    shape = getattr(outputs[0], "shape", None) if len(outputs) == 1 else None
+    return shape[-1] if shape and isinstance(shape[-1], int) else None
 
 
 def _as_list(samples: list) -> list:
