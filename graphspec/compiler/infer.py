@@ -1,5 +1,7 @@
-"""Static inference on the IR: output type, MACs and params of every node, without building
+"""Static inference on the IR: output type, MACs and params of every node, without running
 torch modules (the one exception, an unregistered Python callable, is run on the meta device).
+State layouts are derived by building an op's module on the meta device where its state rule
+is ``BUILT``: the layout then cannot drift from the module.
 
 Each op's ``infer`` rule maps input types to output types; containers run their children
 through ``ctx.run`` in the order their ``forward`` does. Shapes may hold symbols (``"B"``).
@@ -7,6 +9,7 @@ MACs are per clip (dim 0 is the batch), counted as fvcore counts them.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence, Union
@@ -149,9 +152,16 @@ def _meta_execute(node: Node, inputs: tuple) -> Value:
     return typed(out)
 
 
+#: an op's ``state`` rule saying its layout is what its module builds: the module is constructed
+#: on the meta device from the node's arguments (no hand-kept copy of the layout to drift from it)
+BUILT = "built"
+
+
 def annotate_state(root: Node) -> list[tuple[str, str, tuple, bool]]:
     """Static state_dict layout ``(key, dtype, shape, is_param)`` of the lowered tree, in module
-    registration order; also records ``meta['params']`` on every node."""
+    registration order; also records ``meta['params']`` on every node. A node whose module
+    cannot be built from its arguments (state ``BUILT``) gets ``meta['state_error']`` instead of
+    entries: the shape rules usually name the fault first, the pipeline reports it otherwise."""
     entries: list[tuple[str, str, tuple, bool]] = []
     _state(root, entries)
     return entries
@@ -161,16 +171,78 @@ def _state(node: Node, entries: list) -> int:
     if node.op == PYTHON_OP:
         return _python_state(node, entries)
     opdef = registry.get(node.op)
-    total = 0
-    if opdef.state is not None:
-        for key, dtype, shape, is_param in opdef.state(node.args):
-            full = f"{node.path}.{key}" if node.path else key
-            entries.append((full, dtype, tuple(shape), is_param))
-            total += math.prod(shape) if is_param else 0
+    if opdef.state == BUILT:
+        own = built_state(opdef.lower or opdef.target, node)
+    else:
+        own = opdef.state(node.args) if opdef.state is not None else []
+    total = _record(node, own, entries)
     for _, child in node.children():
         total += _state(child, entries)
     node.meta["params"] = total
     return total
+
+
+def _record(node: Node, own: Sequence[tuple], entries: list) -> int:
+    """Append ``own`` entries under the node's path; the count of parameter elements."""
+    total = 0
+    for key, dtype, shape, is_param in own:
+        entries.append((f"{node.path}.{key}" if node.path else key, dtype, tuple(shape), is_param))
+        total += math.prod(shape) if is_param else 0
+    return total
+
+
+def module_entries(module: Any) -> tuple[tuple[str, str, tuple, bool], ...]:
+    """``(key, dtype, shape, is_param)`` of a module's state_dict, in its order."""
+    params = {name for name, _ in module.named_parameters()}
+    return tuple((key, str(t.dtype).removeprefix("torch."), tuple(t.shape), key in params)
+                 for key, t in module.state_dict(keep_vars=True).items())
+
+
+def built_state(cls: Any, node: Node) -> tuple:
+    """The layout of ``cls(**node.args)`` built on the meta device (cached per argument set: models
+    repeat their blocks). Component arguments are passed as None: their entries are their own
+    nodes'. An argument set the constructor refuses is recorded as ``meta['state_error']``."""
+    args = {key: None if isinstance(value, Node) else value for key, value in node.args.items()}
+    frozen = _frozen(args)
+    try:
+        return _built(cls, frozen) if frozen is not None else _build(cls, args)
+    except Exception as err:  # the constructor's own check; reported as the node's finding
+        node.meta["state_error"] = f"{type(err).__name__}: {err}"
+        return ()
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable, order-keeping stand-in for plain argument values (None when there is none)."""
+    if isinstance(value, dict):
+        items = tuple((k, _frozen(v)) for k, v in value.items())
+        return None if any(f is None for _, f in items) else ("dict", items)
+    if isinstance(value, (list, tuple)):
+        items = tuple(_frozen(v) for v in value)
+        return None if any(f is None for f in items) else ("list" if isinstance(value, list) else "tuple", items)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return (type(value).__name__, value)  # the type too: True and 1 are equal keys
+    return None
+
+
+def _thawed(frozen: Any) -> Any:
+    kind, items = frozen
+    if kind == "dict":
+        return {k: _thawed(v) for k, v in items}
+    if kind in ("list", "tuple"):
+        return (list if kind == "list" else tuple)(_thawed(v) for v in items)
+    return items
+
+
+@functools.lru_cache(maxsize=4096)
+def _built(cls: Any, frozen: Any) -> tuple:
+    return _build(cls, _thawed(frozen))
+
+
+def _build(cls: Any, args: dict) -> tuple:
+    import torch
+
+    with torch.device("meta"):
+        return module_entries(cls(**args))
 
 
 def _python_state(node: Node, entries: list) -> int:
@@ -180,12 +252,5 @@ def _python_state(node: Node, entries: list) -> int:
 
     with torch.device("meta"):
         module = lower(node)
-    params = {name for name, _ in module.named_parameters()}
-    total = 0
-    for key, tensor in module.state_dict(keep_vars=True).items():
-        full = f"{node.path}.{key}" if node.path else key
-        is_param = key in params
-        entries.append((full, str(tensor.dtype).replace("torch.", ""), tuple(tensor.shape), is_param))
-        total += tensor.numel() if is_param else 0
-    node.meta["params"] = total
+    node.meta["params"] = total = _record(node, module_entries(module), entries)
     return total

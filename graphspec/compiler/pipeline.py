@@ -112,10 +112,7 @@ def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> tuple[ModelSpe
 
 def locate(diagnostics: list[Diagnostic], smap: SourceMap) -> list[Diagnostic]:
     """Give each diagnostic the file, line and column of its key path."""
-    for d in diagnostics:
-        if d.location is None:
-            d.location = smap.locate(d.path)
-    return diagnostics
+    return smap.attach(diagnostics)
 
 
 def compile_spec(path: str | Path, overrides: Sequence[str] = ()) -> Compiled:
@@ -126,6 +123,13 @@ def compile_spec(path: str | Path, overrides: Sequence[str] = ()) -> Compiled:
         raise SpecError(locate(err.diagnostics, smap)) from None
     locate(result.diagnostics, smap)
     return result
+
+
+def _state_errors(graph) -> list[Diagnostic]:
+    """Nodes whose module refused its arguments when their state layout was built (inference.BUILT)
+    though no shape rule found a fault: located findings, never a missing layout."""
+    return [Diagnostic(f"{node.shown} ({node.op}): {node.meta['state_error']}", path=node.source, code="args")
+            for node in graph.walk() if "state_error" in node.meta]
 
 
 def compile_document(spec: ModelSpec, data: dict, smap: SourceMap, file: str) -> Compiled:
@@ -152,6 +156,7 @@ def compile_document(spec: ModelSpec, data: dict, smap: SourceMap, file: str) ->
     except InferenceFailed as failed:
         result.diagnostics.append(_refine(failed, result.data, result.inputs))
         return result
+    result.diagnostics += _state_errors(graph)
     result.outputs, found = _output_values(graph, env)
     result.diagnostics += found
     result.diagnostics += least_size_warnings(graph.walk())

@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 
 from . import symbols
 from .dataflow import InSequence
-from .infer import Dim, Inference, ShapeError, TensorType, per_sample_numel
+from .infer import BUILT, Dim, Inference, ShapeError, TensorType, per_sample_numel  # noqa: F401  (BUILT: for op tables)
 from .ir import Node
 
 
@@ -83,17 +83,6 @@ def conv_infer(nd: int) -> Callable:
     return rule
 
 
-def conv_state(nd: int) -> Callable:
-    def rule(a: dict) -> list:
-        k = ntuple(a["kernel_size"], nd)
-        out = [("weight", "float32", (a["out_channels"], a["in_channels"] // a.get("groups", 1), *k), True)]
-        if a.get("bias", True):
-            out.append(("bias", "float32", (a["out_channels"],), True))
-        return out
-
-    return rule
-
-
 def conv_macs(nd: int) -> Callable:
     def rule(a: dict, inputs: tuple, out: TensorType) -> int | None:
         n = per_sample_numel(out)
@@ -147,20 +136,6 @@ def batch_norm_infer(ranks: Sequence[int]) -> Callable:
     return rule
 
 
-def batch_norm_state(a: dict) -> list:
-    c = a["num_features"]
-    out = []
-    if a.get("affine", True):
-        out += [("weight", "float32", (c,), True), ("bias", "float32", (c,), True)]
-    if a.get("track_running_stats", True):
-        out += [
-            ("running_mean", "float32", (c,), False),
-            ("running_var", "float32", (c,), False),
-            ("num_batches_tracked", "int64", (), False),
-        ]
-    return out
-
-
 def batch_norm_macs(a: dict, inputs: tuple, out: TensorType) -> int | None:
     n = per_sample_numel(inputs[0])
     return None if n is None else n * (2 if a.get("affine", True) else 1)
@@ -175,16 +150,6 @@ def layer_norm_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
     return x
 
 
-def layer_norm_state(a: dict) -> list:
-    shape = tuple(a["normalized_shape"]) if isinstance(a["normalized_shape"], (list, tuple)) else (a["normalized_shape"],)
-    if not a.get("elementwise_affine", True):
-        return []
-    out = [("weight", "float32", shape, True)]
-    if a.get("bias", True):
-        out.append(("bias", "float32", shape, True))
-    return out
-
-
 def layer_norm_macs(a: dict, inputs: tuple, out: TensorType) -> int | None:
     n = per_sample_numel(inputs[0])
     return None if n is None else n * (5 if a.get("elementwise_affine", True) else 4)
@@ -196,13 +161,6 @@ def linear_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
         raise ShapeError(f"Linear expects a tensor, got {_describe(x)}")
     expect_channels(x, node.args["in_features"], "in_features", dim=-1)
     return x.with_shape((*x.shape[:-1], node.args["out_features"]))
-
-
-def linear_state(a: dict) -> list:
-    out = [("weight", "float32", (a["out_features"], a["in_features"]), True)]
-    if a.get("bias", True):
-        out.append(("bias", "float32", (a["out_features"],), True))
-    return out
 
 
 def linear_macs(a: dict, inputs: tuple, out: TensorType) -> int | None:

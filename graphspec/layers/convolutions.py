@@ -10,7 +10,7 @@ from graphspec.compiler.component import Component
 from graphspec.compiler.dataflow import InSequence
 from graphspec.compiler.infer import Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
-from graphspec.compiler.rules import conv_infer, conv_macs, conv_state
+from graphspec.compiler.rules import BUILT, conv_infer, conv_macs
 from graphspec.compiler.template import builder
 from graphspec.layers.utils import set_attributes
 from graphspec.registry import register
@@ -52,12 +52,6 @@ def _conv_reduce_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
     return outs[0].with_shape((outs[0].shape[0], len(outs) * node.args["out_channels"], *outs[0].shape[2:]))
 
 
-def _conv_reduce_state(a: dict) -> list:
-    return [(f"convs.{index}.{key}", dtype, shape, is_param)
-            for index, args in enumerate(_per_conv_args(a))
-            for key, dtype, shape, is_param in conv_state(3)(args)]
-
-
 def _conv_reduce_macs(a: dict, inputs: tuple, out: TensorType) -> Optional[int]:
     each = out.with_shape((out.shape[0], a["out_channels"], *out.shape[2:]))  # one convolution's output
     counts = [conv_macs(3)(args, inputs, each) for args in _per_conv_args(a)]
@@ -70,7 +64,7 @@ def _per_conv(setting: Any) -> Any:
 
 
 @register(
-    infer=_conv_reduce_infer, state=_conv_reduce_state, macs=_conv_reduce_macs,
+    infer=_conv_reduce_infer, state=BUILT, macs=_conv_reduce_macs,
     arg_types=dict(
         kernel_size=Tuple[_Size3, ...], stride=_per_conv(_Size3), padding=_per_conv(_Size3),
         padding_mode=_per_conv(str), dilation=_per_conv(_Size3), groups=_per_conv(int),

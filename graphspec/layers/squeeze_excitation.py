@@ -13,12 +13,12 @@ import torch.nn.functional as F
 
 from graphspec.compiler.infer import Inference, TensorType
 from graphspec.compiler.ir import Node
-from graphspec.compiler.rules import expect_channels, expect_rank
+from graphspec.compiler.rules import BUILT, expect_channels, expect_rank
 from graphspec.registry import register
 
 
 # ---- squeeze-excitation (fvcore's layout: block = [reduce conv, act, expand conv, sigmoid]) -----
-# se_infer / se_state / se_macs are the op's rules; the mobile CPU block that wraps the layer reuses them
+# se_infer / se_macs are the op's rules; the mobile CPU block that wraps the layer reuses them
 def _reduced_channels(a: dict) -> int:
     reduced = a.get("num_channels_reduced")
     return reduced if reduced is not None else int(round(a["num_channels"] / a.get("reduction_ratio", 2.0)))
@@ -31,17 +31,6 @@ def se_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
     squeezed = x.with_shape((x.shape[0], _reduced_channels(a), *(1,) * (x.rank - 2)))
     ctx.run(a.get("activation"), squeezed)
     return x
-
-
-def se_state(a: dict) -> list:
-    c, r = a["num_channels"], _reduced_channels(a)
-    kernel = (1, 1, 1) if a.get("is_3d", False) else (1, 1)
-    return [
-        ("block.0.weight", "float32", (r, c, *kernel), True),
-        ("block.0.bias", "float32", (r,), True),
-        ("block.2.weight", "float32", (c, r, *kernel), True),
-        ("block.2.bias", "float32", (c,), True),
-    ]
 
 
 def se_macs(a: dict, inputs: tuple, out: TensorType) -> int:
@@ -63,7 +52,7 @@ class SqueezeExcitationNode(Node):
         return _se_children(self)
 
 
-@register(infer=se_infer, state=se_state, macs=se_macs, children=_se_children)
+@register(infer=se_infer, state=BUILT, macs=se_macs, children=_se_children)
 class SqueezeExcitation(nn.Module):
     """Squeeze-excitation as in fvcore: global average, reduce conv, activation (ReLU by default),
     expand conv, sigmoid; the input is rescaled channel-wise by the result."""

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 from pydantic import Field, PositiveInt
 
-from graphspec.compiler.infer import Inference, ShapeError, TensorType
+from graphspec.compiler.infer import BUILT, Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import expect_rank, no_state
 from graphspec.layers.fusion import ConcatFusion
@@ -44,15 +44,6 @@ def _sequence(x: Any, mask: Any, feature_dim: int | None, arg: str) -> TensorTyp
     if mask is not None and (not isinstance(mask, TensorType) or tuple(mask.shape) != tuple(x.shape[:2])):
         raise ShapeError(f"the mask must be (batch, seq_len) = {list(x.shape[:2])}, got {mask}")
     return x
-
-
-def _attention_state(prefix: str, dim: int) -> list:
-    return [
-        (f"{prefix}in_proj_weight", "float32", (3 * dim, dim), True),
-        (f"{prefix}in_proj_bias", "float32", (3 * dim,), True),
-        (f"{prefix}out_proj.weight", "float32", (dim, dim), True),
-        (f"{prefix}out_proj.bias", "float32", (dim,), True),
-    ]
 
 
 def _attention_macs(x: TensorType) -> int | None:
@@ -106,7 +97,7 @@ def _mha_infer(node: Node, ctx: Inference, x: Any, mask: Any = None) -> TensorTy
 
 @register(
     infer=_mha_infer,
-    state=lambda a: _attention_state("_attention.", a["feature_dim"]),
+    state=BUILT,
     macs=lambda a, inputs, out: _attention_macs(out),
     arg_types={"feature_dim": PositiveInt, "num_heads": PositiveInt},
 )
@@ -148,7 +139,7 @@ def _default_infer(node: Node, ctx: Inference, x: Any, mask: Any = None) -> Tens
 
 @register(
     infer=_default_infer,
-    state=lambda a: [("_learned_defaults", "float32", (a["feature_dim"],), True)],
+    state=BUILT,
     arg_types={"feature_dim": PositiveInt, "init_method": Literal["gaussian", "zeros"]},
 )
 class LearnMaskedDefault(nn.Module):
@@ -181,24 +172,12 @@ def _lstm_infer(node: Node, ctx: Inference, x: Any, mask: Any = None) -> TensorT
     return x.with_shape((x.shape[0], a["hidden_dim"] * _directions(a)))
 
 
-def _lstm_state(a: dict) -> list:
-    gates, out = 4 * a["hidden_dim"], []
-    for suffix in ("", "_reverse")[: _directions(a)]:
-        out += [
-            (f"lstm.weight_ih_l0{suffix}", "float32", (gates, a["dim_in"]), True),
-            (f"lstm.weight_hh_l0{suffix}", "float32", (gates, a["hidden_dim"]), True),
-            (f"lstm.bias_ih_l0{suffix}", "float32", (gates,), True),
-            (f"lstm.bias_hh_l0{suffix}", "float32", (gates,), True),
-        ]
-    return out
-
-
 def _lstm_macs(a: dict, inputs: tuple, out: TensorType) -> int | None:
     seq = inputs[0].shape[1]  # the gate matmuls of every step, per direction
     return None if not isinstance(seq, int) else seq * 4 * a["hidden_dim"] * (a["dim_in"] + a["hidden_dim"]) * _directions(a)
 
 
-@register(infer=_lstm_infer, state=_lstm_state, macs=_lstm_macs,
+@register(infer=_lstm_infer, state=BUILT, macs=_lstm_macs,
           arg_types={"dim_in": PositiveInt, "hidden_dim": PositiveInt, "dropout": Probability})
 class LSTM(nn.Module):
     """``nn.LSTM`` over masked ``(batch, seq_len, dim_in)`` sequences: each sequence runs over its
@@ -233,21 +212,6 @@ def _encoder_infer(node: Node, ctx: Inference, x: Any, mask: Any = None) -> Tens
     return x.with_shape((x.shape[0], x.shape[2]))
 
 
-def _encoder_state(a: dict) -> list:
-    dim, out = a["dim_in"], []
-    for i in range(a["num_layers"]):
-        layer = f"encoder.layers.{i}."
-        out += _attention_state(layer + "self_attn.", dim)
-        out += [
-            (layer + "linear1.weight", "float32", (_FEEDFORWARD, dim), True),
-            (layer + "linear1.bias", "float32", (_FEEDFORWARD,), True),
-            (layer + "linear2.weight", "float32", (dim, _FEEDFORWARD), True),
-            (layer + "linear2.bias", "float32", (dim,), True),
-        ]
-        out += [(f"{layer}{norm}.{p}", "float32", (dim,), True) for norm in ("norm1", "norm2") for p in ("weight", "bias")]
-    return out
-
-
 def _encoder_macs(a: dict, inputs: tuple, out: TensorType) -> int | None:
     x = inputs[0]
     attention = _attention_macs(x)
@@ -258,7 +222,7 @@ def _encoder_macs(a: dict, inputs: tuple, out: TensorType) -> int | None:
     return a["num_layers"] * (attention + feedforward + norms)
 
 
-@register(infer=_encoder_infer, state=_encoder_state, macs=_encoder_macs,
+@register(infer=_encoder_infer, state=BUILT, macs=_encoder_macs,
           arg_types={"dim_in": PositiveInt, "num_heads": PositiveInt, "num_layers": PositiveInt})
 class TransposeTransformerEncoder(nn.Module):
     """``nn.TransformerEncoder`` (``num_layers`` default encoder layers) over masked

@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from pydantic import Field, PositiveFloat, PositiveInt
 
-from graphspec.compiler.infer import Inference, ShapeError, TensorType
+from graphspec.compiler.infer import BUILT, Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.layers.distributed import cat_all_gather
 from graphspec.registry import register
@@ -32,16 +32,12 @@ def _memory_bank_infer(node: Node, ctx: Inference, x: Any, x_ind: Any) -> Tensor
     return SCALAR
 
 
-def _memory_bank_state(a: dict) -> list:
-    return [("memory", "float32", (a["bank_size"], a["dim"]), False)]
-
-
 def _memory_bank_macs(a: dict, inputs: tuple, out: TensorType) -> int:
     return (a["neg_size"] + 1) * a["dim"]  # one clip against its positive and negatives
 
 
 @register(
-    infer=_memory_bank_infer, state=_memory_bank_state, macs=_memory_bank_macs,
+    infer=_memory_bank_infer, state=BUILT, macs=_memory_bank_macs,
     children=children_in_order("backbone", "mlp"),
     arg_types={"backbone": nn.Module, "mlp": Optional[nn.Module], "neg_size": PositiveInt,
                "temperature": PositiveFloat, "bank_size": PositiveInt, "dim": PositiveInt,

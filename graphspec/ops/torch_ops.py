@@ -6,11 +6,12 @@ from typing import Iterator, List, Union
 import torch.nn as nn
 
 from graphspec.compiler import rules as R
+from graphspec.compiler.rules import BUILT
 from graphspec.compiler.ir import Node
 from graphspec.registry import OpDef, add, derive_args, register
 
-# name -> (class, shape rule, state rule, MAC rule)
-_CONV = {f"Conv{n}d": (getattr(nn, f"Conv{n}d"), R.conv_infer(n), R.conv_state(n), R.conv_macs(n)) for n in (1, 2, 3)}
+# name -> (class, shape rule, state rule, MAC rule); BUILT: the layout is what the class builds
+_CONV = {f"Conv{n}d": (getattr(nn, f"Conv{n}d"), R.conv_infer(n), BUILT, R.conv_macs(n)) for n in (1, 2, 3)}
 _POOL = {
     f"{kind}Pool{n}d": (getattr(nn, f"{kind}Pool{n}d"), R.pool_infer(n, kind == "Max"), R.no_state, None)
     for n in (1, 2, 3)
@@ -22,10 +23,10 @@ _ADAPTIVE = {
     for kind in ("Max", "Avg")
 }
 _NORM = {
-    "BatchNorm1d": (nn.BatchNorm1d, R.batch_norm_infer((2, 3)), R.batch_norm_state, R.batch_norm_macs),
-    "BatchNorm2d": (nn.BatchNorm2d, R.batch_norm_infer((4,)), R.batch_norm_state, R.batch_norm_macs),
-    "BatchNorm3d": (nn.BatchNorm3d, R.batch_norm_infer((5,)), R.batch_norm_state, R.batch_norm_macs),
-    "LayerNorm": (nn.LayerNorm, R.layer_norm_infer, R.layer_norm_state, R.layer_norm_macs),
+    "BatchNorm1d": (nn.BatchNorm1d, R.batch_norm_infer((2, 3)), BUILT, R.batch_norm_macs),
+    "BatchNorm2d": (nn.BatchNorm2d, R.batch_norm_infer((4,)), BUILT, R.batch_norm_macs),
+    "BatchNorm3d": (nn.BatchNorm3d, R.batch_norm_infer((5,)), BUILT, R.batch_norm_macs),
+    "LayerNorm": (nn.LayerNorm, R.layer_norm_infer, BUILT, R.layer_norm_macs),
 }
 _POINTWISE = {
     name: (getattr(nn, name), R.identity_infer, R.no_state, None)
@@ -35,7 +36,7 @@ _POINTWISE = {
     )
 }
 _DROPOUT = {name: (getattr(nn, name), R.dropout_infer, R.no_state, None) for name in ("Dropout", "Dropout2d", "Dropout3d")}
-_LINEAR = {"Linear": (nn.Linear, R.linear_infer, R.linear_state, R.linear_macs)}
+_LINEAR = {"Linear": (nn.Linear, R.linear_infer, BUILT, R.linear_macs)}
 
 TORCH_OPS = {**_CONV, **_POOL, **_ADAPTIVE, **_NORM, **_POINTWISE, **_DROPOUT, **_LINEAR}
 

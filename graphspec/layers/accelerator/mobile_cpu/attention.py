@@ -14,8 +14,9 @@ from graphspec.accelerator.efficient_blocks.efficient_block_base import (
     EfficientBlockBase, check_blob_size, mark_converted,
 )
 from graphspec.compiler.ir import Node
+from graphspec.compiler.rules import BUILT
 from graphspec.layers.squeeze_excitation import (
-    SqueezeExcitation as _SqueezeExcitationLayer, se_infer, se_macs, se_state,
+    SqueezeExcitation as _SqueezeExcitationLayer, se_infer, se_macs,
 )
 from graphspec.registry import register
 
@@ -29,10 +30,9 @@ def _children(node: Node) -> Iterator[tuple[str, Node]]:
         yield "se.block.1", node.args["activation"]
 
 
-# the wrapped layer's static rules (same arguments), its state moved under ``se.``; imported, not
-# looked up in the registry, which would load every op (the models package too) at import time
-@register(name=OP_PREFIX + "SqueezeExcitation", infer=se_infer, macs=se_macs, children=_children,
-          state=lambda a: [(f"se.{key}", *rest) for key, *rest in se_state(a)])
+# the wrapped layer's shape and MAC rules (same arguments); imported, not looked up in the
+# registry, which would load every op (the models package too) at import time
+@register(name=OP_PREFIX + "SqueezeExcitation", infer=se_infer, macs=se_macs, children=_children, state=BUILT)
 class SqueezeExcitation(EfficientBlockBase):
     """Squeeze-excitation (global average, reduce conv, activation -- ReLU by default -- expand
     conv, sigmoid, channel-wise rescale) for 5-D (``is_3d``) or 4-D input."""

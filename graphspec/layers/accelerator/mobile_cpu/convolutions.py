@@ -31,7 +31,7 @@ from graphspec.accelerator.efficient_blocks.efficient_block_base import (
 )
 from graphspec.compiler.infer import Inference, TensorType, per_sample_numel
 from graphspec.compiler.ir import Node
-from graphspec.compiler.rules import batch_norm_macs, batch_norm_state, conv_infer, conv_macs, conv_state
+from graphspec.compiler.rules import BUILT, batch_norm_macs, conv_infer, conv_macs
 from graphspec.registry import register
 
 from .activation_functions import ActivationName, make_activation
@@ -156,9 +156,9 @@ class Conv3d5x1x1BnAct(_TemporalConvBnAct):
     temporal_kernel = 5
 
 
-# ---- static rules: the Conv3d's and BatchNorm3d's, under kernel.conv / kernel.bn ----------------
+# ---- static rules: the Conv3d's and BatchNorm3d's shape and MAC rules; the state is the block's
 def _conv_block_rules(cls: type) -> dict:
-    conv3d_infer, conv3d_state, conv3d_macs = conv_infer(3), conv_state(3), conv_macs(3)
+    conv3d_infer, conv3d_macs = conv_infer(3), conv_macs(3)
 
     def norm_args(a: dict) -> dict:
         return {"num_features": cls.conv_args(a)["out_channels"]}
@@ -166,18 +166,12 @@ def _conv_block_rules(cls: type) -> dict:
     def infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
         return conv3d_infer(Node("Conv3d", cls.conv_args(node.args)), ctx, x)
 
-    def state(a: dict) -> list:
-        entries = [(f"kernel.conv.{key}", *rest) for key, *rest in conv3d_state(cls.conv_args(a))]
-        if a["use_bn"]:
-            entries += [(f"kernel.bn.{key}", *rest) for key, *rest in batch_norm_state(norm_args(a))]
-        return entries
-
     def macs(a: dict, inputs: tuple, out: TensorType) -> int | None:
         conv = conv3d_macs(cls.conv_args(a), inputs, out)
         norm = batch_norm_macs(norm_args(a), (out,), out) if a["use_bn"] else 0
         return None if conv is None or norm is None or per_sample_numel(out) is None else conv + norm
 
-    return dict(infer=infer, state=state, macs=macs)
+    return dict(infer=infer, state=BUILT, macs=macs)
 
 
 for _cls in (Conv3dPwBnAct, Conv3d3x3x3DwBnAct, Conv3dTemporalKernel1BnAct, Conv3d3x1x1BnAct, Conv3d5x1x1BnAct):

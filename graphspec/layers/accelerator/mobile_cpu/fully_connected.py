@@ -7,15 +7,11 @@ import torch
 import torch.nn as nn
 
 from graphspec.accelerator.efficient_blocks.efficient_block_base import EfficientBlockBase
-from graphspec.compiler.rules import linear_infer, linear_macs, linear_state
+from graphspec.compiler.rules import BUILT, linear_infer, linear_macs
 from graphspec.registry import register
 
 
-def _state(a: dict) -> list:
-    return [(f"model.{key}", *rest) for key, *rest in linear_state(a)]
-
-
-@register(infer=linear_infer, state=_state, macs=linear_macs)
+@register(infer=linear_infer, state=BUILT, macs=linear_macs)
 class FullyConnected(EfficientBlockBase):
     """``nn.Linear(in_features, out_features, bias)`` at ``self.model``, applied to the last dim."""
 
