@@ -316,13 +316,13 @@ class Trainer:
                 stopping, exhausted = any_rank([stop.requested, len(micro) < self.spec.accumulate], self.world)
                 if exhausted:
                     return True
+                lr = self.optimizer.param_groups[0]["lr"]  # the rate this step takes
                 loss = self._step(micro)
                 self.step += 1
                 self.batches_in_epoch += 1
                 clips += self.spec.batch_size
                 loss_sum, loss_count = loss_sum + loss, loss_count + 1
                 rate = clips / max(time.perf_counter() - started, 1e-9)
-                lr = self.optimizer.param_groups[0]["lr"]
                 paused = stopping or (stop_at_step is not None and self.step >= stop_at_step)
                 ended = (total is not None and self.batches_in_epoch >= total) or (
                     self.spec.steps is not None and self.step >= self.spec.steps)

@@ -112,3 +112,38 @@ def test_export_at_the_end_writes_the_trained_model(tmp_path, lists):
     clip = torch.rand(1, 3, 4, 16, 16)
     got = session.run(None, {session.get_inputs()[0].name: clip.numpy()})[0]
     assert torch.allclose(torch.from_numpy(got), model(clip).detach(), atol=1e-4)
+
+
+def test_step_schedule_and_linear_warm_up_in_the_logged_rates(tmp_path, lists):
+    # 16 clips in batches of 8: 2 steps per epoch; the rate each step took
+    text = train_spec({"train": lists["train"]}, epochs=2).replace(
+        "schedule: {op: cosine, warmup_steps: 2}", "schedule: {op: step, milestones: [1], gamma: 0.1}")
+    rates = [r["lr"] for r in read(run(tmp_path, "step", text) / "metrics.jsonl") if r["phase"] == "train"]
+    assert rates == pytest.approx([0.5, 0.5, 0.05, 0.05])
+    text = train_spec({"train": lists["train"]}, epochs=2).replace(
+        "schedule: {op: cosine, warmup_steps: 2}", "schedule: {op: cosine, warmup_steps: 2, warmup_start_factor: 0.1}")
+    rates = [r["lr"] for r in read(run(tmp_path, "cosine", text) / "metrics.jsonl") if r["phase"] == "train"]
+    # warm-up 0.05 -> 0.5 over 2 steps, then half a cosine over the 2 remaining: 0.5, 0.5 * (1 + cos(pi / 2)) / 2
+    assert rates == pytest.approx([0.05, 0.275, 0.5, 0.25])
+
+
+def test_no_decay_on_norms_and_biases(tmp_path):
+    from graphspec.spec.train import SGD
+    from graphspec.train.loop import _optimizer
+
+    model = torch.nn.Sequential(torch.nn.Conv3d(3, 4, 1), torch.nn.BatchNorm3d(4))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    optimizer = _optimizer(model, SGD(op="SGD", lr=0.1, momentum=0.0, weight_decay=0.5, no_decay_norm_bias=True))
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    optimizer.step()  # zero gradients: only weight decay moves a parameter, by -lr * wd * w
+    after = model.state_dict()
+    assert torch.allclose(after["0.weight"], before["0.weight"] * (1 - 0.1 * 0.5))
+    for key in ("0.bias", "1.weight", "1.bias"):
+        assert torch.equal(after[key], before[key])
+
+
+def test_channels_last_trains_like_the_default_layout(tmp_path, lists):
+    plain = weights(run(tmp_path, "plain", train_spec(lists, epochs=1)))
+    last = weights(run(tmp_path, "last", train_spec(lists, epochs=1, extra="channels_last: true\n")))
+    assert all(torch.allclose(plain[k], last[k], atol=1e-4) for k in plain)
