@@ -32,6 +32,11 @@ Overrides = Union[Sequence[str], Mapping[str, Any]]
 
 
 def _spec_path(path: Any, function: str) -> str:
+    text = path.strip() if isinstance(path, str) else ""
+    if ("\n" in text or text.startswith(("graphspec:", "{"))) and not os.path.exists(path):
+        first = text.splitlines()[0][:40]
+        raise ValueError(f"graphspec.{function}() takes the path of a spec file, got YAML text ({first!r}...); "
+                         "write it to a file first, e.g. pathlib.Path('spec.yaml').write_text(text)")
     if isinstance(path, (str, os.PathLike)):
         return os.fspath(path)
     raise TypeError(f"graphspec.{function}() takes the path of a spec file (str or pathlib.Path), "
@@ -42,7 +47,8 @@ def require_bool(function: str, **flags: Any) -> None:
     """``TypeError`` for a flag given something other than True or False: ``int8="yes"`` and
     ``pretrained="no"`` are both true to ``if``, so a string would silently mean yes."""
     for name, value in flags.items():
-        if not isinstance(value, bool) and type(value).__name__ != "bool_":  # numpy's bool passes
+        numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
+        if not isinstance(value, bool) and not numpy_bool:
             hint = f" (the string {value!r} is not a bool)" if isinstance(value, str) else ""
             raise TypeError(f"{function}(): {name} must be True or False, got {type(value).__name__} "
                             f"{value!r}{hint}")
@@ -126,10 +132,7 @@ def _compile_validated(spec: Any, data: dict, smap, file: str):
 
 
 def _locate(diagnostics: list[Diagnostic], smap) -> list[Diagnostic]:
-    for d in diagnostics:
-        if d.location is None:
-            d.location = smap.locate(d.path)
-    return diagnostics
+    return smap.attach(diagnostics)
 
 
 def ensure_builtin_ops() -> None:
@@ -191,6 +194,6 @@ def build(spec: Any, overrides: Overrides = ()):
 def check(path: SpecPath, overrides: Overrides = ()) -> list[Diagnostic]:
     """Every finding of a spec (located), as ``graphspec validate`` reports them; [] when clean."""
     try:
-        return compile(path, overrides).diagnostics
+        return compile(_spec_path(path, "check"), overrides).diagnostics
     except SpecError as err:
         return err.diagnostics

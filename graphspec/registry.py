@@ -385,7 +385,14 @@ class Registry:
         ``traits`` are names the op declares for the front ends (``OpDef.traits``).
         """
 
+        if name is not None and not (isinstance(name, str) and name):
+            raise TypeError(f"register(name=...) takes the op's public name (a non-empty str), got {name!r}")
+
         def deco(obj: Callable) -> Callable:
+            if not callable(obj) or (name is None and not hasattr(obj, "__name__")):
+                hint = (f"; to name the op, write @register(name={obj!r})" if isinstance(obj, str) else "")
+                raise TypeError(f"register() takes the class or function to register (as @register, or "
+                                f"@register(name=..., ...) above it), got {type(obj).__name__} {obj!r}{hint}")
             self.add(OpDef(
                 name=name or obj.__name__, kind=kind or "module", target=obj, args=derive_args(obj, arg_types),
                 doc=inspect.getdoc(obj) or "", infer=infer, state=state, macs=macs, call=call,

@@ -61,10 +61,13 @@ def run(args: argparse.Namespace) -> int:
     if args.weights:
         from graphspec.export.weights import WeightsError, load_weights
 
+        notes: list[str] = []
         try:
-            load_weights(model, args.weights)
+            load_weights(model, args.weights, notes)
         except WeightsError as exc:
             raise UsageError(str(exc)) from None
+        for note in notes:
+            err(f"note: {note}")
     from .summary import summary_lines
 
     out("\n".join(summary_lines(compiled, args.depth)))

@@ -261,7 +261,7 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
     torch.manual_seed(seed)
     model = compiled.lower().eval()
     if weights is not None:
-        load_weights(model, weights)
+        load_weights(model, weights, notes)  # how the state_dict was found, in the report
     else:
         notes.append(RANDOM_WEIGHTS)
         warnings.warn(RANDOM_WEIGHTS, stacklevel=2)

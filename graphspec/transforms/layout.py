@@ -25,6 +25,9 @@ def check_video(x: torch.Tensor, transform: str, layout: str = "C, T, H, W") -> 
     if x.dtype != torch.uint8 and not x.is_floating_point():
         raise TransformError(transform + ": expected a uint8 or float video (" + layout + "), got dtype "
                          + str(x.dtype) + " with shape " + str(list(x.shape)))
+    if layout == "C, T, H, W" and x.shape[0] > 4 and x.shape[3] in (1, 3):  # decoders' and numpy's frame order
+        raise TransformError(transform + ": expected a video (C, T, H, W), got shape " + str(list(x.shape))
+                             + ", a (T, H, W, C) clip: put the channels first with x.permute(3, 0, 1, 2)")
 
 
 def check_float_video(x: torch.Tensor, transform: str) -> None:

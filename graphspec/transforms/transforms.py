@@ -50,6 +50,10 @@ class ApplyTransformToKey:
         return self._transform
 
     def __call__(self, x: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        if not isinstance(x, dict):
+            got = f"a tensor of shape {list(x.shape)}" if isinstance(x, torch.Tensor) else f"a {type(x).__name__}"
+            raise TypeError(f"ApplyTransformToKey(key={self._key!r}) takes a dict clip such as the datasets give "
+                            f"({{{self._key!r}: tensor, ...}}), got {got}; call it on {{{self._key!r}: clip}}")
         if self._key not in x:
             raise KeyError(f"ApplyTransformToKey: the clip has no key {self._key!r} (keys: {', '.join(map(str, x))})")
         x[self._key] = self._transform(x[self._key])
