@@ -80,3 +80,19 @@ def test_errors_inside_a_referenced_spec_name_its_own_file(tmp_path, capsys):
     assert main(["validate", str(spec)]) == 1
     out = capsys.readouterr().out
     assert f"{model}:" in out and "model.nodes.head.out_feature" in out and "did you mean 'out_features'" in out
+
+
+def test_x3d_xs_trains_at_its_160_crop_and_evaluates_at_182():
+    # PyTorchVideo's X3D-XS protocol: train crop 160, test crop 182 (one set of weights)
+    compiled = api.compile(ROOT / "specs" / "train" / "x3d_xs_kinetics400.yaml")
+    sizes = {phase: list(model.inputs["video"].shape[-2:]) for phase, model in compiled.models.items()}
+    assert sizes == {"train": [160, 160], "val": [182, 182], "val_views": [182, 182]}
+    assert {model.params for model in compiled.models.values()} == {compiled.model.params}
+
+
+def test_a_declared_input_size_refuses_the_other_crop_and_points_to_from_data(capsys):
+    spec = ROOT / "specs" / "train" / "x3d_xs_kinetics400.yaml"
+    assert main(["validate", str(spec), "--set", "model_inputs=declared"]) == 1
+    out = capsys.readouterr().out
+    assert "data.train.transform: " in out and "H is 160, the model takes 182" in out
+    assert "model_inputs: from_data" in out
