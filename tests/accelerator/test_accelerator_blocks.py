@@ -1,7 +1,7 @@
 """Every mobile CPU efficient block: its original form equals a direct plain-torch computation of the
 documented operation, ``convert()`` gives a deployable form (no 3-D conv / pool, no batch norm, no
-adaptive pool left) that computes the same in eval mode, and its static shape and state rules equal
-the module's. The cases are checked to cover every registered accelerator op."""
+adaptive pool left) that computes the same in eval mode, and its static shape rule equals the
+module's. The cases are checked to cover every registered accelerator op."""
 from __future__ import annotations
 
 import pytest
@@ -12,7 +12,7 @@ import torch.nn.functional as F
 import graphspec.models  # noqa: F401  (registers the ops)
 from graphspec import registry
 from graphspec.accelerator.efficient_blocks import EfficientBlockBase, NoOpConvertBlock
-from graphspec.compiler.infer import TensorType, annotate_state, infer
+from graphspec.compiler.infer import TensorType, infer
 from graphspec.compiler.ir import assign_paths
 from graphspec.compiler.template import expand_node
 from graphspec.layers.accelerator.mobile_cpu import activation_functions as acts
@@ -127,18 +127,16 @@ def test_original_equals_documented_operation_and_convert_preserves_it(op):
 
 
 @pytest.mark.parametrize("op", sorted(CASES))
-def test_static_rules_equal_the_module(op):
+def test_static_shape_rule_equals_the_module(op):
+    """(The state layouts are the blocks' own, built on the meta device; the reference checkpoint
+    layouts of EfficientX3d hold them, in test_efficient_x3d.py.)"""
     cls, kwargs, shape, _ = CASES[op]
     root = assign_paths(expand_node(op, kwargs))
     static = infer(root, TensorType(("B", *shape[1:])))
-    state = annotate_state(root)
     block = cls(**kwargs).eval()
     with torch.no_grad():
         out = block(torch.randn(shape))
     assert static == TensorType(("B", *out.shape[1:]))
-    assert [(k, d, s) for k, d, s, _ in state] == [
-        (k, str(v.dtype).removeprefix("torch."), tuple(v.shape)) for k, v in block.state_dict().items()]
-    assert root.meta["params"] == sum(p.numel() for p in block.parameters())
 
 
 def test_conv_macs_count_the_convolution_and_the_batch_norm():
