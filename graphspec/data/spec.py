@@ -408,7 +408,5 @@ def compile_document(spec: DataSpec, data: dict, smap: Optional[SourceMap], file
         dataset = spec.dataset
         result.diagnostics += check_prepare(dataset.get("op") if isinstance(dataset, dict) else dataset, spec.prepare)
     if smap is not None:
-        for d in result.diagnostics:
-            if d.location is None:
-                d.location = smap.locate(d.path)
+        smap.attach(result.diagnostics)
     return result

@@ -102,6 +102,14 @@ class SourceMap:
                 return self._locs[path[:n]]
         return Location(self.file, 1, 1)
 
+    def attach(self, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+        """Give each finding without a location that of its key path (``locate``): the one place
+        findings of every kind of spec get their file, line and column."""
+        for d in diagnostics:
+            if d.location is None:
+                d.location = self.locate(d.path)
+        return diagnostics
+
     def items(self):
         return self._locs.items()
 

@@ -286,9 +286,7 @@ def _infer(result: CompiledTransform, declared: dict, transform: Any, path: tupl
 
 def _locate(result: CompiledTransform) -> None:
     if result.smap is not None:
-        for d in result.diagnostics:
-            if d.location is None:
-                d.location = result.smap.locate(d.path)
+        result.smap.attach(result.diagnostics)
 
 
 def _check_expect(result: CompiledTransform) -> list[Diagnostic]:
