@@ -218,7 +218,8 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def mobile_model(compiled, model: nn.Module, args: tuple, verify_passes: bool = False):
     """The mobile lowering of ``model`` (weights included): the IR passes, then lowered; the
     Accelerator's efficient blocks (whose 3-D parts are inside their modules, not IR nodes) are
-    then converted to their deployable 2-D form for exactly these input shapes.
+    then converted to their deployable 2-D form for exactly these input shapes -- by the same
+    passes, which each block's ``convert`` runs on its parts (``mobile_cpu.lowering``).
     ``verify_passes``: the pass manager checks the graph after every pass (``PassError``)."""
     from graphspec.compiler.passes import MOBILE, WeightedGraph, run_passes
 
