@@ -369,6 +369,11 @@ def _check_batch(result: CompiledTrain) -> None:
     elif spec.mix is not None and spec.batch_size // (ranks * spec.accumulate) < 2:
         result.diagnostics.append(_finding("a batch mix pairs clips within a batch: it needs 2 or more per rank",
                                            ("mix",)))
+    for phase, part in result.parts.items():
+        if part is not None and part.spec.loader.persistent_workers:
+            result.diagnostics.append(_finding(
+                "persistent workers keep the dataset of the first epoch: each epoch's new clips (set_epoch) "
+                "would not reach them", ("data", phase, "loader", "persistent_workers"), hint="remove it"))
     if "val_views" in spec.data and result.parts.get("val_views") is not None:
         call = result.parts["val_views"].sampler_call
         if call is not None and call.op != "ConstantClipsPerVideoSampler":
