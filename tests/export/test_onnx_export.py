@@ -70,7 +70,8 @@ def test_weights_load_strictly_with_a_key_diff(tmp_path):
     torch.save({"model_state": model.state_dict()}, ckpt)  # PyTorchVideo's released checkpoints wrap it so
     out = tmp_path / "w.onnx"
     report = export_spec(X3D_XS, out, weights=ckpt, overrides=TINY_X3D, latency_runs=0)
-    assert report.weights == str(ckpt) and not report.warnings
+    assert report.weights == str(ckpt)
+    assert report.warnings == [f"{ckpt}: the state_dict is nested under 'model_state'; read it from there"]
     x = torch.randn(1, 3, 4, 32, 32)
     with torch.no_grad():
         expected = model(x).numpy()
@@ -93,6 +94,6 @@ def test_cli_export_and_build_weights(tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
     assert main(["export", str(X3D_XS), "-o", str(tmp_path / "x.onnx"), "--weights", str(bad), *sets]) == 2
-    assert "not a weights-only torch checkpoint" in capsys.readouterr().err
+    assert "bad.pt: not a torch checkpoint: a text file" in capsys.readouterr().err
     assert main(["build", str(X3D_XS), "--weights", str(bad), *sets]) == 2
     assert main(["export", str(X3D_XS), "-o", str(tmp_path / "y.onnx"), "--calibrate", "d.yaml", *sets]) == 2
