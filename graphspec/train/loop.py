@@ -137,11 +137,13 @@ class Trainer:
             update["seed"] = self.spec.seed
         part.spec = part.spec.model_copy(update=update)
         try:
-            return part.build()
+            loader = part.build()
         except SpecError as err:  # the data is not where the spec says: keyed by its path in the recipe
             for d in err.diagnostics:
                 d.path = ("data", phase) + tuple(d.path)
             raise
+        loader.worker_init_fn = _leave_signals_to_the_main_process
+        return loader
 
     def _reseed(self, loader: torch.utils.data.DataLoader, epoch: int) -> None:
         """The loader's own draws (worker seeds, a map-style shuffle) from (seed, epoch), not from
@@ -408,6 +410,13 @@ class Trainer:
                 logits = self.model(*self._inputs(batch)).float()
             clips.add(logits, labels, F.cross_entropy(logits, labels).item())
         return clips.result(self.world)
+
+
+def _leave_signals_to_the_main_process(worker_id: int) -> None:  # noqa: ARG001
+    """DataLoader workers ignore SIGINT and SIGTERM (Ctrl-C and a scheduler signal the whole
+    process group): the main process finishes its step, checkpoints and shuts them down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _optimizer(model: nn.Module, settings: Any) -> torch.optim.Optimizer:

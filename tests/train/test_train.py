@@ -78,17 +78,19 @@ def test_an_interrupted_run_resumed_ends_bit_identical(tmp_path, lists):
 
 
 def test_sigterm_mid_epoch_leaves_a_loadable_checkpoint(tmp_path, lists):
-    spec = write(tmp_path, train_spec(lists, epochs=20, batch=1))  # 32 steps per epoch
+    # 32 steps per epoch; a DataLoader worker, and the signal to the whole process group (as Ctrl-C
+    # and schedulers send it)
+    spec = write(tmp_path, train_spec(lists, epochs=20, batch=1, workers=1))
     run = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "graphspec", "train", str(spec), "--run-dir", str(run),
-                             "--no-progress"], stderr=subprocess.PIPE, text=True, env=env)
+                             "--no-progress"], stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     log = run / "metrics.jsonl"
     deadline = time.monotonic() + 120
     while not (log.exists() and log.read_text().count("\n") >= 2) and time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(0.1)
-    proc.send_signal(signal.SIGTERM)
+    os.killpg(proc.pid, signal.SIGTERM)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr and "--resume" in stderr
