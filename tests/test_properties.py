@@ -225,14 +225,28 @@ def _refused_at(data: dict, binding: dict[str, int]) -> bool:
         value = _at(concrete, path)
         if isinstance(value, list) and all(isinstance(d, (int, str)) for d in value):
             value[:] = [binding.get(d, BATCH) if isinstance(d, str) else d for d in value]
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "concrete.yaml"
-        path.write_text(yaml_dump(concrete))
-        try:
-            compiled = compile_spec(path)
-        except SpecError:
-            return True
-    return any(d.severity == "error" and d.code != "expect" for d in compiled.diagnostics)
+    return refused(concrete)
+
+
+def refused(data: dict) -> bool:
+    """Whether static inference refuses ``data`` (an error other than a failed ``expect``)."""
+    compiled = compiled_or_none(data)
+    return compiled is None or any(d.severity == "error" and d.code != "expect" for d in compiled.diagnostics)
+
+
+#: the settings of every mutation property
+PROPERTY = settings(max_examples=EXAMPLES, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def mutated(corpus: dict[str, dict], name: str, mutations: list) -> tuple[dict, dict[str, int]]:
+    """A copy of ``corpus[name]`` with ``mutations`` applied, and the sizes of the symbols they
+    put into its input shapes."""
+    data = copy.deepcopy(corpus[name])
+    binding: dict[str, int] = {}
+    for mutation in mutations:
+        mutate(data, mutation, binding)
+    return data, binding
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
@@ -240,15 +254,10 @@ def test_every_unmutated_spec_builds_and_runs_as_inferred(name):
     check(copy.deepcopy(CORPUS[name]), {})
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@PROPERTY
 @given(name=st.sampled_from(sorted(CORPUS)), mutations=st.lists(_MUTATIONS, min_size=1, max_size=3))
 def test_mutated_specs_give_findings_or_a_model_that_runs_as_inferred(name, mutations):
-    data = copy.deepcopy(CORPUS[name])
-    binding: dict[str, int] = {}
-    for mutation in mutations:
-        mutate(data, mutation, binding)
-    check(data, binding)
+    check(*mutated(CORPUS, name, mutations))
 
 
 # --------------------------------------------------------------------------- transform and data specs
@@ -309,20 +318,27 @@ def _write(data: dict, folder: str) -> Path:
     return path
 
 
-def check_transform(data: dict, binding: dict[str, int]) -> None:
-    """The property for a transform spec: findings (located), or a transform that runs on a clip
-    of its declared input and gives the layouts static inference promised."""
+def compiled_or_none(data: dict):
+    """``data`` compiled (any kind), its findings each located; None when it cannot be compiled
+    at all (a ``SpecError``, naming its located findings)."""
     import graphspec
 
-    sizes = {**CLIP_SIZES, **binding}
     with tempfile.TemporaryDirectory() as folder:
         try:
             compiled = graphspec.compile(_write(data, folder))
         except SpecError as err:
             assert err.diagnostics and all(d.location is not None for d in err.diagnostics), err
-            return
+            return None
     assert all(d.location is not None for d in compiled.diagnostics), [str(d) for d in compiled.diagnostics]
-    if not compiled.ok or any(abs(n) > RUN_LIMIT for n in _numbers(data)):
+    return compiled
+
+
+def check_transform(data: dict, binding: dict[str, int]) -> None:
+    """The property for a transform spec: findings (located), or a transform that runs on a clip
+    of its declared input and gives the layouts static inference promised."""
+    sizes = {**CLIP_SIZES, **binding}
+    compiled = compiled_or_none(data)
+    if compiled is None or not compiled.ok or any(abs(n) > RUN_LIMIT for n in _numbers(data)):
         return
     clip = _clip(compiled.inputs, sizes)
     try:
@@ -337,31 +353,18 @@ def check_transform(data: dict, binding: dict[str, int]) -> None:
 
 
 def _transform_refused_at(data: dict, sizes: dict[str, int]) -> bool:
-    import graphspec
-
+    """Whether ``data`` with its clip symbols bound to ``sizes`` is refused by static inference."""
     concrete = copy.deepcopy(data)
     for decl in concrete.get("input", {}).values():
         if isinstance(decl, dict) and isinstance(decl.get("shape"), list):
             decl["shape"] = [sizes.get(d, d) if isinstance(d, str) else d for d in decl["shape"]]
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            return not graphspec.compile(_write(concrete, folder)).ok
-        except SpecError:
-            return True
+    return refused(concrete)
 
 
 def check_data(data: dict) -> None:
     """The property for a data spec: findings, each located, or a clean result (no data read)."""
-    import graphspec
-
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            compiled = graphspec.compile(_write(data, folder))
-        except SpecError as err:
-            assert err.diagnostics and all(d.location is not None for d in err.diagnostics), err
-            return
-    assert all(d.location is not None for d in compiled.diagnostics), [str(d) for d in compiled.diagnostics]
-    assert compiled.ok == (not any(d.severity == "error" for d in compiled.diagnostics))
+    compiled = compiled_or_none(data)
+    assert compiled is None or compiled.ok == (not any(d.severity == "error" for d in compiled.diagnostics))
 
 
 def test_the_corpora_hold_every_transform_and_data_spec():
@@ -373,22 +376,13 @@ def test_every_unmutated_transform_spec_runs_as_inferred(name):
     check_transform(copy.deepcopy(TRANSFORMS[name]), {})
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@PROPERTY
 @given(name=st.sampled_from(sorted(TRANSFORMS)), mutations=st.lists(_ANY_MUTATIONS, min_size=1, max_size=3))
 def test_mutated_transform_specs_give_findings_or_a_transform_that_runs_as_inferred(name, mutations):
-    data = copy.deepcopy(TRANSFORMS[name])
-    binding: dict[str, int] = {}
-    for mutation in mutations:
-        mutate(data, mutation, binding)
-    check_transform(data, binding)
+    check_transform(*mutated(TRANSFORMS, name, mutations))
 
 
-@settings(max_examples=EXAMPLES, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@PROPERTY
 @given(name=st.sampled_from(sorted(DATA)), mutations=st.lists(_ANY_MUTATIONS, min_size=1, max_size=3))
 def test_mutated_data_specs_give_located_findings_never_an_internal_error(name, mutations):
-    data = copy.deepcopy(DATA[name])
-    for mutation in mutations:
-        mutate(data, mutation, {})
-    check_data(data)
+    check_data(mutated(DATA, name, mutations)[0])
