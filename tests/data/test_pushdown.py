@@ -90,10 +90,11 @@ LEADING = {
     "Compose([other key, ApplyTransformToKey])": lambda: Compose([
         ApplyTransformToKey("label", Lambda(lambda label: label + 1)),
         ApplyTransformToKey("video", Compose([UniformTemporalSubsample(4), Lambda(lambda v: v / 255.0)]))]),
+    # the datasets give float clips, so no ConvertUint8ToFloat (it takes uint8 only, as PyTorchVideo's)
     "create_video_transform": lambda: create_video_transform("val", video_key="video", num_samples=4,
-                                                             min_size=24, crop_size=16),
-    "ApplyTransformToKey(create_video_transform)": lambda: ApplyTransformToKey(
-        "video", create_video_transform("val", num_samples=4, min_size=24, crop_size=16)),
+                                                             convert_to_float=False, min_size=24, crop_size=16),
+    "ApplyTransformToKey(create_video_transform)": lambda: ApplyTransformToKey("video", create_video_transform(
+        "val", num_samples=4, convert_to_float=False, min_size=24, crop_size=16)),
 }
 
 
