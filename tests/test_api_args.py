@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_specs import stem_model
 
 import graphspec
 from graphspec.export import export_spec
@@ -15,14 +16,7 @@ from graphspec.transforms.layout import TransformError
 
 ROOT = Path(__file__).resolve().parents[1]
 KINETICS_VAL = ROOT / "specs" / "transforms" / "kinetics_val.yaml"
-TINY = """\
-graphspec: 1
-kind: model
-name: stem
-inputs: {video: [1, 3, 4, 16, 16]}
-model: {op: create_res_basic_stem, in_channels: 3, out_channels: 4}
-outputs: [features]
-"""
+TINY = stem_model()
 
 
 @pytest.mark.parametrize("value", ["yes", "no", 1, None])

@@ -9,27 +9,13 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from tiny_specs import CLIP_TRANSFORM, stem_model
 
 from graphspec.cli import COMMANDS, main
 from graphspec.cli.output import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_UNUSABLE
 
 SIDE = 32
-MODEL = f"""\
-graphspec: 1
-kind: model
-name: stem
-inputs: {{video: [1, 3, 4, {SIDE}, {SIDE}]}}
-model: {{op: create_res_basic_stem, in_channels: 3, out_channels: 4}}
-outputs: [features]
-"""
-TRANSFORM = """\
-graphspec: 1
-kind: transform
-name: clips
-input: {video: {layout: CTHW, dtype: uint8, shape: [3, T, H, W]}, label: any}
-transform:
-  - {op: ApplyTransformToKey, key: video, transform: [{op: UniformTemporalSubsample, num_samples: 4}, Div255]}
-"""
+MODEL, TRANSFORM = stem_model(SIDE), CLIP_TRANSFORM
 DATA = """\
 graphspec: 1
 kind: data

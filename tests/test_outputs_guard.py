@@ -13,23 +13,9 @@ import torch
 
 from graphspec.cli import main
 from graphspec.cli.guard import spec_files
+from tiny_specs import CLIP_TRANSFORM, stem_model
 
-MODEL = """\
-graphspec: 1
-kind: model
-name: stem
-inputs: {video: [1, 3, 4, 16, 16]}
-model: {op: create_res_basic_stem, in_channels: 3, out_channels: 4}
-outputs: [features]
-"""
-TRANSFORM = """\
-graphspec: 1
-kind: transform
-name: clips
-input: {video: {layout: CTHW, dtype: uint8, shape: [3, T, H, W]}, label: any}
-transform:
-  - {op: ApplyTransformToKey, key: video, transform: [{op: UniformTemporalSubsample, num_samples: 4}, Div255]}
-"""
+MODEL, TRANSFORM = stem_model(), CLIP_TRANSFORM
 DATA = """\
 graphspec: 1
 kind: data

@@ -8,19 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_specs import stem_model
 
 import graphspec
 from graphspec.cli import main
 from graphspec.export.weights import WeightsError, WeightsNote, load_weights
 
-TINY = """\
-graphspec: 1
-kind: model
-name: stem
-inputs: {video: [1, 3, 4, 16, 16]}
-model: {op: create_res_basic_stem, in_channels: 3, out_channels: 4}
-outputs: [features]
-"""
+TINY = stem_model()
 
 
 @pytest.fixture()
