@@ -392,9 +392,10 @@ class Trainer:
         if self.spec.loss.op == "model":
             losses = TopK(())
             for batch in loader:
+                inputs = self._inputs(batch)
                 with self._autocast():
-                    losses.loss_sum += self.model(*self._inputs(batch)).float().item() * self.micro_batch
-                losses.count += self.micro_batch
+                    losses.loss_sum += self.model(*inputs).float().item() * len(inputs[0])
+                losses.count += len(inputs[0])
             return {"loss": losses.result(self.world)["loss"]}
         if phase == "val_views":
             views = ViewAverage(loader.dataset.num_videos, self.classes, ks)

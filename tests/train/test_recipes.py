@@ -87,9 +87,9 @@ SIMCLR = """\
 
 
 def test_an_ssl_model_trains_on_its_own_loss_over_two_views(tmp_path, lists):
-    text = train_spec({"train": lists["train"]}, epochs=2).replace(TINY_MODEL, SIMCLR)
+    text = train_spec(lists, epochs=2).replace(TINY_MODEL, SIMCLR)
     text = text.replace("num_classes: 4\n", "").replace("loss: {op: cross_entropy}", "loss: {op: model}")
-    text = text.replace("transform: [{op: UniformTemporalSubsample, num_samples: 4}, Div255]",
+    text = text.replace("transform: [{op: UniformTemporalSubsample, num_samples: 4}, Div255]",  # train and val
                         "transform: [{op: UniformTemporalSubsample, num_samples: 4}, Div255, "
                         "{op: MultiView, num_views: 2, transform: [{op: RandomHorizontalFlip, p: 0.5}]}]")
     spec = tmp_path / "simclr.yaml"
@@ -99,6 +99,8 @@ def test_an_ssl_model_trains_on_its_own_loss_over_two_views(tmp_path, lists):
     losses = [r["loss"] for r in read(folder / "metrics.jsonl") if r["phase"] == "train"]
     assert len(losses) == 4 and all(torch.isfinite(torch.tensor(losses)))
     assert losses[-1] < losses[0]
+    val = [r for r in read(folder / "metrics.jsonl") if r["phase"] == "val"]  # the model's loss on val pairs
+    assert [r["epoch"] for r in val] == [1, 2] and all(0 < r["loss"] < 10 for r in val)
 
 
 def test_export_at_the_end_writes_the_trained_model(tmp_path, lists):
