@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from graphspec.compiler.rules import expect_channels, expect_rank, identity_infer, window_out
-from graphspec.layers.swish import swish
+from graphspec.layers.swish import SigmoidMul  # noqa: F401  (the Swish rewrite's module, defined with Swish)
 from graphspec.registry import register
 
 Layout = Literal["ncthw", "folded"]
@@ -323,14 +323,6 @@ class SqueezeExcitationGemm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * per_frame_scale(self.block(clip_channel_mean(x, self.frames)), x, self.frames)
-
-
-@register(infer=identity_infer)
-class SigmoidMul(nn.Module):
-    """Swish as the two plain ops ``x * sigmoid(x)`` (no autograd.Function to trace)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return swish(x)
 
 
 @register(infer=identity_infer)

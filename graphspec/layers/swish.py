@@ -1,8 +1,8 @@
 """Swish activation, x * sigmoid(x), with a memory-saving autograd path.
 
 ``swish`` is the one plain-op spelling of it (Sigmoid and Mul): what ``Swish`` computes where
-an autograd.Function cannot be captured, the mobile lowering's ``SigmoidMul`` and the mobile CPU
-``Swish`` block."""
+an autograd.Function cannot be captured, and ``SigmoidMul``, the module the mobile lowering puts
+in Swish's place and the mobile CPU ``Swish`` block holds."""
 
 import torch
 import torch.nn as nn
@@ -53,3 +53,11 @@ class Swish(nn.Module):
         ):
             return swish(x)
         return SwishFunction.apply(x)
+
+
+@register(infer=identity_infer)
+class SigmoidMul(nn.Module):
+    """Swish as the two plain ops ``x * sigmoid(x)`` (no autograd.Function to trace)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return swish(x)

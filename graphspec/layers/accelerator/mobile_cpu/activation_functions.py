@@ -14,7 +14,7 @@ import torch.nn as nn
 
 from graphspec.accelerator.efficient_blocks.efficient_block_base import EfficientBlockBase
 from graphspec.compiler.rules import identity_infer, no_state
-from graphspec.layers.mobile import SigmoidMul
+from graphspec.layers.swish import SigmoidMul
 from graphspec.registry import register
 
 #: the activation names the blocks accept

@@ -20,7 +20,6 @@ from graphspec.accelerator.efficient_blocks.efficient_block_base import (
 from graphspec.compiler.infer import Inference, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import adaptive_pool_infer, expect_rank, no_state
-from graphspec.layers.mobile import GlobalAvgPool
 from graphspec.registry import register
 
 from .activation_functions import OP_PREFIX
@@ -51,6 +50,8 @@ class _GlobalAvgPool(EfficientBlockBase):
         size = check_blob_size(self, input_blob_size, self._rank)
         mark_converted(self)
         if self._rank == 4:  # [N, C, H, W] is the folded layout of a one-frame clip
+            from graphspec.layers.mobile import GlobalAvgPool  # the mobile backend's module
+
             self.pool = GlobalAvgPool(frames=1, out_layout="folded")
         else:
             self.pool = lower_parts([(Node("AdaptiveAvgPool3d", {"output_size": 1}), {})], size)[0]
