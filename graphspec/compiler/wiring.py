@@ -94,9 +94,14 @@ def _as_diagnostics(err: Exception, path: tuple, raw: Any) -> list[Diagnostic]:
 
 
 def builder_error(err: Exception, path: tuple, raw: Any) -> Diagnostic:
-    """A builder's own ValueError, located at the argument its message starts with, if any."""
+    """A builder's own ValueError, located at the argument its message starts with, else at the
+    one argument it names in words ("Crop size doesn't match..." is ``input_crop_size``)."""
     message = str(err) or type(err).__name__
     first = message.split(" ", 1)[0]
     if isinstance(raw, dict) and first in raw:
-        path = path + (first,)
-    return Diagnostic(message, path=path, code="build")
+        return Diagnostic(message, path=path + (first,), code="build")
+    words = "_" + "_".join(message.lower().split()) + "_"
+    named = [key for key in raw if isinstance(key, str) and "_" in key
+             and any(f"_{tail}_" in words for tail in (key, key.split("_", 1)[1]) if "_" in tail)] \
+        if isinstance(raw, dict) else []
+    return Diagnostic(message, path=path + (named[0],) if len(named) == 1 else path, code="build")
