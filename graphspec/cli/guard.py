@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -99,15 +100,32 @@ def check_outputs(args: argparse.Namespace, outputs: Iterable[tuple[str, str | P
             if same_file(path, source):
                 raise UsageError(f"{flag} {path} would overwrite {role}; choose another output name")
     raw = getattr(args, "raw", None)
-    if folder is not None and raw:
+    if folder is not None:
         flag, out_dir = folder
-        _check_apart(Path(out_dir), flag, Path(raw))
+        if raw:
+            _check_apart(Path(out_dir), flag, Path(raw))
+        _check_folder_writable(Path(out_dir), flag)
     if raw:
         for flag, path in outputs:
             if _inside(path, Path(raw)):
                 raise UsageError(f"{flag} {path} is inside --from {raw}, the raw videos; write it elsewhere")
     for _, path in outputs:
         check_writable(path)
+
+
+def _check_folder_writable(folder: Path, flag: str) -> None:
+    """The output folder is a folder, or can be made: its nearest existing ancestor takes files."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{flag} {folder} is a file; give a folder (it is created when missing)")
+    existing = next(p for p in [folder, *folder.absolute().parents] if p.exists())
+    try:  # as the outputs will be written: files in that folder (root passes any access check)
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "not a directory")
+        fd, probe = tempfile.mkstemp(prefix=".graphspec-", suffix=".probe", dir=existing)
+    except OSError as error:
+        raise UsageError(f"{flag} {folder}: cannot create files in {existing} ({error.strerror or error})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _inside(path: Path, folder: Path) -> bool:

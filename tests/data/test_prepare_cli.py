@@ -107,6 +107,19 @@ def test_unwritable_json_is_caught_before_any_work_also_when_outputs_exist(raw, 
         assert tree(out) == before
 
 
+@pytest.mark.parametrize("make_target, words", [
+    (lambda tmp: (tmp / "notes.txt", (tmp / "notes.txt").write_text("mine")), "is a file; give a folder"),
+    (lambda tmp: (Path("/proc/prepared"), None), "cannot create files in /proc"),
+])
+def test_output_folder_that_cannot_hold_files_is_refused_before_any_work(raw, tmp_path, capsys, make_target,
+                                                                           words):
+    target, _ = make_target(tmp_path)
+    before = tree(tmp_path)
+    code, err = prepare(capsys, "--from", raw, "--to", target, "--short-side", "16")
+    assert code == 2 and words in err and "prepared" not in capsys.readouterr().out
+    assert tree(tmp_path) == before
+
+
 def test_shard_help_says_zero_based(capsys):
     assert main(["data", "prepare", "--help"]) == 0
     assert "I counts from 0" in " ".join(capsys.readouterr().out.split())
