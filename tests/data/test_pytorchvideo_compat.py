@@ -57,6 +57,7 @@ def test_a_range_without_frames_gives_none_tensors(video_path, tmp_path):
     for decode_audio in (False, True):
         with EncodedVideo.from_path(str(video_path), decode_audio=decode_audio) as video:
             assert video.get_clip(2.5, 3.0) == {"video": None, "audio": None}  # the video lasts 2 s
+            assert video.name == "v.mp4"  # PyTorchVideo's video_name keeps the extension
     frames = FrameVideo.from_frame_paths(write_frames(tmp_path / "f", [f"{i}.jpg" for i in range(5)]), fps=FPS)
     clip = frames.get_clip(1.0, 2.0)
     assert clip["video"] is None and clip["audio"] is None
