@@ -126,6 +126,32 @@ def test_original_equals_documented_operation_and_convert_preserves_it(op):
         assert not [m for m in block.modules() if isinstance(m, NOT_DEPLOYABLE)]
 
 
+#: the part each block's convert() lowers, and the mobile lowering's module it becomes (the
+#: table in mobile_cpu/convolutions.py: the same modules a mobile export holds)
+MOBILE_FORM = {
+    "Conv3dPwBnAct": ("kernel.conv", "FoldedConv2d"),  # pointwise Conv2d on [B, C, T*H, W]
+    "Conv3d3x3x3DwBnAct": ("kernel.conv", "TemporalTapConv"),  # 3 depthwise taps shifted in time
+    "Conv3dTemporalKernel1BnAct": ("kernel.conv", "FoldedConv2d"),  # Conv2d per frame
+    "Conv3d3x1x1BnAct": ("kernel.conv", "TemporalConv2d"),  # 3x1 Conv2d on [B, C, T, H*W]
+    "Conv3d5x1x1BnAct": ("kernel.conv", "TemporalConv2d"),
+    "AdaptiveAvgPool3dOutSize1": ("pool", "GlobalAvgPool"),
+    "AdaptiveAvgPool2dOutSize1": ("pool", "GlobalAvgPool"),
+    "mobile_cpu.SqueezeExcitation": ("se", "SqueezeExcitationGemm"),
+}
+
+
+@pytest.mark.parametrize("op", sorted(MOBILE_FORM))
+def test_convert_gives_the_mobile_lowerings_module(op):
+    from graphspec.layers import mobile
+
+    cls, kwargs, shape, _ = CASES[op]
+    block = randomize(cls(**kwargs))
+    block.convert(shape)
+    path, form = MOBILE_FORM[op]
+    assert type(block.get_submodule(path)) is getattr(mobile, form)
+    assert "bn" not in dict(block.named_modules()).get("kernel", nn.Module())._modules  # folded into the conv
+
+
 @pytest.mark.parametrize("op", sorted(CASES))
 def test_static_shape_rule_equals_the_module(op):
     """(The state layouts are the blocks' own, built on the meta device; the reference checkpoint
