@@ -30,13 +30,13 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         outcome = train(args.spec, overrides=args.set, run_dir=args.run_dir, resume=args.resume,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, report=err)
     except (TrainError, WeightsError) as exc:
         raise UsageError(str(exc)) from None
     if not outcome.main:
         return EXIT_INTERRUPTED if outcome.interrupted else EXIT_OK
-    for line in outcome.report:
-        err(line)
+    if outcome.export is not None:
+        err(outcome.export)
     if outcome.interrupted:
         where = f" ({outcome.checkpoint})" if outcome.checkpoint else ""
         err(f"stopped at step {outcome.step}; checkpoint written{where}; continue with "

@@ -53,8 +53,9 @@ class Outcome:
     epoch: int
     interrupted: bool = False
     checkpoint: Optional[Path] = None
-    report: list[str] = field(default_factory=list)
+    report: list[str] = field(default_factory=list)  # what the initial weights loaded
     main: bool = True  # rank 0 (the one that reports)
+    export: Optional[str] = None  # what the export at the end wrote, or why it failed
     export_failed: bool = False  # the training finished (final.pt written), its export did not
 
 
@@ -458,10 +459,12 @@ def resolved_data(result: CompiledTrain) -> dict:
 
 
 def train(spec: Any, *, overrides=(), run_dir: Any = None, resume: Any = None, progress: bool = True,
-          stop_at_step: Optional[int] = None) -> Outcome:
+          stop_at_step: Optional[int] = None, report: Optional[Callable[[str], None]] = None) -> Outcome:
     """Train a train spec (a path or a compiled ``CompiledTrain``). ``run_dir`` defaults to
     ``runs/NAME``; ``resume``: a run folder to continue, or ``"auto"`` (continue ``run_dir`` when
-    it holds a checkpoint). ``stop_at_step`` pauses the run there (a checkpoint, as on SIGTERM)."""
+    it holds a checkpoint). ``stop_at_step`` pauses the run there (a checkpoint, as on SIGTERM).
+    ``report`` (rank 0) gets the initial-weights report before the first step; it is also in
+    ``Outcome.report``."""
     from graphspec import api
     from graphspec.spec.source import yaml_dump
 
@@ -481,6 +484,9 @@ def train(spec: Any, *, overrides=(), run_dir: Any = None, resume: Any = None, p
             run_dir.mkdir(parents=True, exist_ok=True)
             ckpt.write_text_atomic(run_dir / "spec.yaml", text)
         trainer = Trainer(result, run_dir, world, progress)
+        if report is not None and world.main:
+            for line in trainer.report:
+                report(line)
         if start is not None:
             trainer.restore(start)
         elif world.main:
@@ -493,9 +499,9 @@ def train(spec: Any, *, overrides=(), run_dir: Any = None, resume: Any = None, p
                 from graphspec.export.onnx_export import ExportError
 
                 try:
-                    outcome.report.append(_export(result, trainer, run_dir))
+                    outcome.export = _export(result, trainer, run_dir)
                 except ExportError as exc:  # a verdict on the trained model (int8 too far from fp32, ...)
-                    outcome.report.append(f"export failed, the trained weights are in {run_dir / 'final.pt'}: {exc}")
+                    outcome.export = f"export failed, the trained weights are in {run_dir / 'final.pt'}: {exc}"
                     outcome.export_failed = True
         return outcome
     finally:

@@ -101,7 +101,7 @@ def test_sigterm_mid_epoch_leaves_a_loadable_checkpoint(tmp_path, lists):
     model.load_state_dict(state["model"])
 
 
-def test_init_from_a_checkpoint_reinitialises_a_head_of_another_size(tmp_path, lists):
+def test_init_from_a_checkpoint_reinitialises_a_head_of_another_size(tmp_path, lists, capsys):
     source = api.compile(write(tmp_path, train_spec(lists).replace("out_features: 4", "out_features: 7")
                                    .replace("num_classes: 4", "num_classes: 7"), "seven.yaml")).build()
     torch.save({"model_state": source.state_dict()}, tmp_path / "seven.pyth")  # PyTorchVideo's wrapping
@@ -113,6 +113,9 @@ def test_init_from_a_checkpoint_reinitialises_a_head_of_another_size(tmp_path, l
     assert torch.equal(model.state_dict()["conv.weight"], source.state_dict()["conv.weight"])
     with pytest.raises(ValueError, match="does not fit the model"):
         ckpt.init_weights(torch.nn.Linear(3, 2), tmp_path / "seven.pyth")
+    assert main(["train", str(spec), "--run-dir", str(tmp_path / "run"), "--no-progress"]) == 0
+    reported = capsys.readouterr().err
+    assert "loaded 2 of 4 tensors" in reported and "re-initialised head.weight: checkpoint (7, 8)" in reported
 
 
 def test_a_fresh_run_never_overwrites_one_and_a_changed_spec_does_not_resume(tmp_path, lists, capsys):
