@@ -54,11 +54,11 @@ def spec_files(spec: str | Path, overrides: Sequence[str] = ()) -> list[tuple[Pa
             return
         if not isinstance(data, dict) or data.get("kind") != "data":
             return
-        from graphspec.data.spec import _resolve as resolve_reference  # the data spec's own rule
+        from graphspec.data.spec import resolve_path  # the data spec's own rule
 
         for key in _REFERENCE_KEYS:
             if isinstance(data.get(key), str):
-                referenced = resolve_reference(file, data[key], smap, key)
+                referenced = resolve_path(file, data[key], smap, key)
                 visit(referenced, f"{referenced}, the {key} spec of {file}", ())
 
     visit(os.fspath(spec), f"the input spec {spec}", overrides)
