@@ -334,3 +334,22 @@ def test_seeded_manifest_datasets_give_the_same_items_with_any_worker_count(kind
     dataset = make(seed=7)
     assert torch.equal(noise(dataset, 0), noise(dataset, 2))
     assert not torch.equal(noise(dataset, 0), noise(make(seed=8), 0))
+
+
+def test_without_a_seed_dataloader_workers_share_pytorchvideo_order(tmp_path):
+    """In DataLoader workers PyTorchVideo reseeds the order's generator with ``worker_info.seed -
+    worker_info.id`` (the loader's base seed: every worker draws the same order) and each worker
+    takes its ``np.array_split`` share; the loader alternates between the workers."""
+    import numpy as np
+    from torch.utils.data import DataLoader, RandomSampler
+
+    from graphspec.data import LabeledVideoDataset, make_clip_sampler
+
+    paths = [(str(write_video(tmp_path / f"v{i}.mp4", num_frames=5, fps=FPS)), {"label": i}) for i in range(6)]
+    dataset = LabeledVideoDataset(paths, make_clip_sampler("uniform", 1.0), decode_audio=False)
+    loader = DataLoader(dataset, batch_size=None, num_workers=2, generator=torch.Generator().manual_seed(3))
+    got = [int(sample["video_index"]) for sample in loader]
+    base_seed = int(torch.empty((), dtype=torch.int64).random_(generator=torch.Generator().manual_seed(3)))
+    order = list(RandomSampler(range(6), generator=torch.Generator().manual_seed(base_seed)))
+    first, second = (share.tolist() for share in np.array_split(order, 2))
+    assert got[0::2] == first and got[1::2] == second
