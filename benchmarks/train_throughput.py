@@ -61,8 +61,9 @@ def plain_rate(folder: Path, lists: dict, epochs: int) -> float:
     spec.write_text(recipe(lists, epochs, 0))
     compiled = api.compile(spec)
     part = compiled.parts["train"]
-    part.spec = part.spec.model_copy(update={"loader": part.spec.loader.model_copy(
-        update={"batch_size": compiled.spec.batch_size})})
+    part.spec = part.spec.model_copy(update={  # the clips graphspec train reads: its batch, its seed
+        "loader": part.spec.loader.model_copy(update={"batch_size": compiled.spec.batch_size}),
+        "seed": compiled.spec.seed})
     loader = part.build()
     torch.manual_seed(0)
     model = compiled.build()
