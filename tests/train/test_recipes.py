@@ -149,3 +149,22 @@ def test_channels_last_trains_like_the_default_layout(tmp_path, lists):
     plain = weights(run(tmp_path, "plain", train_spec(lists, epochs=1)))
     last = weights(run(tmp_path, "last", train_spec(lists, epochs=1, extra="channels_last: true\n")))
     assert all(torch.allclose(plain[k], last[k], atol=1e-4) for k in plain)
+
+
+def test_gradient_clipping_bounds_the_step(tmp_path, lists):
+    # plain SGD (no momentum) after clipping the gradient norm to c moves the weights by <= lr * c
+    text = train_spec(lists, epochs=1).replace("epochs: 1", "steps: 1").replace("momentum: 0.9", "momentum: 0.0")
+    text = text.replace("schedule: {op: cosine, warmup_steps: 2}", "schedule: {op: constant}")
+    clipped = tmp_path / "clipped.yaml"
+    clipped.write_text(text + "clip_grad_norm: 0.01\n")
+    torch.manual_seed(0)  # the initial weights, as the run builds them (seed 0)
+    start = api.compile(clipped).build().state_dict()
+    folder = run(tmp_path, "clipped", text + "clip_grad_norm: 0.01\n")
+    free = run(tmp_path, "free", text)
+
+    def moved(run_dir: Path) -> float:
+        end = weights(run_dir)
+        return torch.sqrt(sum(((end[k] - start[k]) ** 2).sum() for k in start)).item()
+
+    assert moved(folder) == pytest.approx(0.5 * 0.01, rel=1e-3)  # the gradient was larger: clipped to c
+    assert moved(free) > 10 * moved(folder)
