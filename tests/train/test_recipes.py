@@ -89,6 +89,8 @@ SIMCLR = """\
 def test_an_ssl_model_trains_on_its_own_loss_over_two_views(tmp_path, lists):
     text = train_spec(lists, epochs=2).replace(TINY_MODEL, SIMCLR)
     text = text.replace("num_classes: 4\n", "").replace("loss: {op: cross_entropy}", "loss: {op: model}")
+    text = text.replace("optimizer: {op: SGD, lr: 0.5, momentum: 0.9}",
+                        "optimizer: {op: AdamW, lr: 0.01, weight_decay: 0.05, no_decay_norm_bias: true}")
     text = text.replace("transform: [{op: UniformTemporalSubsample, num_samples: 4}, Div255]",  # train and val
                         "transform: [{op: UniformTemporalSubsample, num_samples: 4}, Div255, "
                         "{op: MultiView, num_views: 2, transform: [{op: RandomHorizontalFlip, p: 0.5}]}]")
