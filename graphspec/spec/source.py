@@ -406,26 +406,25 @@ def _compose(text: str) -> Node | None:
         loader.dispose()
 
 
-def _deepest(text: str, file: str) -> tuple[int, Location]:
-    """The deepest nesting of ``text`` and where its innermost collection starts, from libyaml's
-    event stream (which does not recurse); as far as the text parses."""
+def _too_deep(text: str, file: str) -> Location:
+    """Where the nesting of ``text`` first passes ``_FAST_MAX_DEPTH`` levels, from libyaml's event
+    stream (which does not recurse; it slows down with depth, so the scan stops there)."""
     loader = _FastLoader(text)
-    depth = deepest = 0
-    where = Location(file, 1, 1)
+    depth = 0
     try:
         while not loader.check_event(yaml.StreamEndEvent):
             event = loader.get_event()
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
-                if depth > deepest:
-                    deepest, where = depth, _mark_loc(file, event.start_mark)
+                if depth > _FAST_MAX_DEPTH:
+                    return _mark_loc(file, event.start_mark)
             elif isinstance(event, _END_EVENTS):
                 depth -= 1
     except yaml.YAMLError:
         pass
     finally:
         loader.dispose()
-    return deepest, where
+    return Location(file, 1, 1)
 
 
 def _parse(text: str, file: str, document: bool = True) -> tuple[Any, SourceMap, list]:
@@ -458,9 +457,8 @@ def _parse(text: str, file: str, document: bool = True) -> tuple[Any, SourceMap,
         problem = _diag(f"character U+{err.character:04X} is not allowed in YAML",
                         _index_loc(file, text, err.position), code="yaml-syntax")
     except RecursionError:
-        depth, loc = _deepest(text, file)
-        problem = _diag(f"document is nested too deeply ({depth} levels; specs nest about 20)", loc,
-                        code="yaml-syntax")
+        problem = _diag(f"document is nested too deeply (more than {_FAST_MAX_DEPTH} levels here; specs nest "
+                        "about 20)", _too_deep(text, file), code="yaml-syntax")
     return None, builder.smap, [problem]
 
 
