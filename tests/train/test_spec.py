@@ -98,3 +98,13 @@ def test_a_declared_input_size_refuses_the_other_crop_and_points_to_from_data(ca
     out = capsys.readouterr().out
     assert "data.train.transform: " in out and "H is 160, the model takes 182" in out
     assert "model_inputs: from_data" in out
+
+
+def test_a_part_of_the_wrong_kind_is_named_at_its_key(tmp_path, capsys):
+    text = train_spec(LISTS)
+    spec = tmp_path / "recipe.yaml"
+    model_block = text[text.index("model:\n"):text.index("num_classes:")]
+    spec.write_text(text.replace(model_block, f"model: {ROOT / 'specs' / 'transforms' / 'x3d_xs.yaml'}\n"))
+    assert main(["validate", str(spec)]) == 1
+    out = capsys.readouterr().out
+    assert f"{spec}:4:1: model: this is a transform spec; model takes a model spec" in out
