@@ -202,8 +202,10 @@ class UniformClipSamplerTruncateFromStart(UniformClipSampler):
 
 @register(kind="object")
 class ConstantClipsPerVideoSampler(ClipSampler):
-    """``clips_per_video`` clips spread evenly over each video (the first at 0, the last ending at
-    the video's end), each returned ``augs_per_clip`` times (``aug_index`` 0..augs_per_clip-1)."""
+    """``clips_per_video`` clips starting at the video's latest clip start split into
+    ``clips_per_video`` equal steps (clip ``i`` starts at ``i * (duration - clip_duration) /
+    clips_per_video``, as PyTorchVideo's and PySlowFast's test views: the first at 0, the last one
+    step before the video's end), each returned ``augs_per_clip`` times (``aug_index`` 0..augs_per_clip-1)."""
 
     def __init__(self, clip_duration: float, clips_per_video: int, augs_per_clip: int = 1) -> None:
         super().__init__(clip_duration)
@@ -214,7 +216,7 @@ class ConstantClipsPerVideoSampler(ClipSampler):
 
     def __call__(self, last_clip_time: Seconds, video_duration: Seconds, annotation: Optional[dict]) -> ClipInfo:
         latest = Fraction(max(video_duration - self._clip_duration, 0))
-        spacing = latest / max(self._clips_per_video - 1, 1)
+        spacing = latest / self._clips_per_video
         start = spacing * self._current_clip_index
         clip_index, aug_index = self._current_clip_index, self._current_aug_index
         self._current_aug_index += 1

@@ -79,10 +79,15 @@ def test_random_multi_gives_independent_clips_in_one_list():
 
 
 def test_constant_clips_per_video_spreads_clips_and_repeats_augmentations():
+    # PyTorchVideo splits the latest start (10 - 2 = 8 s) into clips_per_video increments: 0, 8/3, 16/3
     clips = walk(ConstantClipsPerVideoSampler(2, clips_per_video=3, augs_per_clip=2), 10)
     assert [(c.clip_start_sec, c.clip_index, c.aug_index) for c in clips] == [
-        (0, 0, 0), (0, 0, 1), (4, 1, 0), (4, 1, 1), (8, 2, 0), (8, 2, 1)]
-    assert clips[-1].clip_end_sec == 10 and clips[-1].is_last_clip
+        (0, 0, 0), (0, 0, 1), (Fraction(8, 3), 1, 0), (Fraction(8, 3), 1, 1), (Fraction(16, 3), 2, 0),
+        (Fraction(16, 3), 2, 1)]
+    assert [c.clip_end_sec - c.clip_start_sec for c in clips] == [2] * 6
+    assert [c.is_last_clip for c in clips] == [False] * 5 + [True]
+    # a video no longer than the clip: every clip at 0
+    assert [c.clip_start_sec for c in walk(ConstantClipsPerVideoSampler(2, clips_per_video=2), 1)] == [0, 0]
 
 
 def test_make_clip_sampler_names_and_errors():
