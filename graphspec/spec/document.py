@@ -17,7 +17,8 @@ InputDecl = Union[Shape, dict[str, Shape]]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: "yes" is no boolean and "8" no integer, in every kind of spec as in op arguments
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class MacsExpect(_Strict):
