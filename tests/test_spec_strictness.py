@@ -40,7 +40,7 @@ def test_set_typo_in_a_prepare_key_is_located_at_the_set(capsys):
     code, out = run(capsys, "validate", ROOT / "specs" / "data" / "kinetics400_train.yaml",
                      "--set", "prepare.output.crff=18")
     assert code == 1, out
-    assert out.startswith("<--set>:1:1: prepare.output.crff: unknown key 'crff'"), out
+    assert out.startswith("<--set>:1:1: prepare.output.crff: unknown key 'crff' (did you mean 'crf'?)"), out
 
 
 # --------------------------------------------------------------------------- data paths

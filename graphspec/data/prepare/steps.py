@@ -138,8 +138,17 @@ def check_prepare(dataset_op: object, overrides: dict) -> list:
     try:
         plan_for(str(dataset_op), overrides)
     except ValidationError as err:
-        return validation_diagnostics(err.errors(), overrides, ("prepare",))
+        return validation_diagnostics(err.errors(), overrides, ("prepare",),
+                                      fields_at=lambda path: _fields_at(DATASET_PLANS[str(dataset_op)], path))
     return []
+
+
+def _fields_at(plan: "PreparePlan", path: tuple) -> list[str]:
+    """The fields of the step at ``path`` of ``plan`` (for did-you-mean on an unknown key)."""
+    node: object = plan
+    for part in path:
+        node = getattr(node, str(part), None)
+    return list(type(node).model_fields) if hasattr(type(node), "model_fields") else []
 
 
 def plan_for(dataset_op: str, overrides: dict | None = None) -> PreparePlan:
