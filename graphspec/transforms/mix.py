@@ -34,15 +34,16 @@ def _check_mix_args(name: str, alpha: float, label_smoothing: float, num_classes
         raise TransformError(f"{name}: num_classes {num_classes} must be >= 1")
 
 
-def _check_batch(name: str, x: torch.Tensor, what: str) -> None:
-    check_batch(x, name, what)
+def _check_batch(name: str, x: torch.Tensor, what: str, framed: bool = True) -> None:
+    if framed or x.dim() == 0:
+        check_batch(x, name, what)
     if x.shape[0] < 2:
         raise TransformError(f"{name}: needs a batch of at least 2 {what} to mix (each is paired with the batch "
                              f"flipped), got shape {list(x.shape)}")
 
 
 def _check_inputs(name: str, x: torch.Tensor, labels: torch.Tensor, one_hot: bool, num_classes: int,
-                  x_audio: Optional[torch.Tensor]) -> None:
+                  x_audio: Optional[torch.Tensor], boxed: bool) -> None:
     _check_batch(name, x, "videos")
     expected = (x.shape[0], num_classes) if one_hot else (x.shape[0],)
     if tuple(labels.shape) != expected:
@@ -50,7 +51,9 @@ def _check_inputs(name: str, x: torch.Tensor, labels: torch.Tensor, one_hot: boo
         raise TransformError(f"{name}: labels must be {form}of shape {expected} for a batch of {x.shape[0]}, "
                              f"got {list(labels.shape)}")
     if x_audio is not None:
-        _check_batch(name, x_audio, "audio clips")
+        # CutMix cuts a box out of the last two dims, so its audio must be spectrograms; MixUp blends
+        # audio of any shape (a (B, S) waveform too): PyTorchVideo asserts only its batch size there
+        _check_batch(name, x_audio, "audio clips", framed=boxed)
         if x_audio.shape[0] != x.shape[0]:
             raise TransformError(f"{name}: x_audio has {x_audio.shape[0]} clips for {x.shape[0]} videos")
 
@@ -85,6 +88,8 @@ def cutmix(x: torch.Tensor, lam: float) -> Tuple[torch.Tensor, float]:
 class _BatchMix(nn.Module):
     """Shared by MixUp and CutMix: ``lam ~ Beta(alpha, alpha)`` per batch, then ``mix``."""
 
+    boxed = False  # whether the mix cuts boxes out of the last two dims (needs frames)
+
     def __init__(self, alpha: float = 1.0, label_smoothing: float = 0.0, num_classes: int = 400,
                  one_hot: bool = False) -> None:
         super().__init__()
@@ -100,7 +105,7 @@ class _BatchMix(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor, x_audio: Optional[torch.Tensor] = None):
         """``(mixed x, mixed labels)``; with ``x_audio``, ``(mixed x, mixed audio, mixed labels)``."""
-        _check_inputs(type(self).__name__, x, labels, self.one_hot, self.num_classes, x_audio)
+        _check_inputs(type(self).__name__, x, labels, self.one_hot, self.num_classes, x_audio, self.boxed)
         mixed, audio, lam = self.mix(x, float(self.beta_sampler.sample()), x_audio)
         mixed_labels = _mix_labels(labels, self.num_classes, lam, self.label_smoothing, self.one_hot)
         return (mixed, mixed_labels) if x_audio is None else (mixed, audio, mixed_labels)
@@ -117,6 +122,8 @@ class CutMix(_BatchMix):
     """CutMix (https://arxiv.org/abs/1905.04899): a box of about ``1 - lam`` of the frame pasted
     from the paired clip; labels weighted by the area actually pasted. An audio batch gets a box
     of its own (same ``lam``) in its last two dimensions."""
+
+    boxed = True
 
     def mix(self, x: torch.Tensor, lam: float, x_audio: Optional[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
         mixed, weight = cutmix(x, lam)

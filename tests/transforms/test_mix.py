@@ -138,3 +138,18 @@ def test_cutmix_pastes_audio_from_the_paired_clip(mix):
     assert ((mixed_audio == audio) | (mixed_audio == audio.flip(0))).all()  # CutMix only copies values
     with pytest.raises(ValueError, match="x_audio has 2 clips for 4 videos"):
         mix(num_classes=5)(x, y, x_audio=audio[:2])
+
+
+@pytest.mark.parametrize("shape", [(4, 160), (4, 1, 160)])
+def test_mixup_mixes_waveform_audio_of_any_shape(shape):
+    """PyTorchVideo's MixUp blends ``x_audio`` whatever its shape (it asserts only a batch of at
+    least 2): a (B, S) or (B, 1, S) waveform mixes with the video's weight."""
+    x, y = _batch()
+    audio = torch.rand(*shape, generator=torch.Generator().manual_seed(4))
+    torch.manual_seed(6)
+    mixed, mixed_audio, labels = MixUp(num_classes=5)(x, y, x_audio=audio)
+    one_hot, flipped = convert_to_one_hot(y, 5), convert_to_one_hot(y.flip(0), 5)
+    lam = ((labels[0] - flipped[0]) / (one_hot[0] - flipped[0]))[y[0]].item()
+    torch.testing.assert_close(mixed_audio, lam * audio + (1 - lam) * audio.flip(0))
+    with pytest.raises(ValueError, match="x_audio has 2 clips for 4 videos"):
+        MixUp(num_classes=5)(x, y, x_audio=audio[:2])
