@@ -149,3 +149,18 @@ def test_a_label_that_is_no_class_index_is_a_finding_with_strict_bad_files(tmp_p
     code, out = run(capsys, "build", spec)
     assert code == 1, out
     assert f"label -3 ({tmp_path / 'train.csv'}:1) is not a class index (>= 0)" in out
+
+
+def test_a_finding_inside_which_a_set_changed_a_value_names_that_set(capsys):
+    """X3D's head pool is sized from input_crop_size: a crop larger than the inputs fails at the
+    pool the builder made (located at model:), and the line names the --set that caused it."""
+    import json
+
+    spec = ROOT / "specs" / "models" / "x3d_xs.yaml"
+    code, out = run(capsys, "validate", spec, "--set", "model.input_crop_size=600", "--set", "name=other")
+    assert code == 1, out
+    [line] = [line for line in out.splitlines() if "AvgPool3d" in line]
+    assert line.startswith(f"{spec}:8:1: model: ") and line.endswith("[after --set model.input_crop_size=600]")
+    code, out = run(capsys, "validate", spec, "--format", "json", "--set", "model.input_crop_size=600")
+    [item] = json.loads(out)
+    assert item["after_overrides"] == ["model.input_crop_size=600"] and item["path"] == "model"

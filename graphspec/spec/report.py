@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from .errors import Diagnostic
+from .errors import Diagnostic, SpecError
 from .source import OVERRIDE_FILE
 
 
@@ -34,13 +34,35 @@ def inherited_from(diag: Diagnostic, spec: str | None) -> str | None:
     return str(loc)
 
 
+def overrides_inside(diag: Diagnostic, overrides: Sequence[str]) -> list[str]:
+    """The ``--set`` overrides that changed a value inside the key a finding is located at (a
+    builder refusing ``--set model.input_crop_size=600`` at ``model:``): they may be its cause."""
+    from .source import parse_override
+
+    if not diag.path or (diag.location is not None and diag.location.file == OVERRIDE_FILE):
+        return []
+    found = []
+    for text in overrides:
+        try:
+            path = parse_override(text)[0]
+        except SpecError:
+            continue
+        if len(path) > len(diag.path) and tuple(str(p) for p in path[:len(diag.path)]) == tuple(
+                str(p) for p in diag.path):
+            found.append(text)
+    return found
+
+
 def _context_note(diag: Diagnostic, overrides: Sequence[str], spec: str | None) -> str:
-    """`` [--set a.b=1, applied to FILE]`` or `` [in FILE, inherited from BASE:L:C]``, else ``""``."""
+    """`` [--set a.b=1, applied to FILE]`` or `` [in FILE, inherited from BASE:L:C]``, with
+    `` [after --set a.b.c=1]`` for overrides inside the key, else ``""``."""
     text = _override_text(diag, overrides)
     if text is not None:
         return f" [--set {text}".rstrip() + (f", applied to {spec}]" if spec else "]")
     parent = inherited_from(diag, spec)
-    return f" [in {spec}, inherited from {parent}]" if parent else ""
+    inside = overrides_inside(diag, overrides)
+    after = f" [after --set {', --set '.join(inside)}]" if inside else ""
+    return (f" [in {spec}, inherited from {parent}]" if parent else "") + after
 
 
 def format_diagnostic(diag: Diagnostic, spec: str | None = None, overrides: Sequence[str] = ()) -> str:
@@ -94,6 +116,9 @@ def diagnostic_json(diag: Diagnostic, spec: str | None = None, overrides: Sequen
     override = _override_text(diag, overrides)
     if override is not None:
         out["override"] = override
+    inside = overrides_inside(diag, overrides)
+    if inside:
+        out["after_overrides"] = inside
     parent = inherited_from(diag, spec)
     if parent is not None:
         out["inherited_from"] = parent
