@@ -245,6 +245,8 @@ class ManifestClipDataset(BadFileTracker, torch.utils.data.Dataset):
         # a range without frames is the requested clip with an empty video, as in PyTorchVideo (not a
         # bad file: the files are whole)
         loaded = self._videos[clip.video_id].get_clip(clip.start_time, clip.stop_time, self._frame_filter)
+        if loaded is None:  # a frame video's clip starting after its end
+            loaded = {"video": None, "frame_indices": [], "audio": None}
         item = empty_tensors_for_none({"video_id": clip.video_id, **loaded, **self.clip_annotations(clip),
                                        "start_time": clip.start_time, "stop_time": clip.stop_time})
         return transform_sample(self._transform, item, self._seed, index)

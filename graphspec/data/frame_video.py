@@ -103,10 +103,13 @@ class FrameVideo(Video):
 
     def get_clip(self, start_sec: float, end_sec: float,
                  frame_filter: Optional[Callable[[list[int]], list[int]]] = None, *,
-                 dtype: torch.dtype = torch.float32) -> dict[str, Any]:
+                 dtype: torch.dtype = torch.float32) -> Optional[dict[str, Any]]:
         """``{"video": (C, T, H, W) float32, "frame_indices": [...], "audio": None}`` for the
         frames of ``[start_sec, end_sec)`` (``frame_filter`` picks among their indices);
-        ``"video"`` is ``None`` when the range holds no frame."""
+        ``"video"`` is ``None`` when the range holds no frame. A clip starting before 0 or after
+        the video's duration rounded up to a second is ``None`` itself, as PyTorchVideo's."""
+        if start_sec < 0 or start_sec > math.ceil(self.duration):
+            return None
         indices = self.frame_indices(start_sec, end_sec)
         if frame_filter is not None:
             indices = frame_filter(indices)

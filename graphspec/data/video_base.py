@@ -14,7 +14,8 @@ class Video(abc.ABC):
     """A video whose clips are read on demand: ``get_clip(start_sec, end_sec)`` returns
     ``{"video": (C, T, H, W) float32 tensor of 0..255 values, "audio": (S,) float tensor or None}``
     for the frames whose timestamps fall in ``[start_sec, end_sec)``; ``"video"`` is ``None``
-    when none do (as PyTorchVideo's ``{"video": None, "audio": None}``).
+    when none do (as PyTorchVideo's ``{"video": None, "audio": None}``; ``FrameVideo`` returns
+    ``None`` for a clip starting outside the video, as PyTorchVideo's).
     ``dtype=torch.uint8`` keeps the frames as bytes (4x less memory; resizing bytes is faster),
     for transforms that convert to float themselves."""
 

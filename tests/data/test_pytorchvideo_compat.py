@@ -63,6 +63,16 @@ def test_a_range_without_frames_gives_none_tensors(video_path, tmp_path):
     assert clip["video"] is None and clip["audio"] is None
 
 
+def test_a_frame_video_clip_starting_outside_the_video_is_none(tmp_path):
+    """PyTorchVideo's FrameVideo returns no clip dict at all for a start before 0 or after the
+    duration rounded up to a second (its test: three frames at 30 fps, get_clip(3, 5) is None);
+    LabeledVideoDataset and the manifest datasets handle that ``None``."""
+    frames = FrameVideo.from_frame_paths(write_frames(tmp_path / "f", [f"{i}.jpg" for i in range(3)]))
+    assert frames.duration == pytest.approx(0.1)  # 3 frames at the default 30 fps
+    assert frames.get_clip(3, 5) is None and frames.get_clip(-1, 0.05) is None
+    assert frame_ids(frames.get_clip(0, 0.1)["video"]) == [0, 1, 2]
+    assert frames.get_clip(0, 0.066)["frame_indices"] == [0, 1]
+
 def test_manifest_datasets_return_the_requested_empty_clip(tmp_path):
     """DoMSEV (and EPIC-Kitchens: the same manifest reader) return a clip whose range holds no frame
     with an empty video, as PyTorchVideo does, instead of another clip."""
