@@ -16,10 +16,11 @@ from .output import UsageError, check_writable
 _REFERENCE_KEYS = ("transform", "model")
 
 
-def spec_files(spec: str | Path, overrides: Sequence[str] = ()) -> list[tuple[Path, str]]:
-    """``spec`` and every spec file a run of it reads, each with the words that name its role:
-    the ``extends`` parents (recursively) and, for a data spec, its ``transform:`` and ``model:``
-    specs and theirs. Files that cannot be read are left to the loader, which reports them."""
+def spec_files(spec: str | Path, overrides: Sequence[str] = (),
+               role: str = "the input spec") -> list[tuple[Path, str]]:
+    """``spec`` (as ``role``) and every spec file a run of it reads, each with the words that
+    name its role: the ``extends`` parents (recursively) and, for a data spec, its ``transform:``
+    and ``model:`` specs and theirs. Files that cannot be read are left to the loader."""
     from graphspec.spec.errors import SpecError
     from graphspec.spec.source import load_document, load_yaml
 
@@ -61,7 +62,7 @@ def spec_files(spec: str | Path, overrides: Sequence[str] = ()) -> list[tuple[Pa
                 referenced = resolve_path(file, data[key], smap, key)
                 visit(referenced, f"{referenced}, the {key} spec of {file}", ())
 
-    visit(os.fspath(spec), f"the input spec {spec}", overrides)
+    visit(os.fspath(spec), f"{role} {spec}", overrides)
     return list(found.values())
 
 
@@ -75,8 +76,7 @@ def run_inputs(args: argparse.Namespace) -> list[tuple[Path, str]]:
     if getattr(args, "weights", None):
         inputs.append((Path(args.weights), f"the --weights checkpoint {args.weights}"))
     if getattr(args, "calibrate", None):
-        inputs += [(path, role.replace("the input spec", "the --calibrate data spec"))
-                   for path, role in spec_files(args.calibrate)]
+        inputs += spec_files(args.calibrate, role="the --calibrate data spec")
     return inputs
 
 
