@@ -11,11 +11,12 @@ from typing import Callable, Optional, Sequence, Tuple
 import torch.nn as nn
 
 from graphspec.compiler.ir import Node
-from graphspec.compiler.template import builder
+from graphspec.compiler.template import builder, call_with
 
 from .head import create_res_basic_head
 from .resnet import (
-    _MODEL_STAGE_DEPTH, create_bottleneck_block, create_res_stage, entries, half, per_stage, same_padded_stem, stage_depths,
+    _MODEL_STAGE_DEPTH, create_bottleneck_block, create_res_stage, half, head_node, same_padded_stem, stage_depths,
+    stage_settings,
 )
 from .stem import create_res_basic_stem
 
@@ -37,14 +38,13 @@ def conv_b_strided_stages(
     groups, or groups of ``conv_b_width_per_group`` channels when that is set (CSN).
     Returns the stages and the channels of the last one."""
     depths = stage_depths(model_depth, _BOTTLENECK_DEPTHS)
-    n = len(depths)
-    conv_a_kernels = per_stage(conv_a_kernel_size, n, "stage_conv_a_kernel_size")
-    conv_b_kernels = per_stage(conv_b_kernel_size, n, "stage_conv_b_kernel_size")
-    dilations = per_stage(conv_b_dilation, n, "stage_conv_b_dilation")
-    bottlenecks = entries("stage_bottleneck", bottleneck if isinstance(bottleneck, (list, tuple)) else [bottleneck] * n, n)
-    for name, seq in (("stage_conv_b_num_groups", conv_b_num_groups),
-                      ("stage_spatial_stride", spatial_stride), ("stage_temporal_stride", temporal_stride)):
-        entries(name, seq, n)
+    (conv_a_kernels, conv_b_kernels, dilations), bottlenecks = stage_settings(
+        len(depths), broadcast=dict(stage_conv_a_kernel_size=conv_a_kernel_size,
+                                    stage_conv_b_kernel_size=conv_b_kernel_size, stage_conv_b_dilation=conv_b_dilation),
+        bottleneck=("stage_bottleneck", bottleneck),
+        listed=dict(stage_conv_b_num_groups=conv_b_num_groups, stage_spatial_stride=spatial_stride,
+                    stage_temporal_stride=temporal_stride),
+    )
     stages, dim_out = [], dim_in * 4
     for idx, depth in enumerate(depths):
         dim_inner = dim_out // bottleneck_ratio
@@ -103,9 +103,5 @@ def create_csn(
         conv_b_width_per_group=stage_conv_b_width_per_group, conv_b_dilation=(1, 1, 1),
         spatial_stride=stage_spatial_stride, temporal_stride=stage_temporal_stride, norm=norm, activation=activation,
     )
-    head = create_res_basic_head.node(
-        in_features=dim, out_features=model_num_class, pool=head_pool, output_size=head_output_size,
-        pool_kernel_size=head_pool_kernel_size, dropout_rate=dropout_rate, activation=head_activation,
-        output_with_global_average=head_output_with_global_average,
-    )
+    head = call_with(head_node, locals(), head=create_res_basic_head.node, pool_kernel_size=head_pool_kernel_size)
     return Node("Net", dict(blocks=[stem, *stages, head]))

@@ -12,12 +12,12 @@ import torch.nn as nn
 
 from graphspec.compiler.component import Component
 from graphspec.compiler.ir import Node
-from graphspec.compiler.template import builder
+from graphspec.compiler.template import builder, call_with
 from graphspec.layers.convolutions import create_conv_2plus1d
 
 from .csn import conv_b_strided_stages
 from .head import create_res_basic_head
-from .resnet import create_bottleneck_block, same_padded_stem
+from .resnet import create_bottleneck_block, head_node, same_padded_stem
 from .stem import create_res_basic_stem
 
 Triple = Tuple[int, int, int]
@@ -108,9 +108,5 @@ def create_r2plus1d(
         spatial_stride=stage_spatial_stride, temporal_stride=stage_temporal_stride, norm=norm,
         activation=activation, norm_eps=norm_eps, norm_momentum=norm_momentum,
     )
-    head = create_res_basic_head.node(
-        in_features=dim, out_features=model_num_class, pool=head_pool, output_size=head_output_size,
-        pool_kernel_size=head_pool_kernel_size, dropout_rate=dropout_rate, activation=head_activation,
-        output_with_global_average=head_output_with_global_average,
-    )
+    head = call_with(head_node, locals(), head=create_res_basic_head.node, pool_kernel_size=head_pool_kernel_size)
     return Node("Net", dict(blocks=[stem, *stages, head]))

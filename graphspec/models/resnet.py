@@ -230,6 +230,20 @@ def entries(name: str, value: Sequence, count: int, what: str = "stages") -> lis
     return items
 
 
+def stage_settings(count: int, *, broadcast: dict[str, Sequence], bottleneck: tuple[str, Any],
+                   listed: dict[str, Sequence]) -> tuple[list[list], list]:
+    """A ResNet-style builder's per-stage arguments, keyed by the names the builder gives them (its
+    errors name them): the ``broadcast`` kernels and dilations and the ``(name, value)`` bottleneck
+    as one entry per stage of ``count``; the ``listed`` sequences checked to have an entry per stage.
+    Returns the broadcast lists, in the order given, and the bottlenecks."""
+    values = [per_stage(value, count, name) for name, value in broadcast.items()]
+    name, value = bottleneck
+    bottlenecks = entries(name, value if isinstance(value, (list, tuple)) else [value] * count, count)
+    for name, seq in listed.items():
+        entries(name, seq, count)
+    return values, bottlenecks
+
+
 def stage_depths(model_depth: int, table: dict[int, tuple[int, ...]] = _MODEL_STAGE_DEPTH) -> tuple[int, ...]:
     """Blocks per stage of a ResNet of ``model_depth`` layers (a family may have its own table)."""
     if model_depth not in table:
@@ -255,6 +269,16 @@ def conv_b_padding(kernel: Sequence[int], dilation: Sequence[int]) -> list:
     return [kernel[0] // 2, *(d if d > 1 else k // 2 for k, d in zip(kernel[1:], dilation[1:]))]
 
 
+def head_node(head: Callable, *, dim: int, model_num_class: int, head_pool: Optional[Callable],
+              head_output_size: Sequence[int], dropout_rate: float, head_activation: Optional[Callable],
+              head_output_with_global_average: bool, **head_kwargs: Any) -> Node:
+    """``head`` on the last stage's ``dim`` channels, given a builder's ``head_*`` arguments under
+    the names a head takes, plus ``head_kwargs`` (the pool window, the RoI settings)."""
+    return head(in_features=dim, out_features=model_num_class, pool=head_pool, output_size=head_output_size,
+                dropout_rate=dropout_rate, activation=head_activation,
+                output_with_global_average=head_output_with_global_average, **head_kwargs)
+
+
 def resnet_blocks(
     *, input_channel, model_depth, norm, activation, stem_dim_out, stem_conv_kernel_size,
     stem_conv_stride, stem_pool, stem_pool_kernel_size, stem_pool_stride, stem, stage1_pool,
@@ -264,16 +288,14 @@ def resnet_blocks(
     """Stem and stages of a ResNet (shared by the classification and detection builders);
     returns the blocks and the channels of the last stage."""
     depths = stage_depths(model_depth)
-    n = len(depths)
-    conv_a_kernels = per_stage(stage_conv_a_kernel_size, n, "stage_conv_a_kernel_size")
-    conv_b_kernels = per_stage(stage_conv_b_kernel_size, n, "stage_conv_b_kernel_size")
-    dilations = per_stage(stage_conv_b_dilation, n, "stage_conv_b_dilation")
-    bottlenecks = entries("bottleneck", bottleneck if isinstance(bottleneck, (list, tuple)) else [bottleneck] * n, n)
-    for name, seq in (("stage_conv_b_num_groups", stage_conv_b_num_groups),
-                      ("stage_spatial_h_stride", stage_spatial_h_stride),
-                      ("stage_spatial_w_stride", stage_spatial_w_stride),
-                      ("stage_temporal_stride", stage_temporal_stride)):
-        entries(name, seq, n)
+    (conv_a_kernels, conv_b_kernels, dilations), bottlenecks = stage_settings(
+        len(depths), broadcast=dict(stage_conv_a_kernel_size=stage_conv_a_kernel_size,
+                                    stage_conv_b_kernel_size=stage_conv_b_kernel_size,
+                                    stage_conv_b_dilation=stage_conv_b_dilation),
+        bottleneck=("bottleneck", bottleneck),
+        listed=dict(stage_conv_b_num_groups=stage_conv_b_num_groups, stage_spatial_h_stride=stage_spatial_h_stride,
+                    stage_spatial_w_stride=stage_spatial_w_stride, stage_temporal_stride=stage_temporal_stride),
+    )
     blocks = [same_padded_stem(
         stem, in_channels=input_channel, out_channels=stem_dim_out, conv_kernel_size=stem_conv_kernel_size,
         conv_stride=stem_conv_stride, pool=stem_pool, pool_kernel_size=stem_pool_kernel_size,
@@ -332,11 +354,7 @@ def create_resnet(
     """ResNet for video: stem, four residual stages (optionally a pool after the first), head."""
     blocks, dim = call_with(resnet_blocks, locals())
     if head is not None:
-        blocks.append(head(
-            in_features=dim, out_features=model_num_class, pool=head_pool, output_size=head_output_size,
-            pool_kernel_size=head_pool_kernel_size, dropout_rate=dropout_rate, activation=head_activation,
-            output_with_global_average=head_output_with_global_average,
-        ))
+        blocks.append(call_with(head_node, locals(), pool_kernel_size=head_pool_kernel_size))
     return Node("Net", dict(blocks=blocks))
 
 
@@ -421,10 +439,8 @@ def create_resnet_with_roi_head(
     stride-16 last stage) as ``model``, and an RoI ``head`` pooling each box. A
     ``DetectionBBoxNetwork``: inputs (clip, boxes)."""
     blocks, dim = call_with(resnet_blocks, locals())
-    detection_head = head(
-        in_features=dim, out_features=model_num_class, pool=head_pool, output_size=head_output_size,
-        pool_kernel_size=head_pool_kernel_size, dropout_rate=dropout_rate, activation=head_activation,
-        output_with_global_average=head_output_with_global_average, resolution=head_spatial_resolution,
+    detection_head = call_with(
+        head_node, locals(), pool_kernel_size=head_pool_kernel_size, resolution=head_spatial_resolution,
         spatial_scale=head_spatial_scale, sampling_ratio=head_sampling_ratio,
     )
     return Node("DetectionBBoxNetwork", dict(model=Node("Net", dict(blocks=blocks)), detection_head=detection_head))

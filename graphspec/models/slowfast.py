@@ -19,7 +19,8 @@ from graphspec.registry import register
 from .head import create_res_basic_head, create_res_roi_pooling_head
 from .head import head_pool as head_pool_node
 from .resnet import (
-    conv_b_padding, create_bottleneck_block, create_res_stage, entries, half, same_padded_stem, stage_depths,
+    conv_b_padding, create_bottleneck_block, create_res_stage, entries, half, head_node, same_padded_stem,
+    stage_depths,
 )
 from .stem import create_res_basic_stem, norm_node, optional
 
@@ -356,11 +357,7 @@ def create_slowfast(
     concatenated, then ``head`` (called with ``pool=None``) classifies. Inputs: [slow, fast]."""
     blocks, dim = call_with(slowfast_blocks, locals())
     if head is not None:
-        blocks.append(head(
-            in_features=dim, out_features=model_num_class, pool=None, output_size=head_output_size,
-            dropout_rate=dropout_rate, activation=head_activation,
-            output_with_global_average=head_output_with_global_average,
-        ))
+        blocks.append(call_with(head_node, dict(locals(), head_pool=None)))  # the pathways are pooled already
     return Node("Net", dict(blocks=blocks))
 
 
@@ -415,10 +412,8 @@ def create_slowfast_with_roi_head(
     last stage and temporal-only head pooling, followed by ``head`` (an RoI head, called with
     ``pool=None``) that pools each box. A ``DetectionBBoxNetwork``: inputs ([slow, fast], boxes)."""
     blocks, dim = call_with(slowfast_blocks, locals())
-    detection_head = head(
-        in_features=dim, out_features=model_num_class, pool=None, output_size=head_output_size,
-        dropout_rate=dropout_rate, activation=head_activation,
-        output_with_global_average=head_output_with_global_average, resolution=head_spatial_resolution,
-        spatial_scale=head_spatial_scale, sampling_ratio=head_sampling_ratio,
+    detection_head = call_with(
+        head_node, dict(locals(), head_pool=None),  # the pathways are pooled already
+        resolution=head_spatial_resolution, spatial_scale=head_spatial_scale, sampling_ratio=head_sampling_ratio,
     )
     return Node("DetectionBBoxNetwork", dict(model=Node("Net", dict(blocks=blocks)), detection_head=detection_head))
