@@ -39,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
         err(outcome.export)
     if outcome.interrupted:
         where = f" ({outcome.checkpoint})" if outcome.checkpoint else ""
+        spec = outcome.run_dir / "spec.yaml" if args.set else args.spec  # the run's --set are in its spec.yaml
         err(f"stopped at step {outcome.step}; checkpoint written{where}; continue with "
-            f"graphspec train {args.spec} --resume {outcome.run_dir}")
+            f"graphspec train {spec} --resume {outcome.run_dir}")
         return EXIT_INTERRUPTED
     err(f"done: {outcome.step} steps, {outcome.epoch} epochs; run folder {outcome.run_dir}")
     return EXIT_FINDINGS if outcome.export_failed else EXIT_OK

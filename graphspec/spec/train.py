@@ -106,6 +106,9 @@ class Export(_Strict):
     to: Literal["onnx", "mobile", "executorch"] = "mobile"
     int8: bool = False
     calibrate: Optional[Literal["val", "train"]] = Field(None, description="the data phase calibrating int8")
+    #: None: export_spec's own default (graphspec.export.int8.DEFAULT_MIN_COSINE)
+    min_cosine: Optional[float] = Field(None, ge=-1, le=1, description="int8: the least mean cosine to fp32 "
+                                        "accepted on held-out clips (default 0.99); a model below it is refused")
 
 
 class TrainSpec(_Strict):

@@ -67,8 +67,22 @@ def save(run_dir: Path, step: int, state: dict, keep_last: int) -> Path:
     return path
 
 
+#: what every checkpoint of a run holds (``Trainer.state``)
+RUN_KEYS = ("model", "optimizer", "scheduler", "scaler", "epoch", "batches_in_epoch", "step", "rng", "rank_rng")
+
+
 def load(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """A run's checkpoint (weights only); ``WeightsError`` in one line for a file that is none."""
+    from graphspec.export.weights import WeightsError, _unreadable
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001  (a corrupt or foreign file: bad input)
+        raise _unreadable(path, exc) from None
+    missing = [key for key in RUN_KEYS if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise WeightsError(f"{path}: not a checkpoint of graphspec train (no {', '.join(missing)})")
+    return state
 
 
 def rng_state() -> dict:

@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from graphspec.spec.errors import Diagnostic, SpecError
+from graphspec.spec.errors import Diagnostic, SpecError, format_path
 
 from . import checkpoint as ckpt
 from .distributed import World, any_rank, all_sum, setup, teardown
@@ -106,7 +106,12 @@ class Trainer:
         model = result.model.lower()
         self.report: list[str] = []
         if spec.init is not None:
-            self.report = ckpt.init_weights(model, checkpoint_path(result), spec.init.reinit_mismatched)
+            from graphspec.export.weights import WeightsError
+
+            try:
+                self.report = ckpt.init_weights(model, checkpoint_path(result), spec.init.reinit_mismatched)
+            except WeightsError as exc:  # missing, unreadable, or another model's: at the key that names it
+                raise _located(result, str(exc), ("init", "checkpoint")) from None
         self.memory_format = torch.channels_last_3d if spec.channels_last else torch.contiguous_format
         self.model = model.to(world.device, memory_format=self.memory_format)
         self.ddp = self.model
@@ -121,6 +126,7 @@ class Trainer:
             raise _located(result, "the number of batches per epoch depends on the video durations (clip sampler "
                                    f"{result.parts['train'].sampler_call.op}): give steps: instead of epochs:",
                            ("epochs",), hint=f"samplers with a fixed count: {', '.join(CLIPS_PER_VIDEO)}")
+        self._check_epoch_units()
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.scaler = torch.amp.GradScaler(world.device.type, enabled=spec.precision == "fp16")
         self.loss_fn = _loss(spec.loss)
@@ -141,7 +147,9 @@ class Trainer:
             loader = part.build()
         except SpecError as err:  # the data is not where the spec says: keyed by its path in the recipe
             for d in err.diagnostics:
-                d.path = ("data", phase) + tuple(d.path)
+                own, d.path = format_path(d.path), ("data", phase) + tuple(d.path)
+                if d.hint:  # its --set, as the recipe takes it
+                    d.hint = d.hint.replace(f"--set {own}=", f"--set {format_path(d.path)}=")
             raise
         loader.worker_init_fn = _leave_signals_to_the_main_process
         return loader
@@ -185,6 +193,19 @@ class Trainer:
                 batches += n // self.micro_batch if loader.drop_last else math.ceil(n / self.micro_batch)
             counts.append(batches)
         return min(counts) // self.spec.accumulate
+
+    def _check_epoch_units(self) -> None:
+        """Schedule settings counted in epochs need the optimizer steps per epoch (a ``steps:``
+        run on a clip sampler whose count depends on the video durations has none)."""
+        schedule = self.spec.schedule
+        in_epochs = [key for key, used in (("milestones", schedule.op == "step"),
+                                           ("warmup_epochs", schedule.warmup_epochs > 0)) if used]
+        if self.steps_per_epoch is None and in_epochs:
+            raise _located(self.result, f"schedule.{in_epochs[0]} counts epochs, and the number of batches per "
+                                        f"epoch depends on the video durations (clip sampler "
+                                        f"{self.result.parts['train'].sampler_call.op})", ("schedule", in_epochs[0]),
+                           hint=f"a clip sampler with a fixed count ({', '.join(CLIPS_PER_VIDEO)})"
+                                + ("" if in_epochs[0] == "milestones" else ", or warmup_steps"))
 
     def _inputs(self, batch: dict) -> list:
         """The model's arguments from a collated batch."""
@@ -254,9 +275,17 @@ class Trainer:
         return ckpt.save(self.run_dir, self.step, state, self.spec.checkpoint.keep_last)
 
     def restore(self, path: Path) -> None:
-        state = ckpt.load(path)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        from graphspec.export.weights import WeightsError
+
+        try:
+            state = ckpt.load(path)
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (WeightsError, RuntimeError, ValueError) as exc:  # damaged, or of another model
+            first = str(exc).strip().splitlines()[0]
+            if not first.startswith(str(path)):
+                first = f"{path}: {first}"
+            raise TrainError(f"cannot resume: {first}; move it aside to resume from the checkpoint before it") from None
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         self.epoch, self.batches_in_epoch, self.step = state["epoch"], state["batches_in_epoch"], state["step"]
@@ -282,8 +311,12 @@ class Trainer:
                 if "val" in spec.data or "val_views" in spec.data:
                     if last or self.epoch % spec.eval.every == 0:
                         self.evaluate()
-                if last or self.epoch % spec.checkpoint.every == 0:
+                due = last or self.epoch % spec.checkpoint.every == 0
+                if due:
                     self.save()
+                if not last and any_rank([stop.requested], self.world)[0]:  # a signal during the evaluation
+                    path = ckpt.latest(self.run_dir) if due else self.save()
+                    return Outcome(self.run_dir, self.step, self.epoch, True, path, self.report)
         return Outcome(self.run_dir, self.step, self.epoch, False, ckpt.latest(self.run_dir), self.report)
 
     def _done(self) -> bool:
@@ -548,8 +581,9 @@ def _export(result: CompiledTrain, trainer: Trainer, run_dir: Path) -> str:
         loader = trainer.loaders[settings.calibrate]
         calibrate = [trainer._inputs(batch)[0].cpu() for _, batch in zip(range(4), loader)]
     output = run_dir / {"onnx": "model.onnx", "mobile": "model.mobile.onnx", "executorch": "model.pte"}[settings.to]
+    cosine = {} if settings.min_cosine is None else {"min_cosine": settings.min_cosine}
     export_spec(model_file, output, to=settings.to, weights=run_dir / "final.pt", int8=settings.int8,
-                calibrate=calibrate)
+                calibrate=calibrate, **cosine)
     return f"exported {output}"
 
 

@@ -384,6 +384,9 @@ def _check_batch(result: CompiledTrain) -> None:
     if spec.export is not None and spec.export.calibrate is not None and spec.export.calibrate not in spec.data:
         result.diagnostics.append(_finding(f"no data.{spec.export.calibrate} to calibrate on",
                                            ("export", "calibrate")))
+    if spec.export is not None and spec.export.min_cosine is not None and not spec.export.int8:
+        result.diagnostics.append(_finding("min_cosine checks an int8 export; this one is fp32 (int8: false)",
+                                           ("export", "min_cosine"), hint="add int8: true, or remove min_cosine"))
     if spec.export is not None and spec.export.int8 and spec.export.to == "onnx":
         result.diagnostics.append(_finding("int8 export takes to: mobile or executorch", ("export", "int8")))
     if spec.precision == "fp16":

@@ -170,3 +170,17 @@ def test_gradient_clipping_bounds_the_step(tmp_path, lists):
 
     assert moved(folder) == pytest.approx(0.5 * 0.01, rel=1e-3)  # the gradient was larger: clipped to c
     assert moved(free) > 10 * moved(folder)
+
+
+def test_the_export_blocks_min_cosine_refuses_an_int8_model_below_it(tmp_path, lists, capsys):
+    from graphspec.cli.main import main
+
+    spec = tmp_path / "int8.yaml"
+    spec.write_text(train_spec(lists, epochs=1).replace("epochs: 1", "steps: 1"))
+    export = "export={to: mobile, int8: true, calibrate: val, min_cosine: 1.0}"  # int8 is never exactly fp32
+    assert main(["train", str(spec), "--run-dir", str(tmp_path / "run"), "--no-progress", "--set", export]) == 1
+    message = capsys.readouterr().err
+    assert "export failed" in message and "below --min-cosine 1" in message
+    assert (tmp_path / "run" / "final.pt").is_file() and not (tmp_path / "run" / "model.mobile.onnx").exists()
+    assert main(["validate", str(spec), "--set", "export={to: mobile, min_cosine: 0.9}"]) == 1
+    assert "export.min_cosine: min_cosine checks an int8 export" in capsys.readouterr().out

@@ -160,5 +160,67 @@ def test_data_missing_at_launch_is_named_by_its_key_in_the_recipe(tmp_path, list
                  "--set", "data.train.dataset.data_path=nowhere.csv"]) == 2
     message = capsys.readouterr().err
     assert "data.train.dataset.data_path: " in message and "nowhere.csv" in message and "Traceback" not in message
+    assert "--set data.train.dataset.data_path=..." in message  # the hint's key, as the recipe takes it
     assert main(["train", str(ROOT / "specs" / "models" / "x3d_xs.yaml"), "--run-dir", str(tmp_path / "x")]) == 2
     assert "graphspec train takes a kind: train spec" in capsys.readouterr().err
+
+
+def line_of(path: Path, start: str) -> int:
+    return next(i for i, row in enumerate(path.read_text().splitlines(), 1) if row.startswith(start))
+
+
+def test_epoch_counted_schedule_without_a_fixed_epoch_length_is_refused(tmp_path, lists, capsys):
+    # UniformClipSampler's clip count depends on the durations: no steps per epoch to place an epoch
+    # milestone (the rate was cut from the first step) or an epoch warm-up (it was skipped)
+    text = train_spec(lists, epochs=1).replace("RandomClipSampler", "UniformClipSampler", 1).replace(
+        "epochs: 1", "steps: 4")
+    spec = write(tmp_path, text.replace("schedule: {op: cosine, warmup_steps: 2}",
+                                        "schedule: {op: step, milestones: [1], gamma: 0.1}"))
+    assert main(["train", str(spec), "--run-dir", str(tmp_path / "run"), "--no-progress"]) == 2
+    message = capsys.readouterr().err
+    assert f"{spec}:{line_of(spec, 'schedule:')}:" in message and "schedule.milestones counts epochs" in message
+    spec = write(tmp_path, text.replace("warmup_steps: 2", "warmup_epochs: 1"), "warm.yaml")
+    assert main(["train", str(spec), "--run-dir", str(tmp_path / "warm"), "--no-progress"]) == 2
+    assert "schedule.warmup_epochs counts epochs" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "checkpoints").exists() and not (tmp_path / "warm" / "checkpoints").exists()
+
+
+def test_a_signal_during_the_evaluation_stops_at_the_epoch_end(tmp_path, lists, capsys, monkeypatch):
+    from graphspec.train.loop import Trainer
+
+    evaluate = Trainer.evaluate
+
+    def signalled(self):  # SIGTERM (a scheduler's pre-emption) arrives while the model is evaluated
+        signal.raise_signal(signal.SIGTERM)
+        return evaluate(self)
+
+    monkeypatch.setattr(Trainer, "evaluate", signalled)
+    spec = write(tmp_path, train_spec(lists, epochs=1))
+    run = tmp_path / "run"
+    assert main(["train", str(spec), "--run-dir", str(run), "--no-progress", "--set", "epochs=3"]) == 130
+    state = ckpt.load(ckpt.latest(run))
+    assert (state["step"], state["epoch"], state["batches_in_epoch"]) == (4, 1, 0)  # no step of epoch 2 taken
+    # the way on names the run's own spec.yaml: it holds the --set (the recipe alone has epochs: 1)
+    assert f"continue with graphspec train {run / 'spec.yaml'} --resume {run}" in capsys.readouterr().err
+    monkeypatch.setattr(Trainer, "evaluate", evaluate)
+    assert main(["train", str(run / "spec.yaml"), "--resume", str(run), "--no-progress"]) == 0
+    assert "done: 12 steps, 3 epochs" in capsys.readouterr().err
+
+
+def test_unusable_checkpoints_are_refused_in_one_line(tmp_path, lists, capsys):
+    spec = write(tmp_path, train_spec(lists, epochs=1))
+    (tmp_path / "notes.pt").write_text("not weights\n")
+    torch.save({"fc.weight": torch.zeros(2, 2)}, tmp_path / "other.pt")
+    for name, words in (("notes.pt", "not a torch checkpoint"), ("other.pt", "does not fit the model"),
+                        ("absent.pt", "no such checkpoint")):
+        text = spec.read_text() + f"init: {{checkpoint: {tmp_path / name}}}\n"
+        with_init = write(tmp_path, text, "init.yaml")
+        assert main(["train", str(with_init), "--run-dir", str(tmp_path / f"run_{name}"), "--no-progress"]) == 2
+        message = capsys.readouterr().err
+        assert f"{with_init}:{line_of(with_init, 'init:')}:" in message and words in message, message
+    run = tmp_path / "run"
+    assert main(["train", str(spec), "--run-dir", str(run), "--no-progress"]) == 0
+    ckpt.latest(run).write_bytes(b"\x00" * 10)  # a damaged disk; the atomic writes never leave half a file
+    assert main(["train", str(spec), "--resume", str(run), "--no-progress"]) == 2
+    message = capsys.readouterr().err
+    assert "cannot resume" in message and "move it aside" in message and "internal error" not in message
