@@ -52,17 +52,22 @@ _FLAGS = {"short_side": "short_side", "codec": "codec", "crf": "crf", "keyframe_
 
 
 def _as_flag_finding(diagnostic, output: dict):
-    """A finding on a plan field a flag set (``--fps`` for a dataset prepared as videos) names the
-    flag and the datasets whose preparation takes it, not the spec key the flag filled in."""
+    """A finding on a plan field a flag set names the flag, not the spec key the flag filled in:
+    ``--codec nope`` is a bad value of ``--codec``; ``--fps`` for a dataset prepared as videos
+    says which datasets' preparation takes it."""
     from graphspec.data.prepare.steps import DATASET_PLANS
 
     field = diagnostic.path[2] if diagnostic.path[:2] == ("prepare", "output") and len(diagnostic.path) == 3 else None
     flag = next((f for f, name in _FLAGS.items() if name == field and field in output), None)
-    if flag is None or not diagnostic.message.startswith("unknown key"):
+    if flag is None:
         return diagnostic
-    takers = [op for op, plan in DATASET_PLANS.items() if field in type(plan.output).model_fields]
-    diagnostic.message = (f"--{flag.replace('_', '-')} does not apply to this dataset's preparation; the datasets "
-                          f"that take it: {', '.join(takers)}")
+    option = "--" + flag.replace("_", "-")
+    if diagnostic.message.startswith("unknown key"):
+        takers = [op for op, plan in DATASET_PLANS.items() if field in type(plan.output).model_fields]
+        diagnostic.message = (f"{option} does not apply to this dataset's preparation; the datasets "
+                              f"that take it: {', '.join(takers)}")
+    else:
+        diagnostic.message = f"{option} {output[field]}: {diagnostic.message}"
     diagnostic.location, diagnostic.path = None, ()
     return diagnostic
 

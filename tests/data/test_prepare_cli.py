@@ -83,14 +83,19 @@ def test_merge_with_shard_is_refused(raw, tmp_path, capsys):
 
 @pytest.mark.parametrize("codec, words", [("libx246", "not an encoder"), ("aac", "not a video encoder")])
 def test_bad_codec_is_caught_before_any_work_also_when_outputs_exist(raw, tmp_path, capsys, codec, words):
+    """The flag's value is checked with the plan (named as the flag, not as the spec key it fills),
+    before any video is read, and so is a spec's own prepare.output.codec."""
     out = tmp_path / "out"
     code, err = prepare(capsys, "--from", raw, "--to", out, "--codec", codec)
-    assert code == 2 and "prepare.output.codec" in err and words in err and not out.exists()
+    assert code == 2 and f"--codec {codec}: {words}" in err and not out.exists()
     assert prepare(capsys, "--from", raw, "--to", out, "--short-side", "16")[0] == 0
     before = tree(out)
     code, err = prepare(capsys, "--from", raw, "--to", out, "--short-side", "16", "--codec", codec)
     assert code == 2 and words in err
     assert tree(out) == before  # every output was complete: the codec was still checked
+    code, err = prepare(capsys, "--from", raw, "--to", out, "--set", f"prepare.output.codec={codec}")
+    assert code == 2 and "prepare.output.codec" in err and words in err
+    assert tree(out) == before
 
 
 def test_unwritable_json_is_caught_before_any_work_also_when_outputs_exist(raw, tmp_path, capsys):

@@ -54,8 +54,8 @@ class ResizeStep(_Step):
         except (av.FFmpegError, ValueError):
             kind = None
         if kind != "video":
-            raise ValueError(f"{codec!r} is not " + ("a video encoder" if kind else "an encoder PyAV's FFmpeg "
-                             "provides") + " (e.g. libx264, libx265, mpeg4)")
+            raise ValueError(("not a video encoder" if kind else "not an encoder PyAV's FFmpeg provides")
+                             + " (e.g. libx264, libx265, mpeg4)")
         return codec
 
 
