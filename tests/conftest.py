@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 import torch
@@ -44,21 +45,28 @@ def meta_tensor(value):
     return torch.empty([2 if isinstance(d, str) else d for d in shape], device="meta")
 
 
-def check_zoo_model(name: str, op: str, kwargs: dict) -> None:
-    """Static layout, params, entries and MACs equal the reference (model-zoo.md row with GMACs);
-    the module lowered on the meta device has the same state and output shape."""
-    reference = next(row for row in reference_zoo_table()[name] if row["gmacs"] is not None)
+def zoo_reference(name: str) -> dict:
+    """The model-zoo.md row of ``name`` that has GMACs, and the input they are counted at."""
+    return next(row for row in reference_zoo_table()[name] if row["gmacs"] is not None)
+
+
+def check_zoo_model(name: str, op: str, kwargs: dict,
+                    inputs: Callable[[tuple], Any] = lambda thw: TensorType(("B", 3, *thw))) -> None:
+    """Static layout, params, entries and MACs equal the reference (``zoo_reference``) at the
+    model's ``inputs`` for the reference's T x H x W (one clip by default); the module lowered on
+    the meta device has the same state and output shape."""
+    reference = zoo_reference(name)
     root = assign_paths(expand_node(op, kwargs))
     assert lint(root) == []
-    shape = ("B", 3, *reference["thw"])
-    assert infer(root, TensorType(shape)) == TensorType(("B", 400))
+    model_inputs = inputs(reference["thw"])
+    assert infer(root, model_inputs) == TensorType(("B", 400))
     assert root.meta["macs"] == pytest.approx(reference["gmacs"] * 1e9, rel=0.01)
     state = annotate_state(root)
     assert [(key, dtype, shape_) for key, dtype, shape_, _ in state] == reference_rows(name)
     assert root.meta["params"] == reference["params"] and len(state) == reference["entries"]
     with torch.device("meta"):
         module = lower(root)
-        out = module(meta_tensor(shape))
+        out = module(meta_tensor(model_inputs))
     assert [(k, tuple(v.shape)) for k, v in module.state_dict().items()] == [(k, s) for k, _, s, _ in state]
     assert sum(p.numel() for p in module.parameters()) == root.meta["params"]
     assert tuple(out.shape) == (2, 400)

@@ -9,30 +9,27 @@ import torch.nn as nn
 
 import graphspec  # noqa: F401  (registers the ops)
 from graphspec.compiler.infer import InferenceFailed, TensorType, annotate_state, infer
-from graphspec.compiler.ir import PYTHON_OP, assign_paths, lint
-from graphspec.compiler.lower_torch import lower
+from graphspec.compiler.ir import PYTHON_OP, assign_paths
 from graphspec.compiler.pipeline import compile_spec
 from graphspec.compiler.template import expand_node
 from graphspec.models.slowfast import (
     FastToSlowFusionBuilder, FuseFastToSlow, PoolConcatPathway, create_slowfast,
 )
 
-from conftest import meta_tensor, reference_rows
+from conftest import check_zoo_model, meta_tensor, zoo_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 RES4_16X8 = ((3, 1, 1),) * 6 + ((1, 1, 1),) * 17
 
+#: the zoo models' builder arguments (model-zoo.md); their figures come from its reference table
 ZOO = {
-    "slowfast_r50": (dict(model_depth=50, slowfast_fusion_conv_kernel_size=(7, 1, 1)), 32,
-                     dict(params=34_566_488, entries=662, gmacs=66.07)),
-    "slowfast_r101": (dict(model_depth=101, slowfast_fusion_conv_kernel_size=(5, 1, 1)), 32,
-                      dict(params=62_826_968, entries=1274, gmacs=126.43)),
-    "slowfast_16x8_r101_50_50": (
-        dict(model_depth=101, slowfast_fusion_conv_kernel_size=(5, 1, 1),
-             head_pool_kernel_sizes=((16, 7, 7), (64, 7, 7)),
-             stage_conv_a_kernel_sizes=(((1, 1, 1), (1, 1, 1), RES4_16X8, (3, 1, 1)),
-                                        ((3, 1, 1), (3, 1, 1), RES4_16X8, (3, 1, 1)))),
-        64, dict(params=53_774_808, entries=1274, gmacs=214.06)),
+    "slowfast_r50": dict(model_depth=50, slowfast_fusion_conv_kernel_size=(7, 1, 1)),
+    "slowfast_r101": dict(model_depth=101, slowfast_fusion_conv_kernel_size=(5, 1, 1)),
+    "slowfast_16x8_r101_50_50": dict(
+        model_depth=101, slowfast_fusion_conv_kernel_size=(5, 1, 1), head_pool_kernel_sizes=((16, 7, 7), (64, 7, 7)),
+        stage_conv_a_kernel_sizes=(((1, 1, 1), (1, 1, 1), RES4_16X8, (3, 1, 1)),
+                                   ((3, 1, 1), (3, 1, 1), RES4_16X8, (3, 1, 1))),
+    ),
 }
 
 
@@ -41,29 +38,23 @@ def pathways(frames: int, size: int = 256, batch="B") -> list[TensorType]:
     return [TensorType((batch, 3, frames // 4, size, size)), TensorType((batch, 3, frames, size, size))]
 
 
+def reference_pathways(thw: tuple) -> list[TensorType]:
+    """The pathways of a reference input T x H x W (H == W)."""
+    return pathways(thw[0], thw[1])
+
+
 @pytest.mark.parametrize("name", sorted(ZOO))
 def test_zoo_model_matches_reference(name):
-    kwargs, frames, want = ZOO[name]
-    root = assign_paths(expand_node("create_slowfast", kwargs))
-    assert lint(root) == []
-    inputs = pathways(frames)
-    assert infer(root, inputs) == TensorType(("B", 400))
-    assert root.meta["macs"] == pytest.approx(want["gmacs"] * 1e9, rel=0.01)
-    state = annotate_state(root)
-    assert [(key, dtype, shape) for key, dtype, shape, _ in state] == reference_rows(name)
-    assert root.meta["params"] == want["params"] and len(state) == want["entries"]
-    with torch.device("meta"):
-        module = lower(root)
-    assert {k: tuple(v.shape) for k, v in module.state_dict().items()} == {k: s for k, _, s, _ in state}
-    assert tuple(module.eval()(meta_tensor(inputs)).shape) == (2, 400)
+    check_zoo_model(name, "create_slowfast", ZOO[name], inputs=reference_pathways)
 
 
 @pytest.mark.parametrize("name", sorted(ZOO))
 def test_zoo_spec_meets_its_expectations(name):
     result = compile_spec(ROOT / "specs" / "models" / f"{name}.yaml")
     assert result.ok, [d.format() for d in result.diagnostics]
-    assert result.params == ZOO[name][2]["params"]
-    assert result.inputs["video"] == pathways(ZOO[name][1])
+    reference = zoo_reference(name)
+    assert result.params == reference["params"]
+    assert result.inputs["video"] == reference_pathways(reference["thw"])
 
 
 def test_slowfast_runs_eagerly_and_agrees_with_static_inference():
