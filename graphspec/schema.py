@@ -143,6 +143,10 @@ def spec_schema() -> dict:
         "properties": {"model": _ref("Model"), "nodes": {"type": "object", "additionalProperties": _ref("GraphNode")}},
         "anyOf": [{"required": ["model"]}, {"required": ["nodes", "outputs"]}],
     })
+    # a recipe's model: a path, {extends: PATH, ...overrides}, or a whole model spec inline -- not a
+    # bare component (which would let any partial model file pass as a train spec)
+    recipe_model = defs["TrainSpec"]["properties"]["model"]
+    recipe_model.update(anyOf=[{"type": "string"}, {"type": "object", "required": ["extends"]}, _ref("ModelSpec")])
     top = {k: v for k, v in schema.items() if k not in ("$defs", "oneOf", "discriminator")}
     # anyOf, not oneOf: a partial file without `kind` (it comes from the parent) fits several kinds
     top["anyOf"] = [{"$ref": f"#/$defs/{d['title']}"} for d in kinds]
