@@ -1,6 +1,7 @@
 """AugMix for video (``pytorchvideo.transforms.augmix``): https://arxiv.org/abs/1912.02781."""
 from __future__ import annotations
 
+import numbers
 from typing import Any, Dict, Optional
 
 import torch
@@ -25,6 +26,10 @@ class AugMix:
     def __init__(self, magnitude: int = 3, alpha: float = 1.0, width: int = 3, depth: int = -1,
                  transform_hparas: Optional[Dict[str, Any]] = None,
                  sampling_hparas: Optional[Dict[str, Any]] = None):
+        # PyTorchVideo asserts an int magnitude (a numpy integer is one too)
+        if isinstance(magnitude, bool) or not isinstance(magnitude, numbers.Integral):
+            raise TransformError(f"AugMix: magnitude must be an int, got {magnitude!r}")
+        magnitude = int(magnitude)
         if not 1 <= magnitude <= 10:
             raise TransformError(f"AugMix: magnitude {magnitude} must be in [1, 10]")
         if alpha <= 0:

@@ -67,6 +67,21 @@ def test_augmix_with_alpha_mixes_back_towards_the_original():
     assert torch.equal(mix(x), x)
 
 
+@pytest.mark.parametrize("magnitude", [1.1, 3.0, True, "3"])
+def test_augmix_magnitude_is_an_int_as_pytorchvideo_asserts(magnitude):
+    with pytest.raises(AssertionError, match="AugMix: magnitude must be an int"):
+        AugMix(magnitude=magnitude)
+
+
+def test_augmix_takes_a_numpy_integer_magnitude():
+    import numpy as np
+    frames = torch.randint(0, 256, (2, 3, 8, 8), dtype=torch.uint8)
+    torch.manual_seed(0)
+    numpy_out = AugMix(magnitude=np.int64(5))(frames)
+    torch.manual_seed(0)
+    assert torch.equal(numpy_out, AugMix(magnitude=5)(frames))
+
+
 def test_rand_augment_checks_frames():
     with pytest.raises(ValueError, match=r"RandAugment: expected frames \(T, C, H, W\), got shape \[3, 4\]"):
         RandAugment()(torch.zeros(3, 4, dtype=torch.uint8))
