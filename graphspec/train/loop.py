@@ -151,6 +151,8 @@ class Trainer:
                 if d.hint:  # its --set, as the recipe takes it
                     d.hint = d.hint.replace(f"--set {own}=", f"--set {format_path(d.path)}=")
             raise
+        if phase != "train" and self.world.size > 1 and not isinstance(loader.dataset, torch.utils.data.IterableDataset):
+            loader = rank_share(loader, self.world)  # a map-style dataset does not shard itself
         loader.worker_init_fn = _leave_signals_to_the_main_process
         return loader
 
@@ -445,6 +447,19 @@ class Trainer:
                 logits = self.model(*self._inputs(batch)).float()
             clips.add(logits, labels, F.cross_entropy(logits, labels).item())
         return clips.result(self.world)
+
+
+def rank_share(loader: torch.utils.data.DataLoader, world: World) -> torch.utils.data.DataLoader:
+    """The loader over this rank's share of a map-style evaluation dataset: every ``size``-th
+    sample from its rank on, so the ranks' metrics summed count every clip once
+    (``DistributedSampler`` pads the ranks to equal length with repeated samples)."""
+    options: dict[str, Any] = dict(batch_size=loader.batch_size, num_workers=loader.num_workers,
+                                   pin_memory=loader.pin_memory, drop_last=loader.drop_last,
+                                   collate_fn=loader.collate_fn)
+    if loader.num_workers > 0:
+        options.update(persistent_workers=loader.persistent_workers, prefetch_factor=loader.prefetch_factor)
+    share = range(world.rank, len(loader.dataset), world.size)
+    return torch.utils.data.DataLoader(loader.dataset, sampler=share, **options)
 
 
 def _leave_signals_to_the_main_process(worker_id: int) -> None:  # noqa: ARG001

@@ -224,3 +224,16 @@ def test_unusable_checkpoints_are_refused_in_one_line(tmp_path, lists, capsys):
     assert main(["train", str(spec), "--resume", str(run), "--no-progress"]) == 2
     message = capsys.readouterr().err
     assert "cannot resume" in message and "move it aside" in message and "internal error" not in message
+
+
+def test_a_map_style_evaluation_dataset_is_shared_out_so_every_clip_counts_once():
+    # under torchrun the metrics of the ranks are summed: a map-style dataset (it does not shard
+    # itself) must give each rank its own clips, and all of them between the ranks
+    from graphspec.train.distributed import World
+    from graphspec.train.loop import rank_share
+
+    clips = [{"index": i} for i in range(11)]
+    loader = torch.utils.data.DataLoader(clips, batch_size=3)
+    seen = [int(i) for rank in range(3) for batch in rank_share(loader, World(rank=rank, size=3))
+            for i in batch["index"]]
+    assert sorted(seen) == list(range(11))
