@@ -72,6 +72,28 @@ def check_zoo_model(name: str, op: str, kwargs: dict,
     assert tuple(out.shape) == (2, 400)
 
 
+def check_eager_softmax_classifier(builder: Callable, kwargs: dict, shapes, classes: int) -> torch.nn.Module:
+    """``builder(**kwargs)`` (seeded random weights, eval) on random clips of ``shapes`` (one shape,
+    or a list of pathway shapes): the output is (batch, ``classes``), as static inference of the same
+    call says, each row a softmax (sums to 1); the module has the statically counted parameters.
+    Returns the module."""
+    torch.manual_seed(0)
+    model = builder(**kwargs).eval()
+    pathways = isinstance(shapes, list)
+    x = [torch.randn(s) for s in shapes] if pathways else torch.randn(shapes)
+    static = [TensorType(tuple(s)) for s in shapes] if pathways else TensorType(tuple(shapes))
+    batch = (shapes[0] if pathways else shapes)[0]
+    with torch.no_grad():
+        y = model(x)
+    root = assign_paths(expand_node(builder.__graphspec_op__, kwargs))
+    assert lint(root) == []
+    assert tuple(y.shape) == (batch, classes) and infer(root, static) == TensorType((batch, classes))
+    assert torch.allclose(y.sum(dim=1), torch.ones(batch), atol=1e-5)
+    annotate_state(root)
+    assert sum(p.numel() for p in model.parameters()) == root.meta["params"]
+    return model
+
+
 def reference_zoo_table() -> dict[str, list[dict]]:
     """Rows of model-zoo.md's 'Sizes and cost' table: name -> [{params, entries, thw, gmacs}]."""
     rows: dict[str, list[dict]] = {}

@@ -20,7 +20,7 @@ from graphspec.models.resnet import (
 )
 from graphspec.models.stem import create_acoustic_res_basic_stem
 
-from conftest import REFERENCE, SPECS, reference_rows
+from conftest import REFERENCE, SPECS, check_eager_softmax_classifier, reference_rows
 from test_head_stem import build_ir, check_against_lowered
 
 SPECTROGRAM = (1, 1, 32, 1, 48)  # batch, channel, time, 1, frequency: the smallest the head pool allows
@@ -87,16 +87,9 @@ def test_static_shapes_state_params_and_macs_match_the_reference_and_torch():
 
 
 def test_small_spectrogram_runs_eagerly_and_agrees_with_static_inference():
-    torch.manual_seed(0)
     kwargs = dict(model_depth=18, model_num_class=7, stem_dim_out=8, dropout_rate=0.0,
                   head_activation=nn.Softmax)
-    model = create_acoustic_resnet(**kwargs).eval()
-    x = torch.randn(2, 1, 32, 1, 48)
-    with torch.no_grad():
-        y = model(x)
-    assert tuple(y.shape) == (2, 7)
-    assert torch.allclose(y.sum(dim=1), torch.ones(2), atol=1e-5)  # the head's softmax
-    assert infer(build_ir("create_acoustic_resnet", kwargs), TensorType(tuple(x.shape))) == TensorType((2, 7))
+    check_eager_softmax_classifier(create_acoustic_resnet, kwargs, (2, 1, 32, 1, 48), classes=7)
 
 
 def test_spectrogram_too_short_for_the_head_pool_names_the_pool():

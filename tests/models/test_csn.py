@@ -10,13 +10,13 @@ import torch
 import torch.nn as nn
 
 import graphspec  # noqa: F401  (registers the ops)
-from graphspec.compiler.infer import InferenceFailed, TensorType, annotate_state, infer
+from graphspec.compiler.infer import InferenceFailed, TensorType, infer
 from graphspec.compiler.ir import assign_paths
 from graphspec.compiler.pipeline import compile_spec
 from graphspec.compiler.template import expand_node
 from graphspec.models.csn import create_csn
 
-from conftest import check_zoo_model, meta_tensor, reference_zoo_table
+from conftest import check_eager_softmax_classifier, check_zoo_model, meta_tensor, reference_zoo_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,18 +44,9 @@ def test_conv_b_is_channel_separated():
 
 
 def test_small_csn_runs_eagerly():
-    torch.manual_seed(0)
     kwargs = dict(model_depth=50, stem_dim_out=8, model_num_class=5, head_pool_kernel_size=(1, 2, 2),
                   head_activation=nn.Softmax, dropout_rate=0.1)
-    model = create_csn(**kwargs).eval()
-    x = torch.randn(2, 3, 4, 32, 32)
-    with torch.no_grad():
-        y = model(x)
-    root = assign_paths(expand_node("create_csn", kwargs))
-    assert y.shape == infer(root, TensorType(tuple(x.shape))).shape == (2, 5)
-    assert torch.allclose(y.sum(dim=1), torch.ones(2), atol=1e-5)  # softmax head
-    annotate_state(root)
-    assert sum(p.numel() for p in model.parameters()) == root.meta["params"]
+    check_eager_softmax_classifier(create_csn, kwargs, (2, 3, 4, 32, 32), classes=5)
 
 
 def test_channel_error_deep_inside_names_the_ir_path():

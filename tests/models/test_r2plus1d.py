@@ -18,7 +18,7 @@ from graphspec.layers.convolutions import Conv2plus1d, create_conv_2plus1d
 from graphspec.models.r2plus1d import create_2plus1d_bottleneck_block, create_r2plus1d
 from graphspec.models.resnet import BottleneckBlock
 
-from conftest import check_zoo_model, reference_zoo_table
+from conftest import check_eager_softmax_classifier, check_zoo_model, reference_zoo_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,17 +79,9 @@ def test_bottleneck_block_builds_conv_b_with_create_conv_2plus1d():
 
 
 def test_small_r2plus1d_runs_eagerly():
-    torch.manual_seed(0)
+    # no head_activation: the softmax is the default
     kwargs = dict(stem_dim_out=8, model_num_class=5, head_pool_kernel_size=(1, 1, 1), dropout_rate=0.5)
-    model = create_r2plus1d(**kwargs).eval()
-    x = torch.randn(2, 3, 4, 32, 32)
-    with torch.no_grad():
-        y = model(x)
-    root = assign_paths(expand_node("create_r2plus1d", kwargs))
-    assert y.shape == infer(root, TensorType(tuple(x.shape))).shape == (2, 5)
-    assert torch.allclose(y.sum(dim=1), torch.ones(2), atol=1e-5)  # softmax head by default
-    annotate_state(root)
-    assert sum(p.numel() for p in model.parameters()) == root.meta["params"]
+    check_eager_softmax_classifier(create_r2plus1d, kwargs, (2, 3, 4, 32, 32), classes=5)
 
 
 def test_clip_too_short_for_the_head_pool_names_the_head():

@@ -16,7 +16,7 @@ from graphspec.models.slowfast import (
     FastToSlowFusionBuilder, FuseFastToSlow, PoolConcatPathway, create_slowfast,
 )
 
-from conftest import check_zoo_model, meta_tensor, zoo_reference
+from conftest import check_eager_softmax_classifier, check_zoo_model, meta_tensor, zoo_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 RES4_16X8 = ((3, 1, 1),) * 6 + ((1, 1, 1),) * 17
@@ -58,18 +58,8 @@ def test_zoo_spec_meets_its_expectations(name):
 
 
 def test_slowfast_runs_eagerly_and_agrees_with_static_inference():
-    torch.manual_seed(0)
     kwargs = dict(model_num_class=7, head_pool_kernel_sizes=((2, 1, 1), (8, 1, 1)), head_activation=nn.Softmax)
-    model = create_slowfast(**kwargs).eval()
-    x = [torch.randn(2, 3, 2, 32, 32), torch.randn(2, 3, 8, 32, 32)]
-    static = [TensorType(tuple(t.shape)) for t in x]  # before: the pathway blocks update the list in place
-    with torch.no_grad():
-        y = model(x)
-    root = assign_paths(expand_node("create_slowfast", kwargs))
-    assert tuple(y.shape) == infer(root, static).shape == (2, 7)
-    assert torch.allclose(y.sum(dim=1), torch.ones(2), atol=1e-5)
-    annotate_state(root)
-    assert sum(p.numel() for p in model.parameters()) == root.meta["params"]
+    model = check_eager_softmax_classifier(create_slowfast, kwargs, [(2, 3, 2, 32, 32), (2, 3, 8, 32, 32)], classes=7)
     # the tree PyTorchVideo builds: 5 pathway blocks (the last fusion is an identity), pool-concat, head
     assert [type(b).__name__ for b in model.blocks] == ["MultiPathWayWithFuse"] * 5 + ["PoolConcatPathway",
                                                                                        "ResNetBasicHead"]

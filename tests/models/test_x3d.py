@@ -20,7 +20,7 @@ from graphspec.models.x3d import (
     create_x3d_res_block, create_x3d_stem,
 )
 
-from conftest import meta_tensor, reference_rows, reference_zoo_table
+from conftest import check_eager_softmax_classifier, meta_tensor, reference_rows, reference_zoo_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,17 +82,7 @@ def small_x3d_kwargs(**overrides) -> dict:
 
 
 def test_small_x3d_runs_eagerly_and_agrees_with_static_inference():
-    torch.manual_seed(0)
-    kwargs = small_x3d_kwargs()
-    model = create_x3d(**kwargs).eval()
-    x = torch.randn(2, 3, 4, 64, 64)
-    with torch.no_grad():
-        y = model(x)
-    root = build_ir("create_x3d", kwargs)
-    assert tuple(y.shape) == infer(root, TensorType(tuple(x.shape))).shape == (2, 5)
-    assert torch.allclose(y.sum(dim=1), torch.ones(2), atol=1e-5)  # softmax head
-    annotate_state(root)
-    assert sum(p.numel() for p in model.parameters()) == root.meta["params"]
+    check_eager_softmax_classifier(create_x3d, small_x3d_kwargs(), (2, 3, 4, 64, 64), classes=5)
 
 
 def test_squeeze_excitation_on_every_other_block_with_rounded_width():
