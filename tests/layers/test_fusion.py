@@ -9,24 +9,23 @@ from graphspec.layers.fusion import (
 )
 
 
-def test_concat_fusion():
-    layer = make_fusion_layer("concat", [3, 5])
-    assert isinstance(layer, ConcatFusion) and layer.output_dim == 8
-    a, b = torch.randn(2, 4, 3), torch.randn(2, 4, 5)
-    out = layer([a, b])
-    assert out.shape == (2, 4, 8)
-    assert torch.equal(out[..., :3], a) and torch.equal(out[..., 3:], b)
-
-
-def test_temporal_concat_fusion():
-    layer = make_fusion_layer("temporal_concat", [6, 6])
-    assert isinstance(layer, TemporalConcatFusion) and layer.output_dim == 6
-    a, b = torch.randn(2, 3, 6), torch.randn(2, 4, 6)
-    out = layer([a, b])
-    assert out.shape == (2, 7, 6)
-    assert torch.equal(out[:, :3], a) and torch.equal(out[:, 3:], b)
-    with pytest.raises(AssertionError):
-        TemporalConcatFusion([6, 5])
+@pytest.mark.parametrize(
+    "method, layer_type, dims, shapes, dim, out_shape, output_dim",
+    [
+        # features of each input side by side
+        ("concat", ConcatFusion, [3, 5], [(2, 4, 3), (2, 4, 5)], 2, (2, 4, 8), 8),
+        # the inputs' tokens one after the other, in the same feature space
+        ("temporal_concat", TemporalConcatFusion, [6, 6], [(2, 3, 6), (2, 4, 6)], 1, (2, 7, 6), 6),
+    ],
+)
+def test_concat_fusions(method, layer_type, dims, shapes, dim, out_shape, output_dim):
+    layer = make_fusion_layer(method, dims)
+    assert isinstance(layer, layer_type) and layer.output_dim == output_dim
+    inputs = [torch.randn(shape) for shape in shapes]
+    out = layer(inputs)
+    assert out.shape == out_shape
+    parts = out.split([shape[dim] for shape in shapes], dim=dim)
+    assert all(torch.equal(part, x) for part, x in zip(parts, inputs))
 
 
 @pytest.mark.parametrize(
@@ -56,3 +55,5 @@ def test_custom_reduce_fn_and_validation():
         ConcatFusion((2, 2))  # must be a list
     with pytest.raises(AssertionError):
         ConcatFusion([2, 0])
+    with pytest.raises(AssertionError):
+        TemporalConcatFusion([6, 5])  # temporal concatenation needs one feature size
