@@ -155,26 +155,16 @@ def create_audio_2d_squeeze_excitation_block(
     # circular.
     from graphspec.models.resnet import ResBlock
 
+    def conv_norm(channels_in: int, kernel_size: int, stride: int, padding: int) -> list[nn.Module]:
+        return [
+            nn.Conv2d(channels_in, dim_out, kernel_size=kernel_size, stride=stride, padding=padding, bias=False),
+            norm(dim_out, norm_eps, norm_momentum),
+        ]
+
     branch2 = [
-        nn.Conv2d(
-            dim_in,
-            dim_out,
-            kernel_size=conv_a_kernel_size,
-            stride=conv_a_stride,
-            padding=conv_a_padding,
-            bias=False,
-        ),
-        norm(dim_out, norm_eps, norm_momentum),
+        *conv_norm(dim_in, conv_a_kernel_size, conv_a_stride, conv_a_padding),
         activation() if activation else nn.Identity(),
-        nn.Conv2d(
-            dim_out,
-            dim_out,
-            kernel_size=conv_b_kernel_size,
-            stride=conv_b_stride,
-            padding=conv_b_padding,
-            bias=False,
-        ),
-        norm(dim_out, norm_eps, norm_momentum),
+        *conv_norm(dim_out, conv_b_kernel_size, conv_b_stride, conv_b_padding),
     ]
     if use_se:
         branch2.append(SqueezeAndExcitationLayer2D(dim_out, se_reduction_ratio))
