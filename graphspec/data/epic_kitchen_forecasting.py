@@ -127,3 +127,22 @@ class EpicKitchenForecasting(EpicKitchenDataset):
             video_data_manifest_file_path=video_data_manifest_file_path, dataset_type=dataset_type,
             transform=_NextActions(transform, num_forecast_actions, frames_per_clip, num_input_clips),
             frame_filter=frame_filter, multithreaded_io=multithreaded_io, bad_files=bad_files)
+
+    # PyTorchVideo's names for the three parts (its tests call them)
+    @staticmethod
+    def _define_clip_structure_generator(clip_sampling: ClipSampling, seconds_per_clip: float,
+                                         clip_time_stride: float, num_input_clips: int,
+                                         num_forecast_actions: int) -> ForecastClips:
+        if ClipSampling(clip_sampling) is not ClipSampling.Random:
+            raise NotImplementedError(f"only {ClipSampling.Random} is implemented")
+        return ForecastClips(seconds_per_clip, clip_time_stride, num_input_clips, num_forecast_actions)
+
+    @staticmethod
+    def _frame_filter_generator(frames_per_clip: int, seconds_per_clip: float, clip_time_stride: float,
+                                num_input_clips: int) -> InputClipsFrameFilter:
+        return InputClipsFrameFilter(frames_per_clip, seconds_per_clip, clip_time_stride, num_input_clips)
+
+    @staticmethod
+    def _transform_generator(transform: Optional[Callable[[dict], Any]], num_forecast_actions: int,
+                             frames_per_clip: Optional[int], num_input_clips: int) -> _NextActions:
+        return _NextActions(transform, num_forecast_actions, frames_per_clip, num_input_clips)

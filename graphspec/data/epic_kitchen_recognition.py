@@ -90,3 +90,19 @@ class EpicKitchenRecognition(EpicKitchenDataset):
             transform=_OverlappingActions(transform),
             frame_filter=EvenFrameFilter(frames_per_clip) if frames_per_clip is not None else None,
             multithreaded_io=multithreaded_io, bad_files=bad_files, seed=seed)
+
+    # PyTorchVideo's names for the three parts (its tests call them)
+    @staticmethod
+    def _define_clip_structure_generator(seconds_per_clip: float,
+                                         clip_sampling: ClipSampling) -> RandomOffsetUniformClips:
+        if ClipSampling(clip_sampling) is not ClipSampling.RandomOffsetUniform:
+            raise NotImplementedError(f"only {ClipSampling.RandomOffsetUniform} is implemented")
+        return RandomOffsetUniformClips(seconds_per_clip)
+
+    @staticmethod
+    def _frame_filter_generator(frames_per_clip: int) -> EvenFrameFilter:
+        return EvenFrameFilter(frames_per_clip)
+
+    @staticmethod
+    def _transform_generator(transform: Optional[Callable[[dict], Any]]) -> _OverlappingActions:
+        return _OverlappingActions(transform)

@@ -241,3 +241,30 @@ def test_forecasting_spec_builds_a_loader(epic):
     # 2 clips of 1 s, starts 2 s apart: a 3 s span ending with action 1 (at 3.0 s); next: actions 2, 3
     assert (item["start_time"], item["stop_time"]) == (0.0, 3.0) and item["video"].shape == (2, 3, 4, 32, 32)
     assert [a.verb_class for a in item["actions"]] == [2, 3]
+
+
+def test_pytorchvideos_static_generators_build_the_datasets_parts(monkeypatch):
+    """PyTorchVideo's tests call the datasets' ``_define_clip_structure_generator``,
+    ``_frame_filter_generator`` and ``_transform_generator``; the numbers are theirs."""
+    from graphspec.data import FrameVideo
+    from graphspec.data.epic_kitchen_forecasting import ClipSampling as ForecastSampling
+    videos = {"P01_003": FrameVideo.from_frame_paths([f"root/P01_003/frame_{i}" for i in range(100)], 10),
+              "P02_004": FrameVideo.from_frame_paths([f"root/P02_004/frame_{i}" for i in range(300)], 10)}
+    monkeypatch.setattr(random, "random", lambda: 0.5)  # an offset of half a clip: 2.5 s
+    layout = EpicKitchenRecognition._define_clip_structure_generator(5, ClipSampling.RandomOffsetUniform)
+    clips = layout(videos, {video_id: [] for video_id in videos})
+    starts = {v: [c.start_time for c in clips if c.video_id == v] for v in videos}
+    assert starts == {"P01_003": [2.5], "P02_004": [2.5, 7.5, 12.5, 17.5, 22.5]}  # (duration - 2.5) // 5 clips
+    assert all(c.stop_time - c.start_time == 5 for c in clips)
+    frames = list(range(44))  # 11 s at 4 fps
+    assert EpicKitchenRecognition._frame_filter_generator(44)(frames) == frames
+    # two input clips of 5 s, 6 s apart, 4 frames each
+    assert EpicKitchenForecasting._frame_filter_generator(4, 5, 6, 2)(frames) == [0, 5, 10, 15, 24, 29, 34, 39]
+    assert callable(EpicKitchenForecasting._define_clip_structure_generator(ForecastSampling.Random, 5, 6, 2, 1))
+    actions = [ActionData("P01", "P01_01", "open fridge", "00:00:01.00", "00:00:02.00", "1", "2", "open", "3",
+                          "fridge", "4", "['fridge']", "[4]"),
+               ActionData("P01", "P01_01", "cut onion", "00:00:05.00", "00:00:07.00", "30", "40", "cut", "5",
+                          "onion", "6", "['onion']", "[6]")]
+    clip = {"start_time": 2.5, "stop_time": 6.5, "video": torch.rand(3, 4, 10, 20), "actions": actions}
+    out = EpicKitchenRecognition._transform_generator(lambda c: {**c, "video": c["video"].permute(1, 2, 3, 0)})(clip)
+    assert [a.narration for a in out["actions"]] == ["cut onion"] and out["video"].shape == (4, 10, 20, 3)
