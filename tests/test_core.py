@@ -358,3 +358,29 @@ def test_an_absurd_size_is_a_finding_before_anything_is_allocated():
     assert diag.code == "size" and "blocks.5.proj" in diag.message and "745.4 TiB" in diag.message
     wide = compile_spec(ROOT / "specs/models/slow_r50.yaml", ["inputs.video=[100000, 3, 8, 224, 224]"]).diagnostics
     assert [d.code for d in wide] == ["size"]  # the stem's output alone: 100000 x 64 x 8 x 112 x 112 floats
+
+
+@pytest.mark.parametrize("error", [KeyError, ValueError, TypeError, AssertionError, NotImplementedError])
+def test_a_builder_rejecting_its_arguments_is_the_same_located_finding_in_both_forms(tmp_path, capsys, error):
+    """A builder that looks its argument up in a table (KeyError), or raises as PyTorchVideo's
+    builders do, is a finding at its key under model: as under nodes: -- never exit 3."""
+    from graphspec.cli import main
+
+    def pick_norm(*, norm: str = "batch"):
+        raise error(norm) if error is not KeyError else {"batch": None}[norm]
+
+    model_form = _spec(tmp_path, "inputs: {x: [B, 3, 4, 8, 8]}\nmodel:\n  op: pick_norm\n  norm: group\n",
+                       "model.yaml")
+    graph_form = _spec(tmp_path, "inputs: {x: [B, 3, 4, 8, 8]}\nnodes:\n  n:\n    op: pick_norm\n"
+                       "    norm: group\n    in: x\noutputs: {y: n}\n", "graph.yaml")
+    with registry.scoped():
+        graphspec.register(pick_norm, kind="builder")
+        (at_model,) = graphspec.check(model_form)
+        (at_node,) = graphspec.check(graph_form)
+        codes = [main(["validate", str(path)]) for path in (model_form, graph_form)]
+    printed = capsys.readouterr()
+    assert codes == [1, 1] and "internal error" not in printed.out + printed.err
+    assert (at_model.code, at_model.message) == (at_node.code, at_node.message) == ("build", at_model.message)
+    assert "group" in at_model.message
+    assert (at_model.dotted, at_model.location.line) == ("model", 5)
+    assert (at_node.dotted, at_node.location.line) == ("nodes.n", 6)

@@ -56,6 +56,38 @@ class Component:
         return {"op": self.op, **{k: to_data(v) for k, v in self.preset.items()}}
 
 
+#: how a builder rejects its arguments (PyTorchVideo's builders assert, raise ValueError or
+#: NotImplementedError, or look a name up in a table): a located finding, in both spec forms
+BUILDER_ERRORS = (ValueError, TypeError, LookupError, AssertionError, NotImplementedError)
+
+
+def expand(raw: Any, path: tuple) -> Node:
+    """The IR tree of the component ``raw`` (YAML data or a callable) at spec key ``path``;
+    ``SpecError`` when its arguments are bad or its builder rejects them."""
+    try:
+        return as_component(raw, path)()
+    except SpecError:
+        raise
+    except BUILDER_ERRORS as err:
+        raise SpecError([builder_error(err, path, raw)]) from None
+
+
+def builder_error(err: Exception, path: tuple, raw: Any) -> Diagnostic:
+    """A builder's own error, located at the argument its message starts with, else at the
+    one argument it names in words ("Crop size doesn't match..." is ``input_crop_size``)."""
+    message = str(err) or type(err).__name__
+    if isinstance(err, KeyError):  # str(KeyError) is only the key's repr
+        message = f"{type(err).__name__} {message}"
+    first = message.split(" ", 1)[0]
+    if isinstance(raw, dict) and first in raw:
+        return Diagnostic(message, path=path + (first,), code="build")
+    words = "_" + "_".join(message.lower().split()) + "_"
+    named = [key for key in raw if isinstance(key, str) and "_" in key
+             and any(f"_{tail}_" in words for tail in (key, key.split("_", 1)[1]) if "_" in tail)] \
+        if isinstance(raw, dict) else []
+    return Diagnostic(message, path=path + (named[0],) if len(named) == 1 else path, code="build")
+
+
 def _expand_children(value: Any) -> Any:
     if isinstance(value, Component):
         return value()

@@ -32,7 +32,7 @@ from graphspec.spec.document import ModelSpec, validate_document
 from graphspec.spec.errors import Diagnostic, SpecError
 from graphspec.spec.source import SourceMap, load_document
 
-from .component import as_component
+from .component import expand
 from .graph import Graph, model_graph
 from .infer import Inference, InferenceFailed, TensorType, Value, annotate_state
 from .ir import Node, lint
@@ -40,7 +40,7 @@ from .limits import size_findings
 from .lower_torch import lower_graph
 from .symbolic_sizes import least_size_warnings
 from .symbols import same_shape
-from .wiring import build_graph, builder_error
+from .wiring import build_graph
 
 
 @dataclass
@@ -167,10 +167,7 @@ def compile_document(spec: ModelSpec, data: dict, smap: SourceMap, file: str) ->
 
 
 def _model_graph(spec: ModelSpec) -> tuple[Graph | None, list[Diagnostic]]:
-    try:
-        root = as_component(spec.model, ("model",))()
-    except (ValueError, TypeError, AssertionError, IndexError) as err:  # a builder rejected its arguments
-        raise SpecError([builder_error(err, ("model",), spec.model)]) from None
+    root = expand(spec.model, ("model",))
     return model_graph(root, list(spec.inputs), spec.output_names())
 
 

@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean
 
-from .component import as_component
+from .component import expand
 from .graph import Graph, Step, make_step
 from .ir import assign_paths
 
@@ -55,9 +55,9 @@ def build_graph(spec_nodes: dict[str, Any], inputs: list[str], outputs: dict[str
         g.add_node(name)
         try:
             # `in` wires the node into the graph; it is no argument of the op
-            node = as_component({k: v for k, v in raw.items() if k != "in"}, path)()
-        except Exception as err:  # SpecError from validation, or a builder's own ValueError
-            found.extend(_as_diagnostics(err, path, raw))
+            node = expand({k: v for k, v in raw.items() if k != "in"}, path)
+        except SpecError as err:
+            found.extend(err.diagnostics)
             continue
         node.meta["source"] = path
         steps[name], problems = make_step(name, assign_paths(node, name), [str(i) for i in ins], path + ("in",))
@@ -86,22 +86,3 @@ def build_graph(spec_nodes: dict[str, Any], inputs: list[str], outputs: dict[str
     order = [n for n in nx.lexicographical_topological_sort(g, key=rank.__getitem__) if n in steps]
     return Graph(list(inputs), [steps[n] for n in order], dict(outputs)), found
 
-
-def _as_diagnostics(err: Exception, path: tuple, raw: Any) -> list[Diagnostic]:
-    if isinstance(err, SpecError):
-        return err.diagnostics
-    return [builder_error(err, path, raw)]
-
-
-def builder_error(err: Exception, path: tuple, raw: Any) -> Diagnostic:
-    """A builder's own ValueError, located at the argument its message starts with, else at the
-    one argument it names in words ("Crop size doesn't match..." is ``input_crop_size``)."""
-    message = str(err) or type(err).__name__
-    first = message.split(" ", 1)[0]
-    if isinstance(raw, dict) and first in raw:
-        return Diagnostic(message, path=path + (first,), code="build")
-    words = "_" + "_".join(message.lower().split()) + "_"
-    named = [key for key in raw if isinstance(key, str) and "_" in key
-             and any(f"_{tail}_" in words for tail in (key, key.split("_", 1)[1]) if "_" in tail)] \
-        if isinstance(raw, dict) else []
-    return Diagnostic(message, path=path + (named[0],) if len(named) == 1 else path, code="build")
