@@ -87,7 +87,8 @@ class _Stop:
 
 
 class Trainer:
-    def __init__(self, result: CompiledTrain, run_dir: Path, world: World, progress: bool = True) -> None:
+    def __init__(self, result: CompiledTrain, run_dir: Path, world: World, progress: bool = True,
+                 resuming: bool = False) -> None:
         self.result, self.spec, self.run_dir, self.world = result, result.spec, Path(run_dir), world
         self.progress = progress and world.main
         spec = self.spec
@@ -105,7 +106,7 @@ class Trainer:
         torch.manual_seed(spec.seed)  # the same initial weights on every rank
         model = result.model.lower()
         self.report: list[str] = []
-        if spec.init is not None:
+        if spec.init is not None and not resuming:  # (a resumed run's weights are in its checkpoint)
             from graphspec.export.weights import WeightsError
 
             try:
@@ -260,13 +261,16 @@ class Trainer:
                 "rng": ckpt.rng_state(), "rank_rng": self._gathered_rng(), "name": self.spec.name}
 
     def _gathered_rng(self) -> list:
-        """Every rank's torch random state (each rank draws its own: mixes, dropout)."""
-        state = torch.get_rng_state()
+        """Every rank's torch random states, CPU and its own GPU (each rank draws its own: mixes,
+        dropout; ``rng`` holds rank 0's process-wide states, every GPU's as rank 0 saw it)."""
+        state = {"cpu": torch.get_rng_state()}
+        if self.world.device.type == "cuda":
+            state["cuda"] = torch.cuda.get_rng_state(self.world.device)
         if not self.world.initialised:
             return [state]
         import torch.distributed as dist
 
-        states = [torch.empty_like(state) for _ in range(self.world.size)]
+        states: list = [None] * self.world.size
         dist.all_gather_object(states, state)
         return states
 
@@ -293,8 +297,11 @@ class Trainer:
         self.epoch, self.batches_in_epoch, self.step = state["epoch"], state["batches_in_epoch"], state["step"]
         ckpt.set_rng_state(state["rng"])
         ranks = state["rank_rng"]
-        if len(ranks) == self.world.size:
-            torch.set_rng_state(ranks[self.world.rank])
+        if len(ranks) == self.world.size:  # (another world size: rank 0's states, as in ``rng``)
+            own = ranks[self.world.rank]
+            torch.set_rng_state(own["cpu"])
+            if "cuda" in own and self.world.device.type == "cuda":
+                torch.cuda.set_rng_state(own["cuda"], self.world.device)
         self.log.truncate_after(self.step)
 
     # -- the loop ----------------------------------------------------------------------------------
@@ -531,7 +538,7 @@ def train(spec: Any, *, overrides=(), run_dir: Any = None, resume: Any = None, p
         elif world.main:
             run_dir.mkdir(parents=True, exist_ok=True)
             ckpt.write_text_atomic(run_dir / "spec.yaml", text)
-        trainer = Trainer(result, run_dir, world, progress)
+        trainer = Trainer(result, run_dir, world, progress, resuming=start is not None)
         if report is not None and world.main:
             for line in trainer.report:
                 report(line)

@@ -116,6 +116,11 @@ def test_init_from_a_checkpoint_reinitialises_a_head_of_another_size(tmp_path, l
     assert main(["train", str(spec), "--run-dir", str(tmp_path / "run"), "--no-progress"]) == 0
     reported = capsys.readouterr().err
     assert "loaded 2 of 4 tensors" in reported and "re-initialised head.weight: checkpoint (7, 8)" in reported
+    # a resumed run takes its weights from its checkpoint: the initial ones may be gone by then
+    paused = train(spec, run_dir=tmp_path / "paused", progress=False, stop_at_step=1)
+    (tmp_path / "seven.pyth").unlink()
+    assert not train(spec, run_dir=tmp_path / "paused", resume="auto", progress=False).interrupted
+    assert paused.report == reported.splitlines()[:3]
 
 
 def test_a_fresh_run_never_overwrites_one_and_a_changed_spec_does_not_resume(tmp_path, lists, capsys):
