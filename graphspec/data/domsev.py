@@ -160,6 +160,11 @@ class DomsevVideoDataset(ManifestClipDataset):
                          lambda video_ids: _labels_by_video(labels_file_path), clip_sampler, dataset_type,
                          transform, frame_filter, multithreaded_io, bad_files, seed)
 
+    @property
+    def _labels_per_video(self) -> dict[str, list[LabelData]]:
+        """PyTorchVideo's name for the labels by video (its tests read it)."""
+        return self._annotations
+
     def clip_annotations(self, clip: VideoClipInfo) -> dict[str, Any]:
         label_ids: list[int] = []
         for segment in self._annotations.get(clip.video_id, []):

@@ -74,6 +74,8 @@ def test_video_dataset_one_label_per_frame(domsev):
     assert (item["video_id"], item["start_time"], item["stop_time"]) == ("vid0", 0.5, 1.2)
     assert isinstance(item["audio"], torch.Tensor) and item["audio"].numel() == 0
     assert dataset[1]["labels"].tolist() == [3] * 5  # only [1.0, 1.5] is labelled
+    # PyTorchVideo's tests read the videos and the labels by video under these names
+    assert set(dataset._videos) == {"vid0"} and [s.label_id for s in dataset._labels_per_video["vid0"]] == [1, 3]
 
 
 def test_video_dataset_frame_filter(domsev):
