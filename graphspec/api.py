@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from typing import Any, Sequence, Union
 
+from graphspec.registry import require_bool  # noqa: F401  (graphspec.api.require_bool, as before)
 from graphspec.spec.errors import Diagnostic, SpecError
 
 #: the module compiling each kind of spec (``compile_document(spec, data, smap, file)``)
@@ -41,17 +42,6 @@ def _spec_path(path: Any, function: str) -> str:
         return os.fspath(path)
     raise TypeError(f"graphspec.{function}() takes the path of a spec file (str or pathlib.Path), "
                     f"got {type(path).__name__}" + (" (None)" if path is None else ""))
-
-
-def require_bool(function: str, **flags: Any) -> None:
-    """``TypeError`` for a flag given something other than True or False: ``int8="yes"`` and
-    ``pretrained="no"`` are both true to ``if``, so a string would silently mean yes."""
-    for name, value in flags.items():
-        numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
-        if not isinstance(value, bool) and not numpy_bool:
-            hint = f" (the string {value!r} is not a bool)" if isinstance(value, str) else ""
-            raise TypeError(f"{function}(): {name} must be True or False, got {type(value).__name__} "
-                            f"{value!r}{hint}")
 
 
 def override_list(overrides: Any, function: str = "compile") -> list[str]:

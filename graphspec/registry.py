@@ -511,6 +511,18 @@ def python_scalars(value: Any) -> Any:
     return value
 
 
+def require_bool(function: str, **flags: Any) -> None:
+    """``TypeError`` for a flag given something other than True or False (or a numpy bool):
+    ``int8="yes"`` and ``pretrained="no"`` are both true to ``if``, so a string would silently
+    mean yes. Here, below the API and the hub functions, so that both can check their flags."""
+    for name, value in flags.items():
+        numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
+        if not isinstance(value, bool) and not numpy_bool:
+            hint = f" (the string {value!r} is not a bool)" if isinstance(value, str) else ""
+            raise TypeError(f"{function}(): {name} must be True or False, got {type(value).__name__} "
+                            f"{value!r}{hint}")
+
+
 def python_scalar_args(target: Callable) -> Callable:
     """``target`` (a function, or a class: its ``__init__`` in place) called with the numpy scalars
     in its arguments as Python scalars (``python_scalars``): what specs and builders get from

@@ -75,8 +75,8 @@ def load_checkpoint(model: nn.Module, source: str | Path, progress: bool = True)
 def hub_model(name: str, *, url: str | None, pretrained: bool = False, progress: bool = True, **kwargs: Any) -> nn.Module:
     """Build zoo model ``name`` from its spec; ``kwargs`` override builder arguments; with
     ``pretrained`` load the published checkpoint from ``url``."""
-    from graphspec.api import require_bool
     from graphspec.compiler.pipeline import build
+    from graphspec.registry import require_bool
 
     require_bool(f"graphspec.models.hub.{name}", pretrained=pretrained, progress=progress)
     overrides = [_override(k, v) for k, v in kwargs.items()]
