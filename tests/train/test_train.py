@@ -242,3 +242,12 @@ def test_a_map_style_evaluation_dataset_is_shared_out_so_every_clip_counts_once(
     seen = [int(i) for rank in range(3) for batch in rank_share(loader, World(rank=rank, size=3))
             for i in batch["index"]]
     assert sorted(seen) == list(range(11))
+
+
+def test_a_batch_larger_than_the_epoch_is_refused_at_batch_size(tmp_path, lists, capsys):
+    # 32 clips an epoch, dropping the last incomplete batch: a batch of 64 never comes
+    spec = write(tmp_path, train_spec(lists, epochs=1, batch=64).replace(
+        "loader: {num_workers: 0}", "loader: {num_workers: 0, drop_last: true}", 1))
+    assert main(["train", str(spec), "--run-dir", str(tmp_path / "run"), "--no-progress"]) == 2
+    message = capsys.readouterr().err
+    assert f"{spec}:{line_of(spec, 'batch_size:')}:" in message and "no optimizer step per epoch" in message
