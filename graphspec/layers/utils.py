@@ -1,7 +1,10 @@
 """Small helpers shared by the layer and model builders."""
 
 import math
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
+
+import torch
+import torch.nn as nn
 
 
 def set_attributes(self, params: Optional[Dict[str, Any]] = None) -> None:
@@ -13,6 +16,16 @@ def set_attributes(self, params: Optional[Dict[str, Any]] = None) -> None:
             # ``__class__``; assigning it would re-class instances of subclasses.
             if name != "self" and name != "__class__":
                 setattr(self, name, value)
+
+
+def run_in_order(module: nn.Module, names: Sequence[str], x: torch.Tensor) -> torch.Tensor:
+    """``x`` through ``module``'s layers ``names``, in that order, skipping those that are None (the
+    forward of a block whose optional parts are attributes, e.g. a bottleneck's norms)."""
+    for name in names:
+        layer = getattr(module, name)
+        if layer is not None:
+            x = layer(x)
+    return x
 
 
 def round_width(

@@ -14,6 +14,7 @@ from graphspec.compiler.dataflow import Residual
 from graphspec.compiler.infer import Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import sequential
+from graphspec.layers.utils import run_in_order
 from graphspec.registry import register
 
 _BOTTLENECK_ORDER = ("conv_a", "norm_a", "act_a", "conv_b", "norm_b", "act_b", "conv_c", "norm_c")
@@ -36,11 +37,7 @@ class BottleneckBlock(nn.Module):
             self.norm_c.block_final_bn = True  # zero-initialised by init_net_weights
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for name in _BOTTLENECK_ORDER:
-            layer = getattr(self, name)
-            if layer is not None:
-                x = layer(x)
-        return x
+        return run_in_order(self, _BOTTLENECK_ORDER, x)
 
 
 def _separable_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:

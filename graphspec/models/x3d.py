@@ -15,7 +15,7 @@ from graphspec.compiler.rules import sequential
 from graphspec.compiler.template import builder
 from graphspec.layers.squeeze_excitation import SqueezeExcitation, SqueezeExcitationNode  # noqa: F401  (re-exported)
 from graphspec.layers.swish import Swish
-from graphspec.layers.utils import round_repeats, round_width
+from graphspec.layers.utils import round_repeats, round_width, run_in_order
 from graphspec.ops.torch_ops import SequentialNode
 from graphspec.registry import register
 
@@ -50,11 +50,7 @@ class ProjectedPool(nn.Module):
         assert all(m is not None for m in (self.pre_conv, self.pool, self.post_conv))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for name in _PROJECTED_POOL_ORDER:
-            layer = getattr(self, name)
-            if layer is not None:
-                x = layer(x)
-        return x
+        return run_in_order(self, _PROJECTED_POOL_ORDER, x)
 
 
 # ---- builders ---------------------------------------------------------------------------------
