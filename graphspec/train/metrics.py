@@ -89,10 +89,30 @@ class MetricsLog:
         """Keep the lines up to ``step`` (a resumed run logs the rest again)."""
         if not self.enabled or not self.path.exists():
             return
-        kept = [line for line in self.path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-        write_text_atomic(self.path, "".join(line + "\n" for line in kept))
+        kept = [record for record in read(self.path) if record.get("step", 0) <= step]
+        write_text_atomic(self.path, "".join(json.dumps(record) + "\n" for record in kept))
+
+
+class MetricsError(ValueError):
+    """A metrics.jsonl line that is no JSON object (not written by graphspec train)."""
 
 
 def read(path: Path) -> list[dict]:
-    """The records of a metrics.jsonl."""
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """The records of a metrics.jsonl. A last line cut short (a run killed while writing it) is
+    left out; any other line that is no JSON object is a ``MetricsError`` naming it."""
+    text = Path(path).read_text()
+    lines = text.splitlines()
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict) or not isinstance(record.get("phase"), str):
+            if number == len(lines) and not text.endswith("\n"):
+                break
+            raise MetricsError(f"{path}:{number}: not a metrics record of graphspec train: {line[:60]!r}")
+        records.append(record)
+    return records

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from .checkpoint import atomic
-from .metrics import read
+from .metrics import MetricsError, read
 
 
 class PlotError(Exception):
@@ -19,7 +19,10 @@ def plot_run(run_dir: str | os.PathLike, output: str | os.PathLike) -> Path:
     log = Path(run_dir) / "metrics.jsonl"
     if not log.is_file():
         raise PlotError(f"{run_dir}: no metrics.jsonl (not a graphspec train run folder?)")
-    records = read(log)
+    try:
+        records = read(log)
+    except MetricsError as exc:
+        raise PlotError(str(exc)) from None
     train = [r for r in records if r["phase"] == "train"]
     if not train:
         raise PlotError(f"{log}: no training steps logged yet")
@@ -32,6 +35,11 @@ def plot_run(run_dir: str | os.PathLike, output: str | os.PathLike) -> Path:
         raise PlotError("graphspec plot needs matplotlib: pip install 'graphspec[plot]'") from None
     evals = {phase: [r for r in records if r["phase"] == phase] for phase in ("val", "val_views")}
     figure, axes = plt.subplots(1, 3, figsize=(14, 4), constrained_layout=True)
+    formats = figure.canvas.get_supported_filetypes()
+    if Path(output).suffix.lstrip(".").lower() not in formats:
+        plt.close(figure)
+        raise PlotError(f"{output}: matplotlib writes no {Path(output).suffix or 'suffix-less'} file; name one "
+                        f"ending in {', '.join('.' + f for f in sorted(formats))}")
     steps = [r["step"] for r in train]
     axes[0].plot(steps, [r["loss"] for r in train], label="train")
     for phase, rows in evals.items():

@@ -68,6 +68,8 @@ def test_an_interrupted_run_resumed_ends_bit_identical(tmp_path, lists):
     train(spec, run_dir=tmp_path / "straight", progress=False)
     paused = train(spec, run_dir=tmp_path / "paused", progress=False, stop_at_step=3)  # mid-epoch 1
     assert paused.interrupted and ckpt.load(paused.checkpoint)["batches_in_epoch"] == 3
+    with (tmp_path / "paused" / "metrics.jsonl").open("a") as log:
+        log.write('{"phase": "train", "ep')  # a later line cut short (the run killed while writing it)
     resumed = train(spec, run_dir=tmp_path / "paused", resume="auto", progress=False)
     assert resumed.step == 8 and not resumed.interrupted
     one, two = (torch.load(tmp_path / run / "final.pt", weights_only=True) for run in ("straight", "paused"))
@@ -152,6 +154,14 @@ def test_plot_draws_the_curves_of_a_run_and_names_the_extra_when_missing(tmp_pat
     train(spec, run_dir=run, progress=False)
     assert main(["plot", str(run), "-o", str(tmp_path / "curves.png")]) == 0
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot", str(run), "-o", str(tmp_path / "curves.xyz")]) == 2
+    assert "matplotlib writes no .xyz file" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "metrics.jsonl").write_text((run / "metrics.jsonl").read_text() + "{oops\n" + '{"phase": "val"}\n')
+    assert main(["plot", str(broken), "-o", str(tmp_path / "b.png")]) == 2
+    lines = (run / "metrics.jsonl").read_text().count("\n")
+    assert f"metrics.jsonl:{lines + 1}: not a metrics record" in capsys.readouterr().err
     assert main(["plot", str(tmp_path), "-o", str(tmp_path / "x.png")]) == 2
     assert "no metrics.jsonl" in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # not installed
