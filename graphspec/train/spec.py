@@ -40,6 +40,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from graphspec.spec.compiled import Compiled, blocking
 from graphspec.spec.errors import Diagnostic, SpecError
 
 PHASES = ("train", "val", "val_views")
@@ -120,7 +121,7 @@ def _set_at(data: dict, key: tuple, value: Any) -> None:
 
 # -- compiling ---------------------------------------------------------------------------------
 @dataclass
-class CompiledTrain:
+class CompiledTrain(Compiled):
     """A checked train spec: the compiled model (per phase with ``model_inputs: from_data``), the
     compiled data specs by phase, the batch mix, and the findings."""
 
@@ -136,16 +137,12 @@ class CompiledTrain:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
-    def ok(self) -> bool:
-        return not any(d.severity == "error" for d in self.diagnostics)
-
-    @property
     def self_supervised(self) -> bool:
         return self.spec.loss.op == "model"
 
     def build(self):
         """The model (``nn.Module``) the recipe trains, with random weights."""
-        errors = [d for d in self.diagnostics if d.severity == "error" and d.code != "expect"]
+        errors = blocking(self.diagnostics)
         if errors or self.model is None:
             raise SpecError(errors or [Diagnostic("the model could not be compiled", path=("model",))])
         return self.model.lower()
@@ -361,6 +358,15 @@ def _check_outputs(result: CompiledTrain) -> None:
 
 def _check_batch(result: CompiledTrain) -> None:
     spec = result.spec
+    if spec.epochs is not None and spec.steps is not None:
+        result.diagnostics.append(_finding("a train spec gives epochs or steps, not both", ("steps",), "schema",
+                                           hint="remove one (steps: optimizer steps; epochs: passes over data.train)"))
+    elif spec.epochs is None and spec.steps is None:
+        result.diagnostics.append(_finding("a train spec needs its length: epochs or steps", (), "schema",
+                                           hint="add epochs: N (passes over data.train) or steps: N"))
+    if "train" not in spec.data:
+        result.diagnostics.append(_finding("a train spec needs data.train (the clips it trains on)", ("data",),
+                                           "schema"))
     ranks = spec.ranks or 1
     if spec.batch_size % (ranks * spec.accumulate):
         split = f"{ranks} ranks x {spec.accumulate} accumulation steps" if spec.accumulate > 1 else f"{ranks} ranks"

@@ -36,6 +36,8 @@ MISFITS = {
                                "log_every: 1": "log_every: 1\nmix: {op: CutMix, num_classes: 3}"},
                               "mix:", "targets for 3 classes"),
     "batch over ranks": ({"log_every: 1": "log_every: 1\nranks: 3"}, "batch_size:", "does not divide over 3"),
+    "epochs and steps": ({"epochs: 3\n": "epochs: 3\nsteps: 4\n"}, "steps:", "epochs or steps, not both"),
+    "no length": ({"epochs: 3\n": ""}, "graphspec:", "needs its length: epochs or steps"),
     "persistent workers": ({"loader: {num_workers: 0}": "loader: {num_workers: 1, persistent_workers: true}"},
                            "    loader:", "persistent workers keep"),
 }
