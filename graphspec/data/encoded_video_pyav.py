@@ -50,15 +50,18 @@ os.register_at_fork(before=_collect_unreachable_decoders)
 class EncodedVideoPyAV(EncodedVideo):
     """A video file decoded with PyAV.
 
-    ``file`` is a path or a binary file object. ``thread_type`` is FFmpeg's decoder threading
+    ``file`` is a path or a binary file object. ``decode_video=False`` (PyTorchVideo's) returns
+    clips of audio only, ``"video"`` None. ``thread_type`` is FFmpeg's decoder threading
     (``"AUTO"``: frame and slice threads); ``skip_unneeded`` lets the decoder skip non-reference
     frames no one asked for (off only to measure its effect)."""
 
     def __init__(self, file: str | BinaryIO, video_name: Optional[str] = None, decode_audio: bool = True,
-                 perform_seek: bool = True, *, thread_type: str = "AUTO", skip_unneeded: bool = True) -> None:
+                 perform_seek: bool = True, *, decode_video: bool = True, thread_type: str = "AUTO",
+                 skip_unneeded: bool = True) -> None:
         self._name = video_name or (file if isinstance(file, str) else getattr(file, "name", "<stream>"))
         self._where = file if isinstance(file, str) else self._name
         self._perform_seek = perform_seek
+        self._decode_video_frames = decode_video
         self._skip_unneeded = skip_unneeded
         #: packets handed to the decoder so far (all clips): what decoding a clip cost
         self.packets_decoded = 0
@@ -109,7 +112,7 @@ class EncodedVideoPyAV(EncodedVideo):
         start_pts = secs_to_pts(start_sec, self._video_time_base, self._video_start_pts, "ceil")
         end_pts = secs_to_pts(end_sec, self._video_time_base, self._video_start_pts, "ceil")
         try:
-            frames = self._decode_video(start_pts, end_pts, frame_filter)
+            frames = self._decode_video(start_pts, end_pts, frame_filter) if self._decode_video_frames else []
             audio = self._decode_audio(start_sec, end_sec) if self._audio is not None else None
         except _AV_ERRORS as err:
             raise BadVideoError(self._where, f"decoding failed in [{float(start_sec):.3f}, "

@@ -63,6 +63,15 @@ def test_a_range_without_frames_gives_none_tensors(video_path, tmp_path):
     assert clip["video"] is None and clip["audio"] is None
 
 
+def test_decode_video_false_gives_the_audio_alone(video_path):
+    """PyTorchVideo's EncodedVideo.from_path(..., decode_video=False): clips of audio, video None."""
+    with EncodedVideo.from_path(str(video_path)) as both, \
+            EncodedVideo.from_path(str(video_path), decode_video=False) as audio_only:
+        assert audio_only.duration == both.duration
+        clip, reference = audio_only.get_clip(0.5, 1.5), both.get_clip(0.5, 1.5)
+        assert clip["video"] is None and reference["video"].shape[1] == 10
+        torch.testing.assert_close(clip["audio"], reference["audio"])
+
 def test_a_frame_video_clip_starting_outside_the_video_is_none(tmp_path):
     """PyTorchVideo's FrameVideo returns no clip dict at all for a start before 0 or after the
     duration rounded up to a second (its test: three frames at 30 fps, get_clip(3, 5) is None);
