@@ -90,13 +90,20 @@ def _load_document(path: str, overrides: list[str]):
         data, smap = load_document(path)
     except SpecError:
         return load_document(path, overrides)  # the file's problems, and the overrides' own
-    if isinstance(data, dict) and data.get("kind") in INLINING_KINDS:
-        try:
-            importlib.import_module(KIND_COMPILERS[data["kind"]]).inline_references(data, smap, path)
-        except SpecError as err:
-            raise SpecError(_locate(err.diagnostics, smap)) from None
+    inlining = isinstance(data, dict) and data.get("kind") in INLINING_KINDS
+    if inlining:
+        _inline_references(data, smap, path)
     apply_overrides(data, smap, overrides)
+    if inlining and overrides:  # a part that an override gives as a path (--set model=other.yaml)
+        _inline_references(data, smap, path)
     return data, smap
+
+
+def _inline_references(data: dict, smap, path: str) -> None:
+    try:
+        importlib.import_module(KIND_COMPILERS[data["kind"]]).inline_references(data, smap, path)
+    except SpecError as err:
+        raise SpecError(_locate(err.diagnostics, smap)) from None
 
 
 def compile_loaded(data: dict, smap, file: str):

@@ -74,6 +74,10 @@ def inline_references(data: dict, smap, file: str) -> None:
             continue
         declared = smap.locate(key + (("extends",) if own is not None else ()))
         path = _relative_to(declared.file, file, ref)
+        if not os.path.isfile(path):  # at the line that names it (load_document places it in the missing file)
+            found.append(Diagnostic(f"no {kind} spec at {path}" + (" (a folder)" if os.path.isdir(path) else ""),
+                                    path=key, location=declared, code="io", unusable=True))
+            continue
         try:
             part, pmap = load_document(path)
         except SpecError as err:

@@ -74,11 +74,9 @@ def test_set_reaches_into_a_referenced_model_spec(capsys):
 
 
 def test_errors_inside_a_referenced_spec_name_its_own_file(tmp_path, capsys):
-    model = tmp_path / "model.yaml"
     text = train_spec(LISTS)
-    body = text[text.index("model:\n") + len("model:\n"):text.index("num_classes:")]
-    model.write_text("graphspec: 1\nkind: model\nname: tiny\n"
-                     + "\n".join(line[2:] for line in body.splitlines()).replace("out_features: 4", "out_feature: 4"))
+    model = model_file(tmp_path, text, out_features=4)
+    model.write_text(model.read_text().replace("out_features: 4", "out_feature: 4"))
     spec = tmp_path / "recipe.yaml"
     spec.write_text(text.replace(text[text.index("model:\n"):text.index("num_classes:")], "model: model.yaml\n"))
     assert main(["validate", str(spec)]) == 1
@@ -110,3 +108,31 @@ def test_a_part_of_the_wrong_kind_is_named_at_its_key(tmp_path, capsys):
     assert main(["validate", str(spec)]) == 1
     out = capsys.readouterr().out
     assert f"{spec}:4:1: model: this is a transform spec; model takes a model spec" in out
+
+
+def model_file(tmp_path: Path, text: str, out_features: int) -> Path:
+    """The tiny recipe's inline model as a model spec file of its own."""
+    body = text[text.index("model:\n") + len("model:\n"):text.index("num_classes:")]
+    model = tmp_path / "model.yaml"
+    model.write_text("graphspec: 1\nkind: model\nname: tiny\n" + "\n".join(line[2:] for line in body.splitlines())
+                     .replace("out_features: 4", f"out_features: {out_features}") + "\n")
+    return model
+
+
+def test_a_referenced_spec_that_is_not_there_is_named_at_the_line_naming_it(tmp_path, capsys):
+    text = train_spec(LISTS)
+    spec = tmp_path / "recipe.yaml"
+    spec.write_text(text.replace(text[text.index("model:\n"):text.index("num_classes:")], "model: gone/model.yaml\n"))
+    assert main(["validate", str(spec)]) == 2
+    out = capsys.readouterr().out
+    assert f"{spec}:{line_of(spec.read_text(), 'model:')}:1: model: no model spec at {tmp_path / 'gone' / 'model.yaml'}" in out
+
+
+def test_set_gives_a_part_by_path(tmp_path, capsys):
+    # --set model=PATH reads that model spec, relative to the recipe (it was taken for an inline spec)
+    text = train_spec(LISTS)
+    model_file(tmp_path, text, out_features=7)
+    spec = tmp_path / "recipe.yaml"
+    spec.write_text(text)
+    assert main(["validate", str(spec), "--set", "model=model.yaml"]) == 1
+    assert "the model gives 7 classes, the data has num_classes 4" in capsys.readouterr().out
