@@ -123,10 +123,13 @@ class Trainer:
         self.loaders = {phase: self._loader(phase) for phase in spec.data}
         self.steps_per_epoch = self._steps_per_epoch()
         if self.steps_per_epoch == 0:  # (it read as a clip count that depends on the durations)
+            workers = self.loaders["train"].num_workers
             raise _located(result, f"the training data holds no optimizer step per epoch: a step takes "
                                    f"{self.micro_batch * spec.accumulate} clips on each of {world.size} rank(s), "
-                                   "more than a rank's share of an epoch's clips (in full batches)", ("batch_size",),
-                           hint="a smaller batch_size or accumulate, or more training videos")
+                                   "and an epoch gives no full batch of them" + (
+                                       f" (each of the {workers} DataLoader workers batches its own share of the "
+                                       "videos)" if workers > 1 else ""), ("batch_size",),
+                           hint="a smaller batch_size or accumulate, fewer workers, or more training videos")
         self.total_steps = spec.steps or (spec.epochs * self.steps_per_epoch if self.steps_per_epoch else None)
         if self.total_steps is None and (spec.schedule.op != "constant" or world.size > 1):
             raise _located(result, "the number of batches per epoch depends on the video durations (clip sampler "
