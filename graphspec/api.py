@@ -3,7 +3,8 @@
 A spec's ``kind`` picks its compiler: ``model`` specs go through ``graphspec.compiler`` (the
 result lowers to an ``nn.Module``); ``transform`` and ``data`` specs go to
 ``graphspec.transforms.spec`` and ``graphspec.data.spec`` (``compile_document``), imported only
-when such a spec is compiled. Every result has ``.spec``, ``.file``, ``.diagnostics`` and ``.ok``.
+when such a spec is compiled. Every result is a ``graphspec.spec.compiled.Compiled`` (``.spec``,
+``.diagnostics``, ``.ok``, ``.build()``) and has the ``.file`` it was read from.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Sequence, Union
 
 from graphspec.registry import require_bool  # noqa: F401  (graphspec.api.require_bool, as before)
+from graphspec.spec.compiled import Compiled, blocking  # noqa: F401  (blocking: part of this API)
 from graphspec.spec.errors import Diagnostic, SpecError
 
 #: the module compiling each kind of spec (``compile_document(spec, data, smap, file)``)
@@ -166,26 +168,15 @@ def compile(path: SpecPath, overrides: Overrides = ()):  # noqa: A001 (mirrors t
     return _compile_validated(spec, data, smap, file)
 
 
-def blocking(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
-    """The findings that stop a build: errors other than a failed ``expect`` (a spec built with
-    overrides, e.g. another number of classes, legitimately differs from its published figures)."""
-    return [d for d in diagnostics if d.severity == "error" and d.code != "expect"]
-
-
 def build(spec: Any, overrides: Overrides = ()):
     """Compile a spec (a path, or a result of ``compile``) and build it: a model spec gives the
     ``nn.Module`` PyTorchVideo's builder would build, a transform spec its transform, a data spec
     its ``DataLoader``. ``SpecError`` when the spec has errors."""
-    if hasattr(spec, "diagnostics") and (hasattr(spec, "lower") or hasattr(spec, "build")):  # compiled
+    if isinstance(spec, Compiled):
         if overrides:
             raise TypeError("graphspec.build(): overrides apply to a spec file; this spec is already compiled")
-        result = spec
-    else:
-        result = compile(_spec_path(spec, "build"), override_list(overrides, "build"))
-    errors = blocking(result.diagnostics)
-    if errors:
-        raise SpecError(errors)
-    return result.lower() if hasattr(result, "lower") else result.build()
+        return spec.build()
+    return compile(_spec_path(spec, "build"), override_list(overrides, "build")).build()
 
 
 def check(path: SpecPath, overrides: Overrides = ()) -> list[Diagnostic]:

@@ -74,6 +74,22 @@ def test_compile_and_check_dispatch_by_kind(kind):
     assert graphspec.load_spec(path).kind == kind
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_compiles_to_the_one_compiled_protocol(kind):
+    """Model, transform, data and train results are each a ``Compiled`` (spec, diagnostics, ok,
+    build()): an error on any of them makes it not ok and stops ``graphspec.build`` of it."""
+    from graphspec.spec.compiled import Compiled
+    from graphspec.spec.errors import Diagnostic
+
+    compiled = graphspec.compile(_first_spec_of_kind(kind))
+    assert isinstance(compiled, Compiled) and compiled.ok
+    assert not isinstance(str(_first_spec_of_kind(kind)), Compiled)
+    compiled.diagnostics.append(Diagnostic("an injected error", path=("name",), code="schema"))
+    assert not compiled.ok
+    with pytest.raises(SpecError, match="an injected error"):
+        graphspec.build(compiled)
+
+
 def test_build_of_a_transform_spec_is_its_callable():
     built = graphspec.build(_first_spec_of_kind("transform"))
     assert callable(built) and not isinstance(built, type)

@@ -97,8 +97,9 @@ def _build_other(compiled, args: argparse.Namespace) -> int:
 
 def describe(built) -> str:
     """A short text for a built transform (its repr) or DataLoader (batch size, dataset, workers)."""
-    dataset = getattr(built, "dataset", None)
-    if dataset is not None and hasattr(built, "batch_size"):
-        return (f"DataLoader(dataset={type(dataset).__name__}, batch_size={built.batch_size}, "
+    from torch.utils.data import DataLoader
+
+    if isinstance(built, DataLoader):
+        return (f"DataLoader(dataset={type(built.dataset).__name__}, batch_size={built.batch_size}, "
                 f"num_workers={built.num_workers})")
     return repr(built)

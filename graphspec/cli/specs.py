@@ -76,7 +76,7 @@ def compile_file(spec: str, overrides: Sequence[str]):
 
 
 def is_model(compiled) -> bool:
-    return getattr(compiled.spec, "kind", None) == "model"
+    return compiled.spec.kind == "model"
 
 
 def require_model(compiled, command: str) -> None:

@@ -20,13 +20,13 @@ from graphspec.spec.errors import Diagnostic, SpecError
 
 from .component import Component
 from .ir import PYTHON_OP, Node
-from .pipeline import Compiled, locate
+from .pipeline import CompiledModel, locate
 
 #: top-level keys copied unchanged (``expect`` is dropped: an overridden spec may not meet it)
 HEADER_KEYS = ("graphspec", "kind", "name", "description", "inputs")
 
 
-def expand_document(compiled: "Compiled") -> dict:
+def expand_document(compiled: "CompiledModel") -> dict:
     """The spec data (header + fully expanded ``model`` or ``nodes``) that rebuilds ``compiled``."""
     data = compiled.data
     out: dict[str, Any] = {key: copy.deepcopy(data[key]) for key in HEADER_KEYS if key in data}

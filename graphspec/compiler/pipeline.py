@@ -5,8 +5,8 @@ schema errors, unknown ops); findings of the static checks (shape errors, failed
 are collected on the result, located at the spec key that causes them.
 
 Both spec forms compile to the one IR, a ``Graph`` (``compiler.graph``): a model spec is a graph
-of one step. The stable API of a compiled result (``Compiled``), which IR passes and exporters
-build on:
+of one step. The stable API of a compiled result (``CompiledModel``, a
+``graphspec.spec.compiled.Compiled``), which IR passes and exporters build on:
 
 * ``graph``: the ``Graph``; ``graph.steps`` in dependency order, each with ``name``, ``node``
   (the root ``Node`` of its tree: ``op``, ``args``, ``inputs``, ``path``, ``meta``), ``inputs``
@@ -17,7 +17,8 @@ build on:
 * ``inputs`` / ``outputs``: name -> static type (``TensorType`` or a list of them).
 * ``params``, ``macs`` (per clip; None with symbolic dims), ``state`` (static state_dict
   layout), ``diagnostics`` (located findings), ``ok``.
-* ``lower()``: the ``nn.Module`` (a model spec's own tree, or an ``ExplicitGraph``).
+* ``lower()``: the ``nn.Module`` (a model spec's own tree, or an ``ExplicitGraph``); ``build()``
+  the same after refusing the findings that stop a build.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from typing import Any, Sequence
 
 import torch.nn as nn
 
+from graphspec.spec.compiled import Compiled, blocking
 from graphspec.spec.document import ModelSpec, validate_document
 from graphspec.spec.errors import Diagnostic, SpecError
 from graphspec.spec.source import SourceMap, load_document
@@ -44,7 +46,7 @@ from .wiring import build_graph
 
 
 @dataclass
-class Compiled:
+class CompiledModel(Compiled):
     spec: ModelSpec
     data: dict
     smap: SourceMap
@@ -69,15 +71,20 @@ class Compiled:
         values = [s.node.meta.get("macs") for s in self.graph.steps] if self.graph is not None else [None]
         return None if any(v is None for v in values) else sum(values)
 
-    @property
-    def ok(self) -> bool:
-        return not any(d.severity == "error" for d in self.diagnostics)
-
     def lower(self) -> nn.Module:
         if self.graph is None:
             raise SpecError([d for d in self.diagnostics if d.severity == "error"]
                             or [Diagnostic("the spec did not compile to a graph", code="graph")])
         return lower_graph(self.graph)
+
+    def build(self) -> nn.Module:
+        """``lower()``; ``SpecError`` when the spec has errors (``expect`` is not enforced: a spec
+        built with overrides, e.g. another number of classes, legitimately differs from its
+        published figures; ``validate`` checks it)."""
+        errors = blocking(self.diagnostics)
+        if errors:
+            raise SpecError(errors)
+        return self.lower()
 
 
 def input_value(decl: Any) -> Value:
@@ -115,7 +122,7 @@ def locate(diagnostics: list[Diagnostic], smap: SourceMap) -> list[Diagnostic]:
     return smap.attach(diagnostics)
 
 
-def compile_spec(path: str | Path, overrides: Sequence[str] = ()) -> Compiled:
+def compile_spec(path: str | Path, overrides: Sequence[str] = ()) -> CompiledModel:
     spec, data, smap = load_spec(path, overrides)
     try:
         result = compile_document(spec, data, smap, str(path))
@@ -132,8 +139,8 @@ def _state_errors(graph) -> list[Diagnostic]:
             for node in graph.walk() if "state_error" in node.meta]
 
 
-def compile_document(spec: ModelSpec, data: dict, smap: SourceMap, file: str) -> Compiled:
-    result = Compiled(spec, data, smap, file)
+def compile_document(spec: ModelSpec, data: dict, smap: SourceMap, file: str) -> CompiledModel:
+    result = CompiledModel(spec, data, smap, file)
     result.inputs = {name: input_value(decl) for name, decl in spec.inputs.items()}
     result.diagnostics += _input_findings(spec.inputs)
     if not result.ok:
@@ -235,7 +242,7 @@ def _at(data: Any, path: tuple) -> Any:
     return data
 
 
-def _check_expect(result: Compiled) -> None:
+def _check_expect(result: CompiledModel) -> None:
     expect = result.spec.expect
     if expect is None:
         return
@@ -270,13 +277,6 @@ def _tensors(value: Value) -> list[TensorType]:
     return [value] if isinstance(value, TensorType) else [t for v in value for t in _tensors(v)]
 
 
-def build(spec: str | Path | Compiled, overrides: Sequence[str] = ()) -> nn.Module:
-    """Compile a spec file and lower it to an ``nn.Module``; ``SpecError`` if it has errors.
-
-    ``expect`` is not enforced here (``validate`` checks it): a spec built with overrides, e.g.
-    another number of classes, legitimately differs from the published figures."""
-    result = spec if isinstance(spec, Compiled) else compile_spec(spec, overrides)
-    errors = [d for d in result.diagnostics if d.severity == "error" and d.code != "expect"]
-    if errors:
-        raise SpecError(errors)
-    return result.lower()
+def build(spec: str | Path | CompiledModel, overrides: Sequence[str] = ()) -> nn.Module:
+    """Compile a spec file and build its ``nn.Module`` (``CompiledModel.build``)."""
+    return (spec if isinstance(spec, CompiledModel) else compile_spec(spec, overrides)).build()

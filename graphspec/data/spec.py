@@ -43,6 +43,7 @@ import torch.utils.data
 from pydantic import ValidationError
 
 from graphspec import registry
+from graphspec.spec.compiled import Compiled, blocking
 from graphspec.spec.document import DataSpec
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, format_path, validation_diagnostics
 from graphspec.spec.source import SourceMap
@@ -133,7 +134,7 @@ def bind_object(data: Any, path: tuple, supplied: frozenset = frozenset()) -> Ob
 
 
 @dataclass
-class CompiledData:
+class CompiledData(Compiled):
     """A compiled data spec. ``build()`` gives the DataLoader; ``dataset()`` the dataset alone."""
 
     spec: DataSpec
@@ -148,13 +149,9 @@ class CompiledData:
     derived: dict = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not any(d.severity == "error" for d in self.diagnostics)
-
     def dataset(self) -> Any:
         """The dataset object (reads ``data_path``: a missing path is a located error)."""
-        errors = [d for d in self.diagnostics if d.severity == "error" and d.code != "expect"]
+        errors = blocking(self.diagnostics)
         if errors or self.dataset_call is None:
             raise SpecError(errors or [Diagnostic("the data spec could not be compiled", path=("dataset",))])
         missing = self._missing_paths()

@@ -29,6 +29,7 @@ import torch
 from pydantic import TypeAdapter, ValidationError
 
 from graphspec import registry
+from graphspec.spec.compiled import Compiled, blocking
 from graphspec.spec.document import ClipValueDecl, TransformSpec, VideoDecl
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, validation_diagnostics
 from graphspec.spec.source import SourceMap
@@ -174,7 +175,7 @@ def _declared(decl: Any) -> R.Value:
 
 
 @dataclass
-class CompiledTransform:
+class CompiledTransform(Compiled):
     """A compiled transform: a ``kind: transform`` spec's (``spec``), or one written inside
     another spec (``compile_transform``; ``spec`` is None there)."""
 
@@ -190,17 +191,13 @@ class CompiledTransform:
     outputs: dict[str, R.Value] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not any(d.severity == "error" for d in self.diagnostics)
-
     def build(self, seed: int | None = None, *, seeded: bool = True) -> Callable:
         """The transform callable (a dict clip in, a dict clip out). With a ``seed`` (argument,
         else the spec's ``seed``) its random draws repeat from run to run; without, they come
         from torch's global generator (``torch.manual_seed``, DataLoader worker seeding).
         ``seeded=False`` leaves the seeding to the caller: a dataset that seeds torch for each
         sample from (seed, epoch, video, clip), so the draws do not depend on the worker count."""
-        errors = [d for d in self.diagnostics if d.severity == "error" and d.code != "expect"]
+        errors = blocking(self.diagnostics)
         if errors or self.root is None:
             raise SpecError(errors or [Diagnostic("the transform could not be compiled", path=("transform",))])
         transform = self.root.build()
