@@ -221,7 +221,7 @@ def mobile_model(compiled, model: nn.Module, args: tuple, verify_passes: bool = 
     then converted to their deployable 2-D form for exactly these input shapes -- by the same
     passes, which each block's ``convert`` runs on its parts (``mobile_cpu.lowering``).
     ``verify_passes``: the pass manager checks the graph after every pass (``PassError``)."""
-    from graphspec.compiler.passes import MOBILE, WeightedGraph, run_passes
+    from graphspec.mobile.passes import MOBILE, WeightedGraph, run_passes
 
     graph = WeightedGraph.of(compiled.graph, model)
     applied = run_passes(graph, MOBILE, verify=verify_passes)

@@ -88,7 +88,7 @@ def test_cli_int8_executorch_calibrated_on_a_data_spec(tmp_path, capsys):
 
 def test_squeeze_excitation_on_two_folded_clips_stays_inside_the_delegate():
     from graphspec.export.executorch_export import lower_to_xnnpack
-    from graphspec.layers.mobile import SqueezeExcitationGemm
+    from graphspec.mobile.modules import SqueezeExcitationGemm
 
     se = SqueezeExcitationGemm(8, 4, frames=4).eval()
     x = torch.randn(2 * 4, 8, 6, 6)  # two clips of 4 frames, folded: the scale repeats per frame

@@ -8,11 +8,11 @@ import onnx
 import pytest
 import torch
 
-from graphspec.compiler.passes import MOBILE, WeightedGraph, run_passes
+from graphspec.mobile.passes import MOBILE, WeightedGraph, run_passes
 from graphspec.export.onnx_export import to_onnx
 from graphspec.export.opset import check_mobile_opset, module_path
 from graphspec.export.spec_export import compile_static, example_inputs
-from graphspec.layers.mobile import to_layout
+from graphspec.mobile.modules import to_layout
 
 from export_support import ROOT, TINY_X3D, X3D_XS, seeded_model
 
@@ -75,7 +75,7 @@ class _SharesANode:
 
 
 def test_cli_verify_passes_names_the_pass_that_broke_the_graph(tmp_path, capsys, monkeypatch):
-    import graphspec.compiler.passes as passes
+    import graphspec.mobile.passes as passes
     from graphspec.cli.main import main
 
     sets = [a for s in TINY_X3D for a in ("--set", s)]

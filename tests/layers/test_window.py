@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from graphspec.compiler.rules import window_out
-from graphspec.layers.mobile import FactorizedPool, to_layout
+from graphspec.mobile.modules import FactorizedPool, to_layout
 
 #: (size, kernel, stride, padding, dilation) with a window that fits the padded input; torch's
 #: pools take padding up to half the kernel

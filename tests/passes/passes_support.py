@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 import graphspec
-from graphspec.compiler.passes import WeightedGraph, run_passes
+from graphspec.mobile.passes import WeightedGraph, run_passes
 
 SPECS = Path(__file__).resolve().parents[2] / "specs" / "models"
 #: a narrow, shallow X3D-XS at 32x32 (its head pool then covers the whole 4x1x1 map)

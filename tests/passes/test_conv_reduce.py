@@ -1,4 +1,4 @@
-from graphspec.compiler.passes import ConvReduceToBranches
+from graphspec.mobile.passes import ConvReduceToBranches
 
 from passes_support import run_and_compare, spec_file
 

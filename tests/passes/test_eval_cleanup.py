@@ -1,4 +1,4 @@
-from graphspec.compiler.passes import EvalCleanup
+from graphspec.mobile.passes import EvalCleanup
 
 from passes_support import ops, run_and_compare, weighted
 

@@ -1,7 +1,7 @@
 import torch
 
-from graphspec.compiler.passes import FoldBatchNorm
-from graphspec.compiler.passes.fold_batch_norm import batch_norm_affine
+from graphspec.mobile.passes import FoldBatchNorm
+from graphspec.mobile.passes.fold_batch_norm import batch_norm_affine
 
 from passes_support import ops, run_and_compare, spec_file
 

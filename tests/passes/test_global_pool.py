@@ -1,7 +1,7 @@
 import torch
 
-from graphspec.compiler.passes import GlobalPoolToMean
-from graphspec.layers.mobile import GlobalAvgPool
+from graphspec.mobile.passes import GlobalPoolToMean
+from graphspec.mobile.modules import GlobalAvgPool
 
 from passes_support import ops, run_and_compare
 

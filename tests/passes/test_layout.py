@@ -1,4 +1,4 @@
-from graphspec.compiler.passes import MOBILE, KeepFoldedLayout
+from graphspec.mobile.passes import MOBILE, KeepFoldedLayout
 
 import torch
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from graphspec.compiler.ir import Node
-from graphspec.compiler.passes import (
+from graphspec.mobile.passes import (
     MOBILE, FoldBatchNorm, NodeRewrite, PadChannels, Pass, PassError, PointwiseConvToConv2d, check_passes, run_passes,
 )
-from graphspec.compiler.passes.base import chains
+from graphspec.mobile.passes.base import chains
 
 from passes_support import ops, random_inputs, run_verified, spec_file, weighted
 

@@ -1,6 +1,6 @@
 import torch
 
-from graphspec.compiler.passes import MOBILE, PadChannels
+from graphspec.mobile.passes import MOBILE, PadChannels
 
 from passes_support import ops, random_inputs, run_verified, weighted
 

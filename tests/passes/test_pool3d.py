@@ -2,8 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from graphspec.compiler.passes import Pool3dTo2d
-from graphspec.layers.mobile import FactorizedPool
+from graphspec.mobile.passes import Pool3dTo2d
+from graphspec.mobile.modules import FactorizedPool
 
 from passes_support import TINY_X3D, ops, run_and_compare
 

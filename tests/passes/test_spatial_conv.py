@@ -1,7 +1,7 @@
 import torch
 
-from graphspec.compiler.passes import SpatialConvToConv2d
-from graphspec.layers.mobile import FoldedConv2d
+from graphspec.mobile.passes import SpatialConvToConv2d
+from graphspec.mobile.modules import FoldedConv2d
 
 from passes_support import run_and_compare
 

@@ -1,6 +1,6 @@
 import torch
 
-from graphspec.compiler.passes import SqueezeExcitationToGemm
+from graphspec.mobile.passes import SqueezeExcitationToGemm
 from graphspec.models.x3d import SqueezeExcitation
 
 from passes_support import ops, run_and_compare
@@ -14,7 +14,7 @@ def test_se_convs_become_gemm():
 
 
 def test_gemm_form_matches_fvcore_se_on_a_folded_tensor():
-    from graphspec.layers.mobile import SqueezeExcitationGemm
+    from graphspec.mobile.modules import SqueezeExcitationGemm
 
     se = SqueezeExcitation(6, 3, is_3d=True).eval()
     gemm = SqueezeExcitationGemm(6, 3, frames=4)

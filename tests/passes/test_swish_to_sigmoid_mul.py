@@ -1,6 +1,6 @@
 import torch
 
-from graphspec.compiler.passes import SwishToSigmoidMul
+from graphspec.mobile.passes import SwishToSigmoidMul
 
 from passes_support import ops, run_and_compare
 
@@ -11,7 +11,7 @@ def test_swish_becomes_sigmoid_mul():
 
 
 def test_sigmoid_mul_is_x_times_sigmoid_x():
-    from graphspec.layers.mobile import SigmoidMul
+    from graphspec.mobile.modules import SigmoidMul
 
     x = torch.linspace(-6, 6, 101)
     torch.testing.assert_close(SigmoidMul()(x), x / (1 + torch.exp(-x)))

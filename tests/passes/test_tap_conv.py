@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from graphspec.compiler.passes import Conv3dToTaps
-from graphspec.layers.mobile import TemporalTapConv
+from graphspec.mobile.passes import Conv3dToTaps
+from graphspec.mobile.modules import TemporalTapConv
 
 from passes_support import ops, run_and_compare, spec_file
 

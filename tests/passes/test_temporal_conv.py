@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from graphspec.compiler.passes import TemporalConvToConv2d
-from graphspec.layers.mobile import TemporalConv2d
+from graphspec.mobile.passes import TemporalConvToConv2d
+from graphspec.mobile.modules import TemporalConv2d
 
 from passes_support import run_and_compare
 

@@ -1,9 +1,9 @@
 """What ``convert()`` does for the mobile CPU efficient blocks: the block's parts that are not
 deployable as they are (its Conv3d and batch norm, a 3-D global pool, squeeze-excitation) become
 a small IR -- one ``Sequential`` of them, with their weights -- that the mobile lowering passes
-(``graphspec.compiler.passes.MOBILE``, the ones ``graphspec export --to mobile`` runs) rewrite
+(``graphspec.mobile.passes.MOBILE``, the ones ``graphspec export --to mobile`` runs) rewrite
 for one fixed input size. So a converted block holds exactly the modules an exported graph
-holds (``graphspec.layers.mobile``): batch norm folded into the convolution, 3-D convolutions as
+holds (``graphspec.mobile.modules``): batch norm folded into the convolution, 3-D convolutions as
 2-D ones, the global pool and squeeze-excitation as rank-4 reductions and Gemm.
 
 Each converted part is a drop-in replacement: it takes and returns the block's own tensors
@@ -34,7 +34,7 @@ def lower_parts(parts: Sequence[Part], input_blob_size: Sequence[int], *,
     ``keep_conv3d`` leaves a Conv3d that no 2-D rewrite covers as a Conv3d (batch norm still
     folded), for runtimes with a native 3-D kernel. The modules keep the weights' dtype and device.
     """
-    from graphspec.compiler import passes
+    from graphspec.mobile import passes
     from graphspec.compiler.graph import model_graph
     from graphspec.compiler.infer import TensorType, infer
 

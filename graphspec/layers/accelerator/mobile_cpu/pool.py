@@ -50,7 +50,7 @@ class _GlobalAvgPool(EfficientBlockBase):
         size = check_blob_size(self, input_blob_size, self._rank)
         mark_converted(self)
         if self._rank == 4:  # [N, C, H, W] is the folded layout of a one-frame clip
-            from graphspec.layers.mobile import GlobalAvgPool  # the mobile backend's module
+            from graphspec.mobile.modules import GlobalAvgPool  # the mobile backend's module
 
             self.pool = GlobalAvgPool(frames=1, out_layout="folded")
         else:

@@ -3,7 +3,7 @@ layers (Gemm) on the per-clip channel means (``SqueezeExcitationGemm``, same sta
 from __future__ import annotations
 
 from graphspec.compiler.ir import Node
-from graphspec.models.x3d import SqueezeExcitationNode
+from graphspec.layers.squeeze_excitation import SqueezeExcitationNode
 
 from .base import WeightedGraph, NodeRewrite, input_shape
 

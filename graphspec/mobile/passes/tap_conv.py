@@ -3,7 +3,7 @@ tensor, each shifted in time (``TemporalTapConv``); exact, with no padding op.""
 from __future__ import annotations
 
 from graphspec.compiler.ir import Node
-from graphspec.layers.mobile import bias_tap, tap_segments
+from graphspec.mobile.modules import bias_tap, tap_segments
 
 from .base import Conv3dRewrite, WeightedGraph, conv_args, input_shape
 

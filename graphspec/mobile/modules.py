@@ -1,4 +1,4 @@
-"""Mobile (XNNPACK-friendly) modules: what the mobile lowering passes (``graphspec/compiler/passes``)
+"""Mobile (XNNPACK-friendly) modules: what the mobile lowering passes (``graphspec.mobile.passes``)
 rewrite 3-D convolutions, pools, squeeze-excitation and Swish into. None of them runs a 5-D
 convolution or pooling.
 

@@ -19,7 +19,7 @@ from typing import Iterator
 import torch
 import torch.nn as nn
 
-import graphspec.layers.mobile  # noqa: F401  (registers the mobile ops the passes emit)
+import graphspec.mobile.modules  # noqa: F401  (registers the mobile ops the passes emit)
 from graphspec.compiler.dataflow import InSequence, Residual, dataflow, slot_nodes
 from graphspec.compiler.graph import Graph, Step
 from graphspec.compiler.infer import Value
