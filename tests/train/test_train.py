@@ -51,6 +51,8 @@ def test_a_small_model_learns_the_colour_task(tmp_path, lists):
             total += len(batch["label"])
     assert total == 16 and right / total == pytest.approx(logged["top1"])
     assert outcome.step == 4 * 4  # 32 clips per epoch / batch 8
+    # a checkpoint every epoch (checkpoint.every: 1), the last 3 kept (keep_last: 3)
+    assert [p.name for p in ckpt.saved(tmp_path / "run")] == [f"step-{4 * e:08d}.pt" for e in (2, 3, 4)]
     # the run folder trains again from its resolved spec alone
     assert api.check(tmp_path / "run" / "spec.yaml") == []
 
