@@ -82,7 +82,9 @@ def test_macs_match_reference_at_every_listed_input(name):
 
 
 def test_pretrained_weights_load_from_a_local_checkpoint(tmp_path):
-    """The hub's loading path: PyTorchVideo's {'model_state': ...} format, weights_only, strict."""
+    """The hub's loading path: PyTorchVideo's {'model_state': ...} format, weights_only, strict,
+    through graphspec.checkpoints: keys that do not fit are named, a pickled object is refused."""
+    from graphspec.checkpoints import WeightsError, WeightsNote
     from graphspec.models.hub.resnet import slow_r50
     from graphspec.models.hub.utils import load_checkpoint
 
@@ -90,22 +92,56 @@ def test_pretrained_weights_load_from_a_local_checkpoint(tmp_path):
     source = slow_r50()
     path = tmp_path / "SLOW_8x8_R50.pyth"
     torch.save({"model_state": source.state_dict()}, path)
-    target = load_checkpoint(slow_r50(), path)
+    with pytest.warns(WeightsNote, match="nested under 'model_state'"):
+        target = load_checkpoint(slow_r50(), path)
     for key, value in source.state_dict().items():
         assert torch.equal(value, target.state_dict()[key]), key
     bad = tmp_path / "bad.pyth"
     torch.save({"model_state": {"nope": torch.zeros(1)}}, bad)
-    with pytest.raises(RuntimeError, match="Missing key"):
-        load_checkpoint(slow_r50(), bad)
+    with pytest.raises(WeightsError, match=r"does not fit the model:\n\d+ missing in the checkpoint"):
+        load_checkpoint(slow_r50(), bad, notes=[])
+    pickled = tmp_path / "module.pyth"
+    torch.save(torch.nn.Linear(1, 1), pickled)
+    with pytest.raises(WeightsError, match="holds a pickled torch.nn.modules.linear.Linear object"):
+        load_checkpoint(slow_r50(), pickled)
 
 
-def test_pretrained_offline_gives_a_clear_error(monkeypatch):
+def test_pretrained_downloads_once_into_the_torch_hub_cache(tmp_path, monkeypatch):
+    """pretrained=True fetches the published file into torch.hub.get_dir()/checkpoints (where
+    load_state_dict_from_url keeps it) once, and loads it strictly with no note for its model_state."""
+    import warnings
+
+    from graphspec.models.hub import utils
+    from graphspec.models.hub.x3d import x3d_xs
+
+    torch.manual_seed(0)
+    published = x3d_xs().state_dict()
+    downloads = []
+
+    def download(url, dst, hash_prefix=None, progress=True):
+        downloads.append(url)
+        torch.save({"model_state": published}, dst)
+
+    monkeypatch.setattr(utils.torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(utils.torch.hub, "download_url_to_file", download)
+    url = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/X3D_XS.pyth"  # PyTorchVideo's hub
+    for _ in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model = x3d_xs(pretrained=True)
+        assert all(torch.equal(v, model.state_dict()[k]) for k, v in published.items())
+    assert downloads == [url]
+    assert (tmp_path / "hub" / "checkpoints" / "X3D_XS.pyth").is_file()
+
+
+def test_pretrained_offline_gives_a_clear_error(tmp_path, monkeypatch):
     from graphspec.models.hub import resnet, utils
 
     def offline(*args, **kwargs):
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(utils.torch.hub, "load_state_dict_from_url", offline)
+    monkeypatch.setattr(utils.torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(utils.torch.hub, "download_url_to_file", offline)
     with pytest.raises(RuntimeError, match="could not download the pretrained weights"):
         resnet.c2d_r50(pretrained=True)
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
+from urllib.parse import urlparse
 
 import torch
 import torch.nn as nn
@@ -54,22 +55,33 @@ def _override(key: str, value: Any) -> str:
                         "call the builder directly") from None
 
 
-def load_checkpoint(model: nn.Module, source: str | Path, progress: bool = True) -> nn.Module:
+def cached_download(url: str, progress: bool = True) -> Path:
+    """The local copy of ``url`` in torch.hub's cache (``torch.hub.get_dir()/checkpoints``, where
+    ``torch.hub.load_state_dict_from_url`` keeps it), downloaded on the first call."""
+    folder = Path(torch.hub.get_dir()) / "checkpoints"
+    path = folder / Path(urlparse(url).path).name
+    if not path.is_file():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(url, str(path), progress=progress)  # to a temporary name first
+        except OSError as err:  # URLError is an OSError: offline, DNS, HTTP errors
+            raise RuntimeError(f"could not download the pretrained weights from {url} ({err}); check the network, "
+                               "or download the file and load it with "
+                               "graphspec.models.hub.utils.load_checkpoint") from err
+    return path
+
+
+def load_checkpoint(model: nn.Module, source: str | Path, progress: bool = True,
+                    notes: Optional[list[str]] = None) -> nn.Module:
     """Load PyTorchVideo's checkpoint format (``{"model_state": state_dict}`` or a bare state_dict)
-    from a URL (through torch.hub's cache) or a local file, with ``weights_only=True``."""
+    from a URL (through torch.hub's cache) or a local file, as ``graphspec.checkpoints.load_weights``
+    does: ``weights_only=True``, strict, ``WeightsError`` naming the keys that do not fit. How the
+    state_dict was found goes to ``notes`` (``WeightsNote`` warnings without it)."""
+    from graphspec.checkpoints import load_weights
+
     source = str(source)
-    try:
-        if source.startswith(("http://", "https://")):
-            checkpoint = torch.hub.load_state_dict_from_url(source, progress=progress, map_location="cpu",
-                                                            weights_only=True)
-        else:
-            checkpoint = torch.load(source, map_location="cpu", weights_only=True)
-    except OSError as err:  # URLError is an OSError: offline, DNS, HTTP errors
-        raise RuntimeError(f"could not download the pretrained weights from {source} ({err}); check the network, "
-                           f"or download the file and load it with graphspec.models.hub.utils.load_checkpoint") from err
-    state = checkpoint.get("model_state", checkpoint) if isinstance(checkpoint, dict) else checkpoint
-    model.load_state_dict(state, strict=True)
-    return model
+    path = cached_download(source, progress) if source.startswith(("http://", "https://")) else source
+    return load_weights(model, path, notes)
 
 
 def hub_model(name: str, *, url: str | None, pretrained: bool = False, progress: bool = True, **kwargs: Any) -> nn.Module:
@@ -84,5 +96,6 @@ def hub_model(name: str, *, url: str | None, pretrained: bool = False, progress:
     if pretrained:
         if url is None:
             raise ValueError(f"{name} has no published checkpoint")
-        load_checkpoint(model, url, progress=progress)
+        # the published checkpoints are all {"model_state": ...}: no note to show for that
+        load_checkpoint(model, url, progress=progress, notes=[])
     return model
