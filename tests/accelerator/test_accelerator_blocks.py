@@ -142,7 +142,7 @@ MOBILE_FORM = {
 
 @pytest.mark.parametrize("op", sorted(MOBILE_FORM))
 def test_convert_gives_the_mobile_lowerings_module(op):
-    from graphspec.layers import mobile
+    from graphspec.mobile import modules as mobile
 
     cls, kwargs, shape, _ = CASES[op]
     block = randomize(cls(**kwargs))
