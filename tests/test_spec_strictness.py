@@ -151,6 +151,23 @@ def test_a_label_that_is_no_class_index_is_a_finding_with_strict_bad_files(tmp_p
     assert f"label -3 ({tmp_path / 'train.csv'}:1) is not a class index (>= 0)" in out
 
 
+def test_the_cli_prints_a_skipped_label_as_one_warning_line(tmp_path):
+    """What a user sees on stderr (a subprocess: pytest records warnings in-process): one
+    ``graphspec: warning:`` line, not Python's ``file:line: Category: ...`` and a source line."""
+    import subprocess
+    import sys
+
+    _videos(tmp_path)
+    (tmp_path / "train.csv").write_text("archery/archery.mp4 0\nbowling/bowling.mp4 -1\n")
+    spec = write(tmp_path / "tiny.yaml", DATA_SPEC.replace("batch_size: 2", "batch_size: 1"))
+    result = subprocess.run([sys.executable, "-m", "graphspec", "data", "inspect", str(spec)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    video = tmp_path / "videos" / "bowling" / "bowling.mp4"
+    assert result.stderr.splitlines() == [
+        f"graphspec: warning: skipping {video}: label -1 ({tmp_path / 'train.csv'}:2) is not a class index (>= 0)"]
+
+
 def test_a_finding_inside_which_a_set_changed_a_value_names_that_set(capsys):
     """X3D's head pool is sized from input_crop_size: a crop larger than the inputs fails at the
     pool the builder made (located at model:), and the line names the --set that caused it."""

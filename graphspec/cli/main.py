@@ -90,6 +90,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ARG001
+    """A Python warning as the CLI shows it: ``graphspec: warning: MESSAGE``, like its findings
+    (not Python's ``file:line: Category: ...`` with a source line)."""
+    return f"{PROG}: warning: {message}\n"
+
+
+@contextlib.contextmanager
+def _warnings_as_lines() -> typing.Iterator[None]:
+    """Format warnings as one line for the command's run (DataLoader workers forked inside it too);
+    only the format changes: a caller that records warnings (pytest) still records them."""
+    import warnings
+
+    previous, warnings.formatwarning = warnings.formatwarning, _one_line_warning
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous
+
+
 def _run(args: argparse.Namespace) -> int:
     from graphspec.spec.errors import SpecError
     from graphspec.spec.report import format_diagnostic
@@ -97,7 +116,8 @@ def _run(args: argparse.Namespace) -> int:
     spec = getattr(args, "spec", None)
     overrides = getattr(args, "set", [])
     try:
-        return args.func(args)
+        with _warnings_as_lines():
+            return args.func(args)
     except SpecError as error:
         for diag in error.diagnostics:
             err(format_diagnostic(diag, spec, overrides))
