@@ -187,9 +187,32 @@ class ArgSpec:
     default: Any = _MISSING
     component: bool = False  # a component (callable in Python, {op: ...} in YAML)
     component_list: bool = False  # a list of components
-    adapter: TypeAdapter | None = None
-    #: the checked type: strict scalars and range bounds (what ``adapter`` and the schema use)
-    field_type: Any = Any
+    #: the annotation validation checks (None: none is checked -- a component, or ``Any``)
+    checked_annotation: Any = None
+    #: the op this argument belongs to (named when its annotation cannot be checked)
+    owner: str = ""
+    _checked: tuple | None = field(default=None, repr=False)
+
+    def _checker(self) -> tuple[Any, TypeAdapter]:
+        """The checked type and its validator, built on first use: pydantic's schema build is the
+        bulk of registering the ops, and one validate touches few of them (``Registry.check``
+        builds them all, for the test suite)."""
+        if self._checked is None:
+            try:
+                self._checked = _checked_type(self.checked_annotation, self.name, self.default)
+            except Exception as err:  # no silent gap in validation: the op's author must say the type
+                raise TypeError(f"{self.owner}: argument {self.name!r} has an annotation pydantic cannot check "
+                                f"({self.checked_annotation!r}); give its spec type in arg_types") from err
+        return self._checked
+
+    @property
+    def adapter(self) -> TypeAdapter | None:
+        return None if self.checked_annotation is None else self._checker()[1]
+
+    @property
+    def field_type(self) -> Any:
+        """The checked type: strict scalars and range bounds (what ``adapter`` and the schema use)."""
+        return Any if self.checked_annotation is None else self._checker()[0]
 
     @property
     def required(self) -> bool:
@@ -206,7 +229,7 @@ class ArgSpec:
     def validate(self, value: Any) -> Any:
         """Validate a plain value (not a component) against the annotation; numpy scalars count as
         the Python numbers they are (``python_scalars``)."""
-        if self.adapter is None:
+        if self.checked_annotation is None:
             return value
         return self.adapter.validate_python(python_scalars(value))
 
@@ -327,17 +350,13 @@ def derive_args(fn: Callable, overrides: dict[str, Any] | None = None) -> dict[s
         if name in _HIDDEN_ARGS or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         annotation = hints.get(name, Any)
-        spec = ArgSpec(name=name, annotation=annotation, default=param.default)
+        spec = ArgSpec(name=name, annotation=annotation, default=param.default, owner=getattr(fn, "__name__", str(fn)))
         spec.component_list = is_component_list_annotation(annotation)
         spec.component = is_component_annotation(annotation)
         if not (spec.component or spec.component_list) and annotation is not Any:
             if param.default is None and not spec.nullable_annotation:
                 annotation = typing.Optional[annotation]  # torch's `stride: _size_1_t = None`: None is its documented value
-            try:
-                spec.field_type, spec.adapter = _checked_type(annotation, name, param.default)
-            except Exception as err:  # no silent gap in validation: the op's author must say the type
-                raise TypeError(f"{getattr(fn, '__name__', fn)}: argument {name!r} has an annotation pydantic "
-                                f"cannot check ({annotation!r}); give its spec type in arg_types") from err
+            spec.checked_annotation = annotation  # its validator is built on first use (ArgSpec._checker)
         out[name] = spec
     return out
 
@@ -420,6 +439,14 @@ class Registry:
         self.load_entry_points()
         return self._ops.get(name)
 
+    def check(self) -> None:
+        """Build every op's argument validators now (they are built on first use): a ``TypeError``
+        names the first annotation pydantic cannot check. The test suite runs it over the default
+        registry, so a bad annotation of a built-in op fails a test without a spec naming it."""
+        for op in self.ops():
+            for spec in op.args.values():
+                spec.adapter  # noqa: B018  (building it is the check)
+
     def names(self) -> list[str]:
         self.load_entry_points()
         return sorted(self._ops)
@@ -493,6 +520,7 @@ names = default.names
 ops = default.ops
 op_for_callable = default.op_for_callable
 scoped = default.scoped
+check = default.check
 json_schema = default.json_schema
 load_entry_points = default.load_entry_points
 

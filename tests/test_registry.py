@@ -110,11 +110,22 @@ class Takes(nn.Module):
         super().__init__()
 
 
-def test_an_uncheckable_annotation_is_refused_at_registration(scope):
+def test_an_uncheckable_annotation_is_refused_by_the_check_and_at_first_use(scope):
+    """Validators are built on first use, so the registry's check (run here) reports the op's
+    bad annotation, and so does the first validation of that argument -- never a silent pass."""
+    graphspec.register(Takes, infer=identity_infer)
+    with pytest.raises(TypeError, match="Takes: argument 'thing'.*arg_types"):
+        registry.check()
     with pytest.raises(TypeError, match="arg_types"):
-        graphspec.register(Takes, infer=identity_infer)
-    graphspec.register(Takes, infer=identity_infer, arg_types={"thing": int})
-    assert registry.get("Takes").args["thing"].validate(3) == 3
+        registry.get("Takes").args["thing"].validate(Opaque())
+    graphspec.register(Takes, name="TakesInt", infer=identity_infer, arg_types={"thing": int})
+    assert registry.get("TakesInt").args["thing"].validate(3) == 3
+
+
+def test_every_builtin_op_annotation_is_checkable():
+    """The lazily built validators of graphspec's own ops all build (what registration checked
+    eagerly before they became lazy)."""
+    registry.check()
 
 
 def test_layer_norm_shape_is_checked():
