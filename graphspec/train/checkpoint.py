@@ -73,7 +73,7 @@ RUN_KEYS = ("model", "optimizer", "scheduler", "scaler", "epoch", "batches_in_ep
 
 def load(path: Path) -> dict:
     """A run's checkpoint (weights only); ``WeightsError`` in one line for a file that is none."""
-    from graphspec.export.weights import WeightsError, _unreadable
+    from graphspec.checkpoints import WeightsError, _unreadable
 
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
