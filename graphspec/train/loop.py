@@ -547,6 +547,9 @@ def train(spec: Any, *, overrides=(), run_dir: Any = None, resume: Any = None, p
             run_dir.mkdir(parents=True, exist_ok=True)
             ckpt.write_text_atomic(run_dir / "spec.yaml", text)
         trainer = Trainer(result, run_dir, world, progress, resuming=start is not None)
+        if result.spec.ranks is not None and result.spec.ranks != world.size:  # allowed: the global batch holds
+            trainer.report.insert(0, f"note: the recipe is meant for {result.spec.ranks} ranks (ranks:) and runs on "
+                                     f"{world.size}: {trainer.micro_batch} clips per rank and micro-batch")
         if report is not None and world.main:
             for line in trainer.report:
                 report(line)

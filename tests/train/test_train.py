@@ -130,7 +130,9 @@ def test_init_from_a_checkpoint_reinitialises_a_head_of_another_size(tmp_path, l
 def test_a_fresh_run_never_overwrites_one_and_a_changed_spec_does_not_resume(tmp_path, lists, capsys):
     spec = write(tmp_path, train_spec(lists, epochs=1))
     run = tmp_path / "run"
-    assert main(["train", str(spec), "--run-dir", str(run), "--no-progress"]) == 0
+    assert main(["train", str(spec), "--run-dir", str(run), "--no-progress", "--set", "ranks=2"]) == 0
+    # the same global batch on another world size: said, not refused
+    assert "meant for 2 ranks (ranks:) and runs on 1: 8 clips per rank" in capsys.readouterr().err
     assert main(["train", str(spec), "--run-dir", str(run), "--no-progress"]) == 2
     assert "holds a run already" in capsys.readouterr().err
     assert main(["train", str(spec), "--resume", str(run), "--set", "epochs=2", "--no-progress"]) == 2
