@@ -151,6 +151,25 @@ def test_a_label_that_is_no_class_index_is_a_finding_with_strict_bad_files(tmp_p
     assert f"label -3 ({tmp_path / 'train.csv'}:1) is not a class index (>= 0)" in out
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_shape_finding_after_a_set_input_shape_names_that_set(capsys, fmt):
+    """A clip too small for X3D's head pool, given by ``--set inputs.video=...``: the finding (at
+    the model the builder made) follows from the declared inputs, so it names that --set (an
+    unrelated --set is not named)."""
+    import json
+
+    spec = ROOT / "specs" / "models" / "x3d_xs.yaml"
+    code, out = run(capsys, "validate", spec, "--format", fmt, "--set", "inputs.video=[B,3,2,8,8]",
+                    "--set", "name=other")
+    assert code == 1, out
+    if fmt == "text":
+        [line] = [line for line in out.splitlines() if "AvgPool3d" in line]
+        assert line.startswith(f"{spec}:8:1: model: ") and line.endswith("[after --set inputs.video=[B,3,2,8,8]]")
+    else:
+        [item] = json.loads(out)
+        assert item["code"] == "shape" and item["after_overrides"] == ["inputs.video=[B,3,2,8,8]"]
+
+
 def test_the_cli_prints_a_skipped_label_as_one_warning_line(tmp_path):
     """What a user sees on stderr (a subprocess: pytest records warnings in-process): one
     ``graphspec: warning:`` line, not Python's ``file:line: Category: ...`` and a source line."""

@@ -100,7 +100,8 @@ class Inference:
     def _diagnostic(node: Node, err: ShapeError, inputs: tuple) -> Diagnostic:
         where = node.shown
         shapes = ", ".join(_fmt(v) for v in inputs)
-        return Diagnostic(f"{where} ({node.op}): {err} [input {shapes}]", path=node.source, code="shape")
+        return Diagnostic(f"{where} ({node.op}): {err} [input {shapes}]", path=node.source, code="shape",
+                          depends_on=(("inputs",),))
 
     def run_graph(self, graph: Any, inputs: dict[str, Value]) -> dict[str, Value]:
         """Every step of a ``Graph`` in order: the values by name (inputs and step outputs)."""

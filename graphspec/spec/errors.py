@@ -48,6 +48,9 @@ class Diagnostic:
     code: str = "spec"
     hint: str | None = None
     unusable: bool = False
+    #: other spec keys whose values the finding follows from (a shape error from the declared
+    #: ``inputs``): a ``--set`` inside one of them is named with the finding as its likely cause
+    depends_on: tuple = ()
 
     @property
     def dotted(self) -> str:

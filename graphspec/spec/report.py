@@ -36,19 +36,21 @@ def inherited_from(diag: Diagnostic, spec: str | None) -> str | None:
 
 def overrides_inside(diag: Diagnostic, overrides: Sequence[str]) -> list[str]:
     """The ``--set`` overrides that changed a value inside the key a finding is located at (a
-    builder refusing ``--set model.input_crop_size=600`` at ``model:``): they may be its cause."""
+    builder refusing ``--set model.input_crop_size=600`` at ``model:``) or inside a key it
+    follows from (``--set inputs.video=...`` for a shape error, ``Diagnostic.depends_on``):
+    they may be its cause."""
     from .source import parse_override
 
-    if not diag.path or (diag.location is not None and diag.location.file == OVERRIDE_FILE):
+    if diag.location is not None and diag.location.file == OVERRIDE_FILE:
         return []
+    keys = [tuple(str(p) for p in key) for key in (diag.path, *diag.depends_on) if key]
     found = []
     for text in overrides:
         try:
-            path = parse_override(text)[0]
+            path = tuple(str(p) for p in parse_override(text)[0])
         except SpecError:
             continue
-        if len(path) > len(diag.path) and tuple(str(p) for p in path[:len(diag.path)]) == tuple(
-                str(p) for p in diag.path):
+        if any(path[:len(key)] == key for key in keys):
             found.append(text)
     return found
 
