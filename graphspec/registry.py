@@ -36,7 +36,7 @@ import re
 import types
 import typing
 from dataclasses import dataclass, field
-from functools import partial, wraps
+from functools import lru_cache, partial, wraps
 from typing import Annotated, Any, Callable, Iterator, Literal
 
 from pydantic.json_schema import GenerateJsonSchema
@@ -155,26 +155,41 @@ def strict_type(annotation: Any, int_bound: dict | None = None, float_bound: dic
     return annotation
 
 
-def _ranges_for(name: str) -> tuple[dict | None, dict | None]:
-    for pattern, int_bound, float_bound in ARG_RANGES:
-        if re.search(pattern, name):
-            return int_bound, float_bound
-    return None, None
+def _range_index(name: str) -> int | None:
+    """The index of the first ``ARG_RANGES`` pattern ``name`` matches."""
+    return next((i for i, (pattern, _, _) in enumerate(ARG_RANGES) if re.search(pattern, name)), None)
+
+
+@lru_cache(maxsize=None)
+def _shared_checker(annotation: Any, range_index: int | None) -> tuple[Any, TypeAdapter]:
+    bounds = (None, None) if range_index is None else ARG_RANGES[range_index][1:]
+    checked = strict_type(annotation, *bounds)
+    return checked, TypeAdapter(checked)
+
+
+def _checker_of(annotation: Any, range_index: int | None) -> tuple[Any, TypeAdapter]:
+    """The strict type of ``annotation`` under the range ``range_index`` and its validator, one
+    per distinct pair: the zoo's ops share a few dozen argument types among ~800 arguments."""
+    try:
+        hash(annotation)
+    except TypeError:  # an annotation with unhashable metadata: its own validator
+        return _shared_checker.__wrapped__(annotation, range_index)
+    return _shared_checker(annotation, range_index)
 
 
 def _checked_type(annotation: Any, name: str, default: Any) -> tuple[Any, TypeAdapter]:
     """The strict type of an argument with its name's range bounds, unless the op's own default
     is outside them (AugMix's ``depth=-1``, "drawn at random"): a default is a documented value."""
-    bounded = strict_type(annotation, *_ranges_for(name))
-    adapter = TypeAdapter(bounded)
-    if default is not _MISSING and any(_ranges_for(name)):
+    range_index = _range_index(name)
+    bounded, adapter = _checker_of(annotation, range_index)
+    if default is not _MISSING and range_index is not None:
         try:
             adapter.validate_python(as_spec_data(default))
         except ValueError:  # ValidationError, or a default with no spec form (then no bound to doubt)
-            plain = strict_type(annotation, None, None)
+            plain, plain_adapter = _checker_of(annotation, None)
             with contextlib.suppress(ValueError):
-                TypeAdapter(plain).validate_python(as_spec_data(default))
-                return plain, TypeAdapter(plain)
+                plain_adapter.validate_python(as_spec_data(default))
+                return plain, plain_adapter
     return bounded, adapter
 
 
