@@ -115,6 +115,8 @@ class _ClipReader(BadFileTracker):
             **info,
             **({"audio": audio} if has_audio else {}),
         }
+        if "label" in info:  # documented: 'video_label' is the video's label (Charades gives its own)
+            sample.setdefault("video_label", info["label"])
         return transform_sample(self._transform, sample, self._seed, epoch, video_index, _first(clip.clip_index),
                                 _first(clip.aug_index))
 
@@ -124,8 +126,10 @@ def _first(value: Any) -> Any:
 
 
 class LabeledVideoDataset(_ClipReader, torch.utils.data.IterableDataset):
-    """Iterates clips of ``labeled_video_paths`` as dicts ``{"video", "label", "video_name",
-    "video_index", "clip_index", "aug_index", ("audio")}`` passed through ``transform``.
+    """Iterates clips of ``labeled_video_paths`` as dicts ``{"video", "label", "video_label",
+    "video_name", "video_index", "clip_index", "aug_index", ("audio")}`` passed through
+    ``transform`` (``video_label`` is the video's ``label``, as PyTorchVideo documents; a label
+    dict without ``label`` gives neither).
 
     ``video_sampler`` is a sampler class: ``RandomSampler`` (the default, reseeded per epoch),
     ``SequentialSampler``, or ``DistributedSampler`` (then it does the rank split). Beyond

@@ -68,7 +68,8 @@ class SegmentFrameFilter:
 # its frames_per_clip takes one frame per equal segment, not UniformTemporalSubsample's: not derived
 @register(kind="object", arg_types={"clip_sampler": ComponentType}, traits=(PER_SAMPLE_SEEDS,))
 class SSv2(FrameListDataset):
-    """SSv2 frame videos. A clip's sample has ``label`` (the video's class id), ``video``,
+    """SSv2 frame videos. A clip's sample has ``label`` and ``video_label`` (both the video's
+    class id, as PyTorchVideo documents), ``video``,
     ``video_name``, ``video_index``, ``clip_index``, ``aug_index``. ``frames_per_clip`` takes
     that many frames per clip, one per equal segment (its middle, or a random one with
     ``rand_sample_frames``: seeded per sample)."""

@@ -58,8 +58,24 @@ def test_uniform_clips_of_every_video_with_labels(tree):
         fps = 30 if name == "b1" else FPS
         assert ids == list(range(fps * clip, fps * clip + fps))
     sample = next(iter(dataset))
-    assert set(sample) == {"video", "video_name", "video_index", "clip_index", "aug_index", "label"}
+    assert set(sample) == {"video", "video_name", "video_index", "clip_index", "aug_index", "label", "video_label"}
     assert dataset.num_videos == 3
+
+
+def test_samples_hold_the_documented_video_label(tree):
+    """pytorchvideo-api.txt, ``LabeledVideoDataset.__next__``: the sample dict holds 'label' and
+    'video_label', both the video's <index_label> (the csv's second column); Kinetics and
+    Ucf101 are LabeledVideoDatasets, and so is the map-style view."""
+    for make in (Kinetics, Ucf101):
+        dataset = make(str(tree / "train.csv"), make_clip_sampler("uniform", 1), SequentialSampler,
+                       video_path_prefix=str(tree), decode_audio=False)
+        got = [(s["video_name"], s["label"], s["video_label"]) for s in dataset]
+        assert got == [("a1.mp4", 0, 0)] * 2 + [("a2.mp4", 0, 0)] * 2 + [("b1", 1, 1)] * 2
+        assert dataset.uniform_clips()[4]["video_label"] == 1
+    paths = [(str(tree / "archery" / "a1.mp4"), {"label": 7}), (str(tree / "bowling" / "b1"), {"label": 3})]
+    multi = LabeledVideoDataset(paths, make_clip_sampler("random_multi", 0.5, 2), SequentialSampler,
+                                decode_audio=False)
+    assert [(s["label"], s["video_label"]) for s in multi] == [(7, 7), (3, 3)]
 
 
 def test_frames_per_clip_equals_decoding_all_then_subsampling(tree):
@@ -138,7 +154,7 @@ def test_hmdb51_reads_split_files(tmp_path):
     dataset = Hmdb51(str(splits), make_clip_sampler("uniform", 1), split_type="test", video_path_prefix=str(videos),
                      decode_audio=False)
     samples = list(dataset)
-    assert [s["label"] for s in samples] == ["brush_hair"]
+    assert [(s["label"], s["video_label"]) for s in samples] == [("brush_hair", "brush_hair")]
     ids = frame_ids(samples[0]["video"])
     assert ids == list(range(len(ids))) and len(ids) >= 9  # AVI numbers frames from 1: 9 or 10 in [0, 1) s
     with pytest.raises(ValueError, match="split_type"):

@@ -47,6 +47,8 @@ def _dataset(files, **kwargs):
 def test_labels_from_templates(ssv2_files):
     samples = list(_dataset(ssv2_files))
     assert [(s["video_name"], s["label"]) for s in samples] == [("101", 1), ("202", 2)]
+    # pytorchvideo-api.txt, SSv2.__next__: 'label' and 'video_label' are the video's <index_label>
+    assert [s["video_label"] for s in samples] == [1, 2]
     assert frame_ids(samples[0]["video"]) == list(range(24))  # 0.8 s at 30 fps
     assert [video_ids(s["video"]) for s in samples] == [{0}, {1}]
 
