@@ -373,7 +373,7 @@ class Trainer:
                 loss = self._step(micro)
                 self.step += 1
                 self.batches_in_epoch += 1
-                clips += self.spec.batch_size
+                clips += self.world.size * sum(_clips_in(batch) for batch in micro)  # (a last batch may be short)
                 loss_sum, loss_count = loss_sum + loss, loss_count + 1
                 rate = clips / max(time.perf_counter() - started, 1e-9)
                 paused = stopping or (stop_at_step is not None and self.step >= stop_at_step)
@@ -462,6 +462,11 @@ class Trainer:
                 logits = self.model(*self._inputs(batch)).float()
             clips.add(logits, labels, F.cross_entropy(logits, labels).item())
         return clips.result(self.world)
+
+
+def _clips_in(batch: dict) -> int:
+    video = batch["video"]
+    return len(video[0] if isinstance(video, list) else video)
 
 
 def rank_share(loader: torch.utils.data.DataLoader, world: World) -> torch.utils.data.DataLoader:

@@ -184,3 +184,17 @@ def test_the_export_blocks_min_cosine_refuses_an_int8_model_below_it(tmp_path, l
     assert (tmp_path / "run" / "final.pt").is_file() and not (tmp_path / "run" / "model.mobile.onnx").exists()
     assert main(["validate", str(spec), "--set", "export={to: mobile, min_cosine: 0.9}"]) == 1
     assert "export.min_cosine: min_cosine checks an int8 export" in capsys.readouterr().out
+
+
+def test_clips_per_s_counts_the_clips_of_a_short_last_batch(tmp_path, lists, monkeypatch):
+    # 16 clips in batches of 6: 6, 6 and 4; a clock that advances 1 s at each reading
+    import itertools
+    import types
+
+    from graphspec.train import loop
+
+    clock = itertools.count()
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=lambda: float(next(clock))))
+    folder = run(tmp_path, "short", train_spec({"train": lists["train"]}, epochs=1, batch=6))
+    rates = [r["clips_per_s"] for r in read(folder / "metrics.jsonl") if r["phase"] == "train"]
+    assert rates == pytest.approx([6 / 1, 12 / 2, 16 / 3])
