@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import networkx as nx
 import torch.nn as nn
 
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean
@@ -26,6 +25,8 @@ def _input_names(raw: Any) -> list:
 
 def build_graph(spec_nodes: dict[str, Any], inputs: list[str], outputs: dict[str, str]) -> tuple[Graph | None, list[Diagnostic]]:
     """An explicit graph; None (and the findings) when it cannot be wired."""
+    import networkx as nx  # only explicit graphs need it: validating the zoo's model specs does not import it
+
     found: list[Diagnostic] = []
     g = nx.DiGraph()
     g.add_nodes_from(inputs)
