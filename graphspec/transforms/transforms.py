@@ -292,10 +292,10 @@ class OpSampler(nn.Module):
 
 
 class Div255(nn.Module):
-    """``functional.div_255``: uint8 frames to float in [0, 1]."""
+    """``functional.div_255``: uint8 frames to float in [0, 1]. Any tensor, as PyTorchVideo's
+    (``x / 255``): a frame, a clip or a batch."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_video(x, "Div255")
         return F.div_255(x)
 
 

@@ -57,7 +57,11 @@ def test_every_registered_transform_op_is_covered_here():
         assert (kind == "module") == (inspect.isclass(target) and issubclass(target, torch.nn.Module))
 
 
-@pytest.mark.parametrize("name", sorted(VIDEO_OPS))
+#: ops that take a tensor of any shape, as PyTorchVideo's (Div255 is x / 255)
+ANY_SHAPE = {"Div255"}
+
+
+@pytest.mark.parametrize("name", sorted(set(VIDEO_OPS) - ANY_SHAPE))
 def test_layout_check_names_the_transform_and_shape(name):
     transform = VIDEO_OPS[name]()
     with pytest.raises(ValueError, match=rf"^{name}: expected .*got shape \[3, 10, 14\]"):
@@ -75,6 +79,16 @@ def test_torchscript_matches_eager(name):
     got = scripted(x)
     for a, b in zip(expected if isinstance(expected, list) else [expected], got if isinstance(got, list) else [got]):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("shape", [(), (3, 10, 14), (3, 4, 10, 14), (2, 3, 4, 10, 14)])
+def test_div255_takes_any_tensor(shape):
+    """PyTorchVideo's Div255 is x / 255 on whatever tensor it gets: a frame, a clip or a batch."""
+    x = torch.randint(0, 256, shape, dtype=torch.uint8)
+    for transform in (T.Div255(), torch.jit.script(T.Div255())):
+        got = transform(x)
+        assert got.dtype == torch.float32 and got.shape == x.shape
+        torch.testing.assert_close(got.double(), x.double() / 255, rtol=1e-6, atol=1e-7)
 
 
 def test_scripted_chain_in_sequential():
