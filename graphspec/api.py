@@ -4,7 +4,8 @@ A spec's ``kind`` picks its compiler: ``model`` specs go through ``graphspec.com
 result lowers to an ``nn.Module``); ``transform`` and ``data`` specs go to
 ``graphspec.transforms.spec`` and ``graphspec.data.spec`` (``compile_document``), imported only
 when such a spec is compiled. Every result is a ``graphspec.spec.compiled.Compiled`` (``.spec``,
-``.diagnostics``, ``.ok``, ``.build()``) and has the ``.file`` it was read from.
+``.diagnostics``, ``.ok``, ``.build()``) and has the ``.file`` it was read from. Loading,
+validating and locating are ``graphspec.spec.driver``'s, the model compiler's ``compile_spec`` too.
 """
 from __future__ import annotations
 
@@ -72,66 +73,24 @@ def override_list(overrides: Any, function: str = "compile") -> list[str]:
     return list(overrides)
 
 
-def _load(path: str, overrides: list[str]):
-    """(typed spec, data, source map), every problem located."""
-    from graphspec.spec.document import validate_document
-
-    data, smap = _load_document(path, overrides)
-    try:
-        return validate_document(data), data, smap
-    except SpecError as err:
-        raise SpecError(_locate(err.diagnostics, smap)) from None
-
-
-def _load_document(path: str, overrides: list[str]):
-    """The file's data and source map, ``extends`` merged, the specs it names inlined (for the
-    ``INLINING_KINDS``), then ``overrides`` applied."""
-    from graphspec.spec.source import apply_overrides, load_document
-
-    try:
-        data, smap = load_document(path)
-    except SpecError:
-        return load_document(path, overrides)  # the file's problems, and the overrides' own
-    inlining = isinstance(data, dict) and data.get("kind") in INLINING_KINDS
-    if inlining:
-        _inline_references(data, smap, path)
-    apply_overrides(data, smap, overrides)
-    if inlining and overrides:  # a part that an override gives as a path (--set model=other.yaml)
-        _inline_references(data, smap, path)
-    return data, smap
-
-
 def _inline_references(data: dict, smap, path: str) -> None:
-    try:
+    """The specs a document of the ``INLINING_KINDS`` names, inlined by the kind's compiler."""
+    if isinstance(data, dict) and data.get("kind") in INLINING_KINDS:
         importlib.import_module(KIND_COMPILERS[data["kind"]]).inline_references(data, smap, path)
-    except SpecError as err:
-        raise SpecError(_locate(err.diagnostics, smap)) from None
 
 
 def compile_loaded(data: dict, smap, file: str):
     """Compile a document already loaded (``data`` with its source map): a part of another spec,
     such as a train spec's model and data specs. Findings are located through ``smap``."""
-    from graphspec.spec.document import validate_document
+    from graphspec.spec import driver
 
-    try:
-        spec = validate_document(data)
-    except SpecError as err:
-        raise SpecError(_locate(err.diagnostics, smap)) from None
-    return _compile_validated(spec, data, smap, file)
+    spec = driver.validated(data, smap)
+    return driver.compile_validated(_compile_document, spec, data, smap, file)
 
 
-def _compile_validated(spec: Any, data: dict, smap, file: str):
-    compiler = _compiler(spec.kind)
-    try:
-        result = compiler.compile_document(spec, data, smap, file)
-    except SpecError as err:
-        raise SpecError(_locate(err.diagnostics, smap)) from None
-    _locate(result.diagnostics, smap)
-    return result
-
-
-def _locate(diagnostics: list[Diagnostic], smap) -> list[Diagnostic]:
-    return smap.attach(diagnostics)
+def _compile_document(kind: str):
+    """The ``compile_document`` of the compiler of ``kind``."""
+    return _compiler(kind).compile_document
 
 
 def ensure_builtin_ops() -> None:
@@ -157,15 +116,18 @@ def _compiler(kind: str):
 def load_spec(path: SpecPath, overrides: Overrides = ()):
     """Read a spec file (``extends`` resolved, ``overrides`` applied) into its typed document
     (``ModelSpec``, or the document of its kind)."""
-    return _load(_spec_path(path, "load_spec"), override_list(overrides, "load_spec"))[0]
+    from graphspec.spec import driver
+
+    return driver.load(_spec_path(path, "load_spec"), override_list(overrides, "load_spec"), _inline_references)[0]
 
 
 def compile(path: SpecPath, overrides: Overrides = ()):  # noqa: A001 (mirrors the CLI verb)
     """Statically check a spec of any kind. For a model: IR, per-node shapes, params, MACs and
     findings (``.diagnostics``); ``SpecError`` when it cannot be expanded at all."""
+    from graphspec.spec import driver
+
     file, overrides = _spec_path(path, "compile"), override_list(overrides, "compile")
-    spec, data, smap = _load(file, overrides)
-    return _compile_validated(spec, data, smap, file)
+    return driver.compile_file(file, overrides, _compile_document, _inline_references)
 
 
 def build(spec: Any, overrides: Overrides = ()):

@@ -90,6 +90,38 @@ def test_every_kind_compiles_to_the_one_compiled_protocol(kind):
         graphspec.build(compiled)
 
 
+@pytest.mark.parametrize("overrides", [["model.out_channels=0"], ["expect.outputs.features=[B, 9, 4, 8, 8]"],
+                                       ["model.out_chanels=4"], ["inputs.video=[B, 3, 4, 32]"]])
+def test_the_model_compiler_and_the_api_share_one_driver(tmp_path, overrides):
+    """compiler.pipeline.compile_spec and graphspec.compile load, locate and compile alike: the
+    same findings at the same lines (from the file and from --set), raised or collected."""
+    from graphspec.compiler.pipeline import compile_spec
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_MODEL)
+
+    def findings(compile_function):
+        try:
+            return [(d.dotted, d.code, d.message, d.location) for d in compile_function(path, overrides).diagnostics]
+        except SpecError as err:
+            return ["raised"] + [(d.dotted, d.code, d.message, d.location) for d in err.diagnostics]
+
+    found = findings(graphspec.compile)
+    assert found and all(where.line >= 1 for *_, where in found[found[0] == "raised":])
+    assert findings(compile_spec) == found
+
+
+def test_the_model_compiler_refuses_another_kind_at_its_kind_key():
+    from graphspec.compiler.pipeline import compile_spec
+
+    path = _first_spec_of_kind("transform")
+    with pytest.raises(SpecError) as err:
+        compile_spec(path)
+    (diag,) = err.value.diagnostics
+    assert diag.dotted == "kind" and "compiles model specs; this is a transform spec" in diag.message
+    assert diag.location.file == str(path) and path.read_text().splitlines()[diag.location.line - 1].startswith("kind:")
+
+
 def test_build_of_a_transform_spec_is_its_callable():
     built = graphspec.build(_first_spec_of_kind("transform"))
     assert callable(built) and not isinstance(built, type)

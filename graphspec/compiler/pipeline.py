@@ -30,9 +30,10 @@ from typing import Any, Sequence
 import torch.nn as nn
 
 from graphspec.spec.compiled import Compiled, blocking
-from graphspec.spec.document import ModelSpec, validate_document
+from graphspec.spec import driver
+from graphspec.spec.document import ModelSpec
 from graphspec.spec.errors import Diagnostic, SpecError
-from graphspec.spec.source import SourceMap, load_document
+from graphspec.spec.source import SourceMap
 
 from .component import expand
 from .graph import Graph, model_graph
@@ -110,11 +111,7 @@ def _input_findings(inputs: dict[str, Any]) -> list[Diagnostic]:
 
 def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> tuple[ModelSpec, dict, SourceMap]:
     """Read and validate a spec file; ``SpecError`` with located diagnostics on failure."""
-    data, smap = load_document(path, overrides)
-    try:
-        return validate_document(data), data, smap
-    except SpecError as err:
-        raise SpecError(locate(err.diagnostics, smap)) from None
+    return driver.load(str(path), overrides)
 
 
 def locate(diagnostics: list[Diagnostic], smap: SourceMap) -> list[Diagnostic]:
@@ -123,13 +120,15 @@ def locate(diagnostics: list[Diagnostic], smap: SourceMap) -> list[Diagnostic]:
 
 
 def compile_spec(path: str | Path, overrides: Sequence[str] = ()) -> CompiledModel:
-    spec, data, smap = load_spec(path, overrides)
-    try:
-        result = compile_document(spec, data, smap, str(path))
-    except SpecError as err:
-        raise SpecError(locate(err.diagnostics, smap)) from None
-    locate(result.diagnostics, smap)
-    return result
+    """Compile a model spec file: ``graphspec.compile``'s path (``spec.driver``) with this compiler."""
+    return driver.compile_file(str(path), overrides, _model_compiler)
+
+
+def _model_compiler(kind: str):
+    if kind != "model":
+        raise SpecError([Diagnostic(f"compile_spec compiles model specs; this is a {kind} spec "
+                                    "(graphspec.compile compiles every kind)", path=("kind",), code="kind")])
+    return compile_document
 
 
 def _state_errors(graph) -> list[Diagnostic]:
