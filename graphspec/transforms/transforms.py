@@ -282,7 +282,7 @@ class OpSampler(nn.Module):
         self.replacement = replacement
         self.randomly_sample_depth = randomly_sample_depth
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # documented as forward(x): callable directly
         depth = self.num_sample_op
         if self.randomly_sample_depth:
             depth = int(torch.randint(1, self.num_sample_op + 1, (1,)).item())

@@ -233,6 +233,7 @@ def test_op_sampler_draws_by_weight():
     assert T.OpSampler([add_one, add_ten], [1.0, 0.0])(x).item() == 1
     assert T.OpSampler([add_one, add_ten], num_sample_op=2)(x).item() == 11
     assert T.OpSampler([add_one], num_sample_op=3, replacement=True)(x).item() == 3
+    assert T.OpSampler([add_one, add_ten], [0.0, 1.0]).forward(x).item() == 10  # documented: forward(x)
     torch.manual_seed(0)
     tens = sum(T.OpSampler([add_one, add_ten], [1.0, 3.0])(x).item() == 10 for _ in range(400))
     assert 260 < tens < 340  # weight 3/4
