@@ -151,6 +151,86 @@ def test_a_label_that_is_no_class_index_is_a_finding_with_strict_bad_files(tmp_p
     assert f"label -3 ({tmp_path / 'train.csv'}:1) is not a class index (>= 0)" in out
 
 
+FRAME_LIST_HEADER = "original_vido_id video_id frame_id path labels\n"
+
+
+def _charades(folder: Path) -> tuple[str, str, tuple[str, ...], str]:
+    """A frame list whose third line labels a frame 12 (past 10 classes), and a later one -1."""
+    write(folder / "train.csv", FRAME_LIST_HEADER + 'vidA 0 0 vidA/1.jpg "3"\nvidA 0 1 vidA/2.jpg "3,12"\n'
+          'vidA 0 2 vidA/3.jpg "-1"\nvidB 1 0 vidB/1.jpg "1"\n')
+    dataset = "{op: Charades, data_path: train.csv, video_path_prefix: frames}"
+    return dataset, "data_path", ("vidA",), f"label 12 ({folder / 'train.csv'}:3) is not a class index (0..9); 1 more"
+
+
+def _ssv2(folder: Path) -> tuple[str, str, tuple[str, ...], str]:
+    """SSv2's label names json (one template a line, as it ships) maps a template to class 12."""
+    import json
+
+    write(folder / "labels.json", json.dumps({"Putting something on something": "0", "Holding something": "12"},
+                                             indent=1))
+    write(folder / "train.json", json.dumps([{"id": "101", "template": "Holding [something]"},
+                                             {"id": "202", "template": "Putting [something] on [something]"},
+                                             {"id": "303", "template": "Holding [something]"}]))
+    write(folder / "train.csv", FRAME_LIST_HEADER + "".join(f'{v} {i} 0 {v}/1.jpg ""\n'
+                                                           for i, v in enumerate(["101", "202", "303"])))
+    dataset = ("{op: SSv2, label_name_file: labels.json, video_label_file: train.json, "
+               "video_path_label_file: train.csv, video_path_prefix: frames}")
+    return (dataset, "label_name_file", ("101", "303"),
+            f"label 12 ({folder / 'labels.json'}:3) is not a class index (0..9) (template 'Holding something')")
+
+
+def _ava(folder: Path) -> tuple[str, str, tuple[str, ...], str]:
+    """AVA's action ids count from 1: with 10 classes, 10 is one and 11 (line 3) is not; the
+    detector's row with no action id (line 4) is no label."""
+    write(folder / "train.csv", FRAME_LIST_HEADER + 'vidA 0 0 vidA/1.jpg ""\nvidB 1 0 vidB/1.jpg ""\n')
+    write(folder / "boxes.csv", "vidA,0902,0.1,0.2,0.5,0.6,10,0\nvidA,0903,0.1,0.2,0.5,0.6,11,0\n"
+          "vidB,0902,0.1,0.2,0.5,0.6,,0.9\n")
+    dataset = "{op: Ava, frame_paths_file: train.csv, frame_labels_file: boxes.csv, video_path_prefix: frames}"
+    return (dataset, "frame_labels_file", (str(folder / "frames" / "vidA"),),
+            f"label 11 ({folder / 'boxes.csv'}:2) is not a class index (1..10)")
+
+
+@pytest.mark.parametrize("dataset_files", [_charades, _ssv2, _ava], ids=["Charades", "SSv2", "Ava"])
+def test_frame_list_datasets_check_their_labels_against_the_models_classes(tmp_path, capsys, dataset_files):
+    """Skipped with a warning naming the label's file and line (the bad-file policy), or with
+    ``bad_files: strict`` a finding at the dataset argument naming that file."""
+    from graphspec import api
+    from graphspec.data.bad_files import BadVideoWarning
+
+    dataset, arg, videos, reason = dataset_files(tmp_path)
+    (tmp_path / "frames").mkdir()
+    write(tmp_path / "m.yaml", MODEL_10_CLASSES)
+    spec = write(tmp_path / "d.yaml", "graphspec: 1\nkind: data\nname: d\n"
+                 f"dataset: {dataset}\nclip_sampler: {{op: UniformClipSampler, clip_duration: 0.5}}\n"
+                 "loader: {batch_size: 1, collate: list}\nmodel: m.yaml\n")
+    with pytest.warns(BadVideoWarning) as caught:
+        built = api.compile(spec).dataset()
+    assert sorted(built.bad_files) == sorted(videos)
+    assert all(reason in built.bad_files[video] for video in videos), built.bad_files
+    assert any(reason in str(w.message) for w in caught)
+    code, out = run(capsys, "build", spec, "--set", "dataset.bad_files=strict")
+    assert code == 1, out
+    [line] = [line for line in out.splitlines() if f"dataset.{arg}:" in line]
+    assert line.startswith(f"{spec}:4:") and f"dataset.{arg}: {videos[0]}" in line and reason in line, out
+
+
+def test_hmdb51_action_name_labels_are_no_label_finding(tmp_path, capsys):
+    """HMDB51's labels are its action names, as PyTorchVideo gives them: no class index to check."""
+    from graphspec import api
+
+    for action in ("brush_hair", "cartwheel"):
+        write(tmp_path / "splits" / f"{action}_test_split1.txt", f"{action}_1.avi 1\n")
+        (tmp_path / "videos" / action).mkdir(parents=True)
+    write(tmp_path / "m.yaml", MODEL_10_CLASSES)
+    spec = write(tmp_path / "d.yaml", "graphspec: 1\nkind: data\nname: d\n"
+                 "dataset: {op: Hmdb51, data_path: splits, video_path_prefix: videos, bad_files: strict}\n"
+                 "clip_sampler: {op: UniformClipSampler, clip_duration: 0.5}\nloader: {batch_size: 1}\n"
+                 "model: m.yaml\n")
+    dataset = api.compile(spec).dataset()
+    assert sorted(dataset._labeled_videos[i][1]["label"] for i in range(2)) == ["brush_hair", "cartwheel"]
+    assert dataset.bad_files == {}
+
+
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_a_shape_finding_after_a_set_input_shape_names_that_set(capsys, fmt):
     """A clip too small for X3D's head pool, given by ``--set inputs.video=...``: the finding (at

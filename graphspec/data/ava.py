@@ -34,6 +34,7 @@ from graphspec.registry import ComponentType, register
 from .charades import read_frame_list
 from .clip_sampling import ClipInfo, ClipSampler, Seconds
 from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, VideoDtype
+from .labeled_video_paths import LabelProblem, not_a_class_index
 from .traits import UNIFORM_CLIP_DATASET
 from .utils import get_logger
 
@@ -70,25 +71,37 @@ class AvaLabeledVideoFramePaths:
                  label_map_file: Optional[str] = None) -> list[tuple[str, dict]]:
         """``[(frames folder, {"labels", "boxes", "extra_info", "video_index", "clip_index"})]``
         for every keyframe with at least one (allowed) box."""
+        return cls._entries_and_label_lines(frame_paths_file, frame_labels_file, video_path_prefix, label_map_file)[0]
+
+    @classmethod
+    def _entries_and_label_lines(cls, frame_paths_file: str, frame_labels_file: str, video_path_prefix: str,
+                                 label_map_file: Optional[str]) -> tuple[list[tuple[str, dict]], list[tuple]]:
+        """``from_csv``'s entries and, for each action id given in the box csv, ``(frames
+        folder, action id, box csv line)`` (to name a bad id's line)."""
         allowed = cls.read_label_map(label_map_file)[1] if label_map_file is not None else None
         image_paths, _, name_to_index = cls.load_image_lists(frame_paths_file, video_path_prefix)
-        per_video = cls.load_and_parse_labels_csv(frame_labels_file, name_to_index, allowed)
-        entries = []
+        per_video = cls.load_and_parse_labels_csv(frame_labels_file, name_to_index, allowed, with_lines=True)
+        entries, label_lines = [], []
         for video_index, keyframes in per_video.items():
             folder = os.path.dirname(image_paths[video_index][0])
             for second, rows in keyframes.items():
+                label_lines += [(folder, label, line) for label, line in zip(rows["labels"], rows.pop("lines"))
+                                if line is not None]
                 info = cls._aggregate_bboxes_labels(rows)
                 info["boxes"] = torch.tensor(info["boxes"], dtype=torch.float32).reshape(-1, 4)
                 entries.append((folder, {**info, "video_index": video_index, "clip_index": second}))
-        return entries
+        return entries, label_lines
 
     @staticmethod
     def load_and_parse_labels_csv(frame_labels_file: str, video_name_to_idx: dict[str, int],
-                                  allowed_class_ids: Optional[set[int]] = None) -> dict[int, dict[float, dict]]:
+                                  allowed_class_ids: Optional[set[int]] = None, *,
+                                  with_lines: bool = False) -> dict[int, dict[float, dict]]:
         """``{video index: {keyframe second from the cut's start: {"boxes", "labels", "extra_info"}}}``.
 
         Rows outside the valid keyframes, of videos not in the frame list, or (with a label map)
-        of other action ids are left out; the first two are counted in one warning."""
+        of other action ids are left out; the first two are counted in one warning.
+        ``with_lines`` adds ``"lines"``: each row's line number (None where its action id is
+        empty, as in a detector's boxes)."""
         first, last = AvaLabeledVideoFramePaths.AVA_VALID_FRAMES[0], AvaLabeledVideoFramePaths.AVA_VALID_FRAMES[-1]
         out: dict[int, dict[float, dict]] = {}
         unknown_videos: set[str] = set()
@@ -120,6 +133,8 @@ class AvaLabeledVideoFramePaths:
                 keyframe["boxes"].append(box)
                 keyframe["labels"].append(label)
                 keyframe["extra_info"].append(extra)
+                if with_lines:
+                    keyframe["lines"].append(number if row[6].strip() else None)
         if outside or unknown_videos:
             _LOG.warning("%s: left out %d rows outside keyframes %d-%d s and the rows of %d videos not in the "
                          "frame list (%s)", frame_labels_file, outside, first, last, len(unknown_videos),
@@ -168,8 +183,22 @@ class _KeyframeDataset(LabeledVideoDataset):
     """Each sample gets its own copy of the keyframe's boxes and labels (a transform that scales
     boxes in place must not change them for the next epoch)."""
 
+    #: (frames folder, action id, box csv line) of each action id given; set by ``Ava``
+    _label_lines: list[tuple[str, int, int]] = []
+    _frame_labels_file = ""
+
     def _sample(self, video, path, info, *rest):
         return super()._sample(video, path, copy.deepcopy(info), *rest)
+
+    def label_problems(self, num_classes: Optional[int] = None) -> list[LabelProblem]:
+        """Each action id of the box csv that is no class index: AVA's ids count from 1 (as its
+        label map does), so 1..``num_classes``; the video's frames folder is the bad file."""
+        found = []
+        for folder, label, line in self._label_lines:
+            reason = not_a_class_index(label, num_classes, f"{self._frame_labels_file}:{line}", first=1)
+            if reason:
+                found.append(LabelProblem((folder,), "frame_labels_file", reason))
+        return found
 
 
 @register(kind="object", arg_types={"clip_sampler": ComponentType}, traits=UNIFORM_CLIP_DATASET)
@@ -185,9 +214,12 @@ def Ava(frame_paths_file: str, frame_labels_file: str, video_path_prefix: str = 
     if not isinstance(clip_sampler, ClipSampler):
         raise TypeError("Ava needs a clip sampler instance for the clip duration, e.g. "
                         "make_clip_sampler('uniform', 2.0) for 2 s clips centred on the keyframes")
-    entries = AvaLabeledVideoFramePaths.from_csv(frame_paths_file, frame_labels_file, video_path_prefix, label_map_file)
+    entries, label_lines = AvaLabeledVideoFramePaths._entries_and_label_lines(
+        frame_paths_file, frame_labels_file, video_path_prefix, label_map_file)
     if not entries:
         raise ValueError(f"{frame_labels_file}: no keyframe with a box of a video in {frame_paths_file}")
-    return _KeyframeDataset(entries, TimeStampClipSampler(clip_sampler), video_sampler, transform,
-                            decode_audio=False, frames_per_clip=frames_per_clip, seed=seed, rank=rank,
-                            world_size=world_size, bad_files=bad_files, video_dtype=video_dtype)
+    dataset = _KeyframeDataset(entries, TimeStampClipSampler(clip_sampler), video_sampler, transform,
+                               decode_audio=False, frames_per_clip=frames_per_clip, seed=seed, rank=rank,
+                               world_size=world_size, bad_files=bad_files, video_dtype=video_dtype)
+    dataset._label_lines, dataset._frame_labels_file = label_lines, frame_labels_file
+    return dataset

@@ -21,6 +21,7 @@ from .clip_sampling import ClipInfo, ClipInfoList, ClipSampler
 from .errors import DataAssertionError, DataFileNotFoundError
 from .frame_video import FrameVideo
 from .labeled_video_dataset import BadFilePolicy, LabeledVideoDataset, UniformClipDataset, VideoDtype, _seed_of
+from .labeled_video_paths import LabelProblem, not_a_class_index
 from .traits import UNIFORM_CLIP_DATASET
 from .video_base import Video
 
@@ -28,15 +29,16 @@ FRAME_LIST_COLUMNS = ("original_vido_id", "video_id", "frame_id", "path", "label
 FRAME_LIST_FPS = 30
 
 
-def read_frame_list(frame_list_file: str, prefix: str = "", *,
-                    with_labels: bool = True) -> tuple[list[str], list[list[str]], list[list[list[int]]]]:
+def read_frame_list(frame_list_file: str, prefix: str = "", *, with_labels: bool = True,
+                    with_lines: bool = False) -> tuple[list[str], list[list[str]], list[list[list[int]]]]:
     """``(video names, frame paths per video, label ids per frame per video)`` of a frame list,
     videos in order of first appearance, frames ordered by ``frame_id``. Without ``with_labels``
     the labels column is not read (it may be empty or left out, as SSv2 and AVA leave it: their
-    labels come from other files) and the label lists are empty."""
+    labels come from other files) and the label lists are empty. ``with_lines`` adds a fourth
+    item: the file's line number of each frame per video (to name a bad label's line)."""
     if not os.path.isfile(frame_list_file):
         raise DataFileNotFoundError(f"{frame_list_file}: no such frame list")
-    frames: dict[str, list[tuple[int, str, list[int]]]] = {}
+    frames: dict[str, list[tuple[int, str, list[int], int]]] = {}
     with open(frame_list_file, newline="") as handle:
         reader = csv.DictReader(handle, delimiter=" ")
         if tuple(reader.fieldnames or ()) != FRAME_LIST_COLUMNS:
@@ -53,12 +55,14 @@ def read_frame_list(frame_list_file: str, prefix: str = "", *,
             except ValueError:
                 raise ValueError(f"{where}: frame_id and labels must be integers, got {row['frame_id']!r} "
                                  f"and {row['labels']!r}") from None
-            frames.setdefault(row["original_vido_id"], []).append((frame_id, os.path.join(prefix, row["path"]), labels))
+            frames.setdefault(row["original_vido_id"], []).append(
+                (frame_id, os.path.join(prefix, row["path"]), labels, reader.line_num))
     if not frames:
         raise ValueError(f"{frame_list_file}: no frames listed")
     names = list(frames)
     ordered = [sorted(frames[name], key=lambda f: f[0]) for name in names]
-    return names, [[f[1] for f in video] for video in ordered], [[f[2] for f in video] for video in ordered]
+    out = names, [[f[1] for f in video] for video in ordered], [[f[2] for f in video] for video in ordered]
+    return (*out, [[f[3] for f in video] for video in ordered]) if with_lines else out
 
 
 class _FrameListReading:
@@ -137,10 +141,25 @@ class Charades(FrameListDataset):
                  frames_per_clip: Optional[int] = None, *, seed: Optional[int] = None, rank: Optional[int] = None,
                  world_size: Optional[int] = None, bad_files: BadFilePolicy = "skip",
                  video_dtype: VideoDtype = "float32") -> None:
-        names, paths, self._frame_labels = read_frame_list(data_path, video_path_prefix)
+        names, paths, self._frame_labels, self._frame_lines = read_frame_list(data_path, video_path_prefix,
+                                                                              with_lines=True)
+        self._data_path = data_path
         video_labels = [{"video_label": sorted(set(itertools.chain(*frames)))} for frames in self._frame_labels]
         super().__init__(names, paths, video_labels, clip_sampler, video_sampler, transform, frames_per_clip,
                          seed=seed, rank=rank, world_size=world_size, bad_files=bad_files, video_dtype=video_dtype)
 
     def clip_labels(self, video_index: int, frame_indices: list[int]) -> dict[str, Any]:
         return {"label": [self._frame_labels[video_index][i] for i in frame_indices]}
+
+    def label_problems(self, num_classes: Optional[int] = None) -> list[LabelProblem]:
+        """Per video, its first frame label that is no class index (negative, or past
+        ``num_classes``), at its frame list line, with the count of its other such labels."""
+        found = []
+        for video, (name, frames) in enumerate(zip(self._frame_paths, self._frame_labels)):
+            bad = [(label, line) for labels, line in zip(frames, self._frame_lines[video]) for label in labels
+                   if not_a_class_index(label, num_classes, "")]
+            if bad:
+                (label, line), more = bad[0], len(bad) - 1
+                reason = not_a_class_index(label, num_classes, f"{self._data_path}:{line}")
+                found.append(LabelProblem((name,), "data_path", reason + (f"; {more} more in this video" if more else "")))
+        return found

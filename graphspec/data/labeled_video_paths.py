@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .errors import DataAssertionError
 
 #: Files taken as videos in a class-folder layout (folders inside a class folder are frame videos).
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v", ".mpg", ".mpeg", ".flv")
+
+
+class LabelProblem(NamedTuple):
+    """A label that is no class index (``data inspect`` / ``build`` apply the bad-file policy):
+    the videos it labels, as the dataset's bad-file policy names them, the dataset argument
+    naming the file that holds it, and why (naming that file and line)."""
+
+    videos: tuple[str, ...]
+    arg: str
+    reason: str
+
+
+def not_a_class_index(label: int, num_classes: Optional[int], where: str, first: int = 0) -> Optional[str]:
+    """Why ``label`` (read at ``where``, ``file:line``) is no class index: below ``first`` (0, or
+    1 for AVA's action ids), or past ``num_classes`` when that is known; None when it is one."""
+    last = first + num_classes - 1 if num_classes else None
+    if label >= first and (last is None or label <= last):
+        return None
+    bound = f"{first}..{last}" if last is not None else f">= {first}"
+    return f"label {label} ({where}) is not a class index ({bound})"
 
 
 class LabeledVideoPaths:
@@ -21,16 +41,17 @@ class LabeledVideoPaths:
         #: where each entry was read (``train.csv:3``), for messages about its label
         self.origins = list(origins) if origins is not None else [None] * len(self._paths_and_labels)
 
-    def not_class_indices(self, num_classes: Optional[int] = None) -> list[tuple[int, str]]:
-        """(entry index, reason) of each label that is no class index: negative, or not below
-        ``num_classes`` when that is known (the classes of the model a data spec names)."""
-        bound = f"0..{num_classes - 1}" if num_classes else ">= 0"
+    def label_problems(self, num_classes: Optional[int] = None) -> list[LabelProblem]:
+        """Each integer label that is no class index: negative, or not below ``num_classes`` when
+        that is known (the classes of the model a data spec names). Other labels (HMDB51's
+        action names, as PyTorchVideo gives them) are no indices to check."""
         found = []
         for index, (_, info) in enumerate(self._paths_and_labels):
             label = (info or {}).get("label")
-            if isinstance(label, int) and (label < 0 or (num_classes and label >= num_classes)):
-                where = f" ({self.origins[index]})" if self.origins[index] else ""
-                found.append((index, f"label {label}{where} is not a class index ({bound})"))
+            if isinstance(label, int) and not isinstance(label, bool):
+                reason = not_a_class_index(label, num_classes, self.origins[index] or "its list")
+                if reason:
+                    found.append(LabelProblem((self[index][0],), "data_path", reason))
         return found
 
     @classmethod

@@ -181,21 +181,29 @@ class CompiledData(Compiled):
     def _check_labels(self, dataset: Any) -> None:
         """Labels that are no class indices (negative, or past the classes of the ``model:``
         spec) under the dataset's bad-file policy: each video skipped with a warning naming the
-        list's file and line, or (``bad_files: strict``) one finding per label."""
-        paths = getattr(dataset, "_labeled_videos", None)
-        if not isinstance(paths, LabeledVideoPaths):
-            return
-        bad = paths.not_class_indices(_classes(self.model))
+        label's file and line, or (``bad_files: strict``) one finding per label. A dataset says
+        which with ``label_problems(num_classes)`` (Charades, SSv2, AVA); the path-list datasets
+        (Kinetics, UCF101, HMDB51) by their ``LabeledVideoPaths``."""
+        problems = getattr(dataset, "label_problems", None)
+        if problems is None:
+            paths = getattr(dataset, "_labeled_videos", None)
+            problems = paths.label_problems if isinstance(paths, LabeledVideoPaths) else None
+        bad = problems(_classes(self.model)) if problems is not None else []
         if not bad:
             return
         if getattr(dataset, "_bad_policy", "skip") == "strict":
-            where = self.dataset_call.path + ("data_path",)
-            raise SpecError([Diagnostic(f"{paths[i][0]}: {reason}", path=where, code="data",
+            found = []
+            for problem in bad:
+                where = self.dataset_call.path + (problem.arg,)
+                others = len(problem.videos) - 1
+                more = f" (and {others} more video{'s' if others > 1 else ''})" if others else ""
+                found.append(Diagnostic(f"{problem.videos[0]}{more}: {problem.reason}", path=where, code="data",
                                         location=self.smap.locate(where) if self.smap else None,
-                                        hint="fix the label, or bad_files: skip to leave the video out")
-                             for i, reason in bad])
-        for index, reason in bad:  # recorded as bad files: the reader never opens them
-            dataset._bad(BadVideoError(paths[index][0], reason))
+                                        hint="fix the label, or bad_files: skip to leave the video out"))
+            raise SpecError(found)
+        for problem in bad:  # recorded as bad files: the reader never opens them
+            for video in problem.videos:
+                dataset._bad(BadVideoError(video, problem.reason))
 
     def _missing_paths(self) -> list[Diagnostic]:
         """An unusable finding per path argument whose file or folder is not there (a prefix

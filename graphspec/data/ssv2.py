@@ -22,6 +22,7 @@ from graphspec.registry import ComponentType, register
 from .charades import FrameListDataset, read_frame_list
 from .clip_sampling import ClipSampler
 from .labeled_video_dataset import BadFilePolicy, VideoDtype
+from .labeled_video_paths import LabelProblem, not_a_class_index
 from .traits import PER_SAMPLE_SEEDS
 
 
@@ -89,5 +90,33 @@ class SSv2(FrameListDataset):
         super().__init__(names, paths, [{"label": labels[name]} for name in names], clip_sampler, video_sampler,
                          transform, seed=seed, rank=rank, world_size=world_size, bad_files=bad_files,
                          video_dtype=video_dtype)
+        self._label_name_file, self._video_labels = label_name_file, {name: labels[name] for name in names}
         if frames_per_clip is not None:
             self._frame_filter = SegmentFrameFilter(frames_per_clip, rand_sample_frames)
+
+    def label_problems(self, num_classes: Optional[int] = None) -> list[LabelProblem]:
+        """Each class id of the label names json that labels a video and is no class index, at
+        its template's line, with the videos it labels."""
+        with open(self._label_name_file) as handle:
+            text = handle.read()
+        videos_of: dict[int, list[str]] = {}
+        for name, label in self._video_labels.items():
+            videos_of.setdefault(label, []).append(name)
+        found = []
+        for template, class_id in json.loads(text).items():
+            videos = videos_of.get(int(class_id))
+            if videos and not_a_class_index(int(class_id), num_classes, ""):
+                where = f"{self._label_name_file}:{_line_of(text, template)}"
+                found.append(LabelProblem(tuple(videos), "label_name_file",
+                                          not_a_class_index(int(class_id), num_classes, where)
+                                          + f" (template {template!r})"))
+        return found
+
+
+def _line_of(text: str, key: str) -> int:
+    """The line of the json text where the mapping key ``key`` is written (1 when not found)."""
+    for written in (json.dumps(key), json.dumps(key, ensure_ascii=False)):
+        at = text.find(written)
+        if at >= 0:
+            return text.count("\n", 0, at) + 1
+    return 1
