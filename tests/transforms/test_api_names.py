@@ -1,7 +1,10 @@
-"""Every transforms name of the reference index exists at graphspec.<path>, with PyTorchVideo's
-documented signature where the reference gives one."""
+"""Every transforms name of the reference index exists at graphspec.<path>; every function and
+method signature the reference gives for pytorchvideo.data and pytorchvideo.transforms is ours
+(read from the reference text itself)."""
+import ast
 import importlib
 import inspect
+import re
 
 import pytest
 
@@ -25,63 +28,89 @@ def test_transforms_name_exists(name):
     assert getattr(importlib.import_module(f"graphspec.{module}"), attr) is not None
 
 
-#: documented signatures (reference, TRANSFORMS API): name -> (parameter, default) in order
-DOCUMENTED = {
-    "CutMix": [("alpha", 1.0), ("label_smoothing", 0.0), ("num_classes", 400)],
-    "MixUp": [("alpha", 1.0), ("label_smoothing", 0.0), ("num_classes", 400)],
-    "RandAugment": [("magnitude", 9), ("num_layers", 2), ("prob", 0.5), ("sampling_type", "gaussian"),
-                    ("sampling_hparas", None)],
-    "create_video_transform": [("mode", inspect.Parameter.empty), ("video_key", None), ("remove_key", None),
-                               ("num_samples", 8), ("convert_to_float", True), ("video_mean", (0.45, 0.45, 0.45)),
-                               ("video_std", (0.225, 0.225, 0.225)), ("min_size", 256), ("max_size", 320),
-                               ("crop_size", 224), ("horizontal_flip_prob", 0.5)],
-    "OpSampler": [("transforms_list", inspect.Parameter.empty), ("transforms_prob", None), ("num_sample_op", 1),
-                  ("replacement", False)],
-    "UniformCropVideo": [("size", inspect.Parameter.empty), ("video_key", "video"), ("aug_index_key", "aug_index")],
-    "Normalize": [("mean", inspect.Parameter.empty), ("std", inspect.Parameter.empty), ("inplace", False)],
-    "ApplyTransformToKey": [("key", inspect.Parameter.empty), ("transform", inspect.Parameter.empty)],
-    "RemoveKey": [("key", inspect.Parameter.empty)],
-    "ShortSideScale": [("size", inspect.Parameter.empty)],
-    "RandomShortSideScale": [("min_size", inspect.Parameter.empty), ("max_size", inspect.Parameter.empty)],
-    "UniformTemporalSubsample": [("num_samples", inspect.Parameter.empty)],
-    "UniformTemporalSubsampleRepeated": [("frame_ratios", inspect.Parameter.empty)],
-}
-_REQUIRED = inspect.Parameter.empty
-#: documented signatures of ``transforms.functional`` (reference, 8.2)
-DOCUMENTED_FUNCTIONAL = {
-    "uniform_temporal_subsample": [("x", _REQUIRED), ("num_samples", _REQUIRED), ("temporal_dim", -3)],
-    "short_side_scale": [("x", _REQUIRED), ("size", _REQUIRED), ("interpolation", "bilinear"),
-                         ("backend", "pytorch")],
-    "uniform_temporal_subsample_repeated": [("frames", _REQUIRED), ("frame_ratios", _REQUIRED),
-                                            ("temporal_dim", -3)],
-    "convert_to_one_hot": [("targets", _REQUIRED), ("num_class", _REQUIRED), ("label_smooth", 0.0)],
-    "short_side_scale_with_boxes": [("images", _REQUIRED), ("boxes", _REQUIRED), ("size", _REQUIRED),
-                                    ("interpolation", "bilinear"), ("backend", "pytorch")],
-    "random_short_side_scale_with_boxes": [("images", _REQUIRED), ("boxes", _REQUIRED), ("min_size", _REQUIRED),
-                                           ("max_size", _REQUIRED), ("interpolation", "bilinear"),
-                                           ("backend", "pytorch")],
-    "random_crop_with_boxes": [("images", _REQUIRED), ("size", _REQUIRED), ("boxes", _REQUIRED)],
-    "uniform_crop": [("images", _REQUIRED), ("size", _REQUIRED), ("spatial_idx", _REQUIRED)],
-    "uniform_crop_with_boxes": [("images", _REQUIRED), ("size", _REQUIRED), ("spatial_idx", _REQUIRED),
-                                ("boxes", _REQUIRED)],
-    "horizontal_flip_with_boxes": [("prob", _REQUIRED), ("images", _REQUIRED), ("boxes", _REQUIRED)],
-    "clip_boxes_to_image": [("boxes", _REQUIRED), ("height", _REQUIRED), ("width", _REQUIRED)],
-    "crop_boxes": [("boxes", _REQUIRED), ("x_offset", _REQUIRED), ("y_offset", _REQUIRED)],
-}
+_REFERENCE_TEXT = (REFERENCE / "pytorchvideo-api.txt").read_text()
+#: the API sections of pytorchvideo.data and pytorchvideo.transforms(.functional), not the
+#: overviews, whose usage examples look like signatures
+_SECTIONS = [("## 6.1 pytorchvideo.data", "## OVERVIEW"), ("## TRANSFORMS API", "## OVERVIEW")]
+_HEAD = re.compile(r"^[ \t]*(?:class\s+)?pytorchvideo\.((?:data|transforms)(?:\.functional)?)\.\s*([A-Za-z_]\w*)"
+                   r"[ \t]*(?:\(([^)]*)\))?", re.M)
+_METHOD = re.compile(r"^[ \t]*(__init__|__call__|forward|__getitem__)\s*\(([^)]*)\)", re.M)
+_GENERIC = {"args", "kws", "kwargs"}  # a class documented as (*args, **kws): its __init__ has the parameters
 
 
-@pytest.mark.parametrize("name", sorted(DOCUMENTED))
-def test_documented_signature_prefix(name):
-    import graphspec.transforms as T
-
-    params = list(inspect.signature(getattr(T, name)).parameters.values())
-    got = [(p.name, p.default) for p in params[:len(DOCUMENTED[name])]]
-    assert got == DOCUMENTED[name]
+def _plain(text):
+    """Markdown off: escaped asterisks are real ones, other asterisks and backticks emphasis; a
+    name hyphenated across a line break (``de-\ncoder``, ``back- pad_last``) joined again."""
+    text = text.replace("\\*", "\0").replace("*", "").replace("`", "").replace("\\", "").replace("\0", "*")
+    return re.sub(r"(?<=[A-Za-z_])-\s*(?=[a-z_])", "", text)
 
 
-@pytest.mark.parametrize("name", sorted(DOCUMENTED_FUNCTIONAL))
-def test_documented_functional_signature(name):
-    from graphspec.transforms import functional
+def _parameters(body):
+    """``a, b=1, c=0.45, 0.45, 0.45`` -> ``[a, b=1, c=0.45, 0.45, 0.45]`` (a tuple default is
+    written without parentheses)."""
+    out = []
+    for part in (p.strip() for p in " ".join(body.split()).split(",")):
+        if out and "=" in out[-1] and part and not re.match(r"[*A-Za-z_]", part):
+            out[-1] += ", " + part
+        elif part:
+            out.append(part)
+    return out
 
-    params = list(inspect.signature(getattr(functional, name)).parameters.values())
-    assert [(p.name, p.default) for p in params] == DOCUMENTED_FUNCTIONAL[name]
+
+def _documented_signatures():
+    """``{(module, "Name" or "Name.method"): [documented parameters]}``, the first of each."""
+    found = {}
+    for first, last in _SECTIONS:
+        begin = _REFERENCE_TEXT.index(first)
+        section = _plain(_REFERENCE_TEXT[begin:_REFERENCE_TEXT.index(last, begin)])
+        heads = list(_HEAD.finditer(section))
+        for i, head in enumerate(heads):
+            module, name, body = head.groups()
+            end = heads[i + 1].start() if i + 1 < len(heads) else len(section)
+            if body is not None and not {p.lstrip("*") for p in _parameters(body)} <= _GENERIC:
+                found.setdefault((module, name), _parameters(body))
+            for method in _METHOD.finditer(section, head.end(), end):
+                found.setdefault((module, f"{name}.{method.group(1)}"), _parameters(method.group(2)))
+    return found
+
+
+DOCUMENTED = _documented_signatures()
+
+
+def _default_matches(documented, ours):
+    if documented.startswith("<class"):  # <class 'torch.utils.data.sampler.RandomSampler'>
+        return isinstance(ours, type) and documented.strip("<>'").rsplit(".", 1)[-1].strip("'") == ours.__name__
+    if documented.startswith("<"):  # an enum member: <VideoDatasetType.Frame: 1>
+        return documented == repr(ours)
+    value = ast.literal_eval(documented)
+    if isinstance(value, tuple):  # a sequence default: ours may be a list
+        return isinstance(ours, (tuple, list)) and tuple(ours) == value
+    return value == ours and type(value) is type(ours)
+
+
+def test_the_reference_documents_the_signatures_read_here():
+    """The parser finds the reference's signatures (a change of its layout fails here, loudly)."""
+    assert len(DOCUMENTED) > 50
+    assert DOCUMENTED[("data", "Hmdb51")][-1] == "decoder='pyav'"
+    assert DOCUMENTED[("data", "UniformClipSampler.__init__")] == ["clip_duration", "stride=None",
+                                                                  "backpad_last=False", "eps=1e-06"]
+    assert DOCUMENTED[("transforms", "create_video_transform")][5] == "video_mean=0.45, 0.45, 0.45"
+    assert DOCUMENTED[("transforms.functional", "uniform_temporal_subsample")][2] == "temporal_dim=- 3"
+
+
+@pytest.mark.parametrize("module, name", sorted(DOCUMENTED), ids=lambda x: x)
+def test_signature_is_the_documented_one(module, name):
+    """Our parameters start with the documented ones: names, order, defaults; additions come
+    after them (or are keyword-only)."""
+    owner, _, method = name.partition(".")
+    obj = getattr(importlib.import_module(f"graphspec.{module}"), owner)
+    ours = [p for p in inspect.signature(getattr(obj, method) if method else obj).parameters.values()
+            if p.name != "self" and p.kind is not p.KEYWORD_ONLY]
+    documented = DOCUMENTED[module, name]
+    assert len(ours) >= len(documented), ([p.name for p in ours], documented)
+    for doc, param in zip(documented, ours):
+        doc_name, has_default, doc_default = doc.partition("=")
+        assert doc_name.strip().lstrip("*") == param.name, (documented, [p.name for p in ours])
+        assert bool(has_default) == (param.default is not param.empty), (doc, param)
+        if has_default:
+            assert _default_matches(doc_default.strip(), param.default), (doc, param)
