@@ -184,6 +184,16 @@ class VideoDataset:
         return VideoDataset._load_encoded_videos(video_data_manifest_file_path, video_infos, on_bad)
 
     @staticmethod
+    def _frame_number_to_filepath(frame_number: int, video_frames: dict[str, VideoFrameInfo],
+                                  video_id: str) -> Optional[str]:
+        """The file of frame ``frame_number`` of ``video_id``, or ``None`` outside the video's
+        ``min_frame_number..max_frame_number`` (PyTorchVideo's helper of the same name)."""
+        info = video_frames[video_id]
+        if not info.min_frame_number <= frame_number <= info.max_frame_number:
+            return None
+        return info.frame_path(frame_number)
+
+    @staticmethod
     def _load_frame_videos(frame_manifest_file_path: str, video_infos: dict[str, VideoInfo],
                            multithreaded_io: bool) -> dict:
         frames = _matched_frame_infos(frame_manifest_file_path, video_infos)

@@ -106,3 +106,15 @@ def test_video_info_fields_are_cast(tmp_path):
     meta = write_csv(tmp_path / "info.csv", VIDEO_INFO_HEADER, [["x", "320x240", "12.5", "29.97"]])
     info = load_dataclass_dict_from_csv(str(meta), VideoInfo, "video_id")["x"]
     assert (info.duration, info.fps) == (12.5, 29.97)
+
+
+def test_frame_number_to_filepath_pads_to_the_string_length_and_is_none_outside_the_video():
+    # PyTorchVideo's manifest layout: {location}/{stem}{number zero-padded so stem + number has
+    # frame_string_length characters}.{extension}; frames outside min..max have no file
+    info = VideoFrameInfo(video_id="P01_01", location="/data/P01_01", frame_file_stem="frame_",
+                          frame_string_length=16, min_frame_number=1, max_frame_number=3, file_extension="jpg")
+    frames = {"P01_01": info}
+    assert VideoDataset._frame_number_to_filepath(2, frames, "P01_01") == "/data/P01_01/frame_0000000002.jpg"
+    assert VideoDataset._frame_number_to_filepath(3, frames, "P01_01") == "/data/P01_01/frame_0000000003.jpg"
+    assert VideoDataset._frame_number_to_filepath(0, frames, "P01_01") is None
+    assert VideoDataset._frame_number_to_filepath(4, frames, "P01_01") is None
