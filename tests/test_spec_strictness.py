@@ -267,16 +267,34 @@ def test_the_cli_prints_a_skipped_label_as_one_warning_line(tmp_path):
         f"graphspec: warning: skipping {video}: label -1 ({tmp_path / 'train.csv'}:2) is not a class index (>= 0)"]
 
 
-def test_a_finding_inside_which_a_set_changed_a_value_names_that_set(capsys):
+def test_x3ds_head_pool_failure_points_at_the_input_crop_size_line(tmp_path, capsys):
     """X3D's head pool is sized from input_crop_size: a crop larger than the inputs fails at the
-    pool the builder made (located at model:), and the line names the --set that caused it."""
+    pool the builder made; the finding is at the builder argument whose default would fit."""
+    spec = write(tmp_path / "big_crop.yaml", f"extends: {ROOT / 'specs' / 'models' / 'x3d_xs.yaml'}\n"
+                 "name: big_crop\nmodel:\n  input_clip_length: 4\n  input_crop_size: 600\n")
+    code, out = run(capsys, "validate", spec)
+    assert code == 1, out
+    [line] = [line for line in out.splitlines() if "AvgPool3d" in line]
+    assert line.startswith(f"{spec}:5:3: model.input_crop_size: blocks.5.pool.pool (AvgPool3d): window 19 "), line
+
+
+def test_a_finding_inside_which_a_set_changed_a_value_names_that_set(capsys):
+    """X3D's head pool is sized from input_crop_size and input_clip_length: one --set too large
+    for the inputs is the finding's place (at its default the pool fits); with two, neither
+    default alone fits, so the finding stays at the model the builder made and names both."""
     import json
 
     spec = ROOT / "specs" / "models" / "x3d_xs.yaml"
     code, out = run(capsys, "validate", spec, "--set", "model.input_crop_size=600", "--set", "name=other")
     assert code == 1, out
     [line] = [line for line in out.splitlines() if "AvgPool3d" in line]
-    assert line.startswith(f"{spec}:8:1: model: ") and line.endswith("[after --set model.input_crop_size=600]")
-    code, out = run(capsys, "validate", spec, "--format", "json", "--set", "model.input_crop_size=600")
+    assert line.startswith("<--set>:1:1: model.input_crop_size: ") and line.endswith(
+        f"[--set model.input_crop_size=600, applied to {spec}]"), line
+    both = ["--set", "model.input_crop_size=600", "--set", "model.input_clip_length=20"]
+    code, out = run(capsys, "validate", spec, *both, "--set", "name=other")
+    [line] = [line for line in out.splitlines() if "AvgPool3d" in line]
+    assert line.startswith(f"{spec}:8:1: model: ") and line.endswith(
+        "[after --set model.input_crop_size=600, --set model.input_clip_length=20]"), line
+    code, out = run(capsys, "validate", spec, "--format", "json", *both)
     [item] = json.loads(out)
-    assert item["after_overrides"] == ["model.input_crop_size=600"] and item["path"] == "model"
+    assert item["after_overrides"] == both[1::2] and item["path"] == "model"

@@ -160,7 +160,10 @@ def compile_document(spec: ModelSpec, data: dict, smap: SourceMap, file: str) ->
     try:
         env = Inference().run_graph(graph, result.inputs)
     except InferenceFailed as failed:
-        result.diagnostics.append(_refine(failed, result.data, result.inputs))
+        diag = _refine(failed, result.data, result.inputs)
+        if spec.model is not None and diag.path == ("model",):
+            diag.path = _builder_argument_at_fault(spec, result.data["model"], result.inputs) or diag.path
+        result.diagnostics.append(diag)
         return result
     result.diagnostics += _state_errors(graph)
     result.outputs, found = _output_values(graph, env)
@@ -227,6 +230,30 @@ def _refine(failed: InferenceFailed, data: dict, inputs: dict[str, Value]) -> Di
         if len(hits) == 1:
             diag.path = tuple(diag.path) + (hits[0],)
     return diag
+
+
+def _builder_argument_at_fault(spec: ModelSpec, raw: Any, inputs: dict[str, Value]) -> tuple | None:
+    """The key of the one builder argument written in the spec without which (at its default)
+    the model passes the shape checks that failed in a node the builder made (so at ``model:``):
+    X3D's head pool is sized from ``input_crop_size``, so a crop larger than the inputs is at
+    that line. Each written argument is tried at its default (the model rebuilt and inferred
+    again, only after a failure); None when none or several would fit."""
+    if not isinstance(raw, dict):
+        return None
+    fits = []
+    for key in raw:
+        if key == "op":
+            continue
+        try:
+            graph, found = model_graph(expand({k: v for k, v in raw.items() if k != key}, ("model",)),
+                                       list(spec.inputs), spec.output_names())
+            if found:
+                continue
+            Inference().run_graph(graph, inputs)
+        except (SpecError, InferenceFailed):  # required, refused or failing at its default too
+            continue
+        fits.append(key)
+    return ("model", fits[0]) if len(fits) == 1 else None
 
 
 _ABSENT = object()
