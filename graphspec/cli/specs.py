@@ -3,6 +3,8 @@ expansion, and compiling with the findings split the way each command needs them
 from __future__ import annotations
 
 import argparse
+import functools
+import gc
 import glob
 import os
 from dataclasses import replace
@@ -68,10 +70,24 @@ def _is_spec_name(name: str) -> bool:
     return name.endswith(_YAML_SUFFIXES) and name != "__init__.py"
 
 
+@functools.cache
+def _register_ops_and_freeze() -> None:
+    """Register graphspec's ops, then move all the command's process holds so far -- torch's and
+    graphspec's modules and the registry, kept to its end -- to the garbage collector's permanent
+    generation: the full collections that compiling specs triggers then no longer traverse them
+    (~0.3 s CPU, 15% of validating the zoo). The command line only, as it owns its process: a
+    library call must not freeze its caller's objects."""
+    from graphspec import api
+
+    api.ensure_builtin_ops()
+    gc.freeze()
+
+
 def compile_file(spec: str, overrides: Sequence[str]):
     """Compile any kind of spec (model, transform, data) through the Python API."""
     from graphspec import api
 
+    _register_ops_and_freeze()
     return api.compile(spec, list(overrides))
 
 
