@@ -717,3 +717,23 @@ def test_python_dash_m_entry_point():
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "1 file: 1 clean"
+
+
+#: in a fresh interpreter: the API compiles a spec, then the command line validates it
+_FREEZE_PROBE = """
+import gc, graphspec
+from graphspec.cli import main
+graphspec.compile("specs/models/slow_r50.yaml")
+by_library = gc.get_freeze_count()
+code = main(["validate", "specs/models/slow_r50.yaml"])
+print(by_library, code, gc.get_freeze_count() > 0)
+"""
+
+
+def test_only_the_command_line_freezes_the_garbage_collected_heap():
+    """The CLI owns its process: it moves what registering the ops built to the GC's permanent
+    generation (validate's start-up); a library call leaves its caller's heap alone."""
+    result = subprocess.run([sys.executable, "-c", _FREEZE_PROBE], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == ["0", "0", "True"], result.stdout
