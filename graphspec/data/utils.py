@@ -3,21 +3,23 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import itertools
 import logging
 import math
-import os
 import random
-import tempfile
 import threading
 import typing
 from collections import defaultdict
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
 import torch.utils.data
+
+from graphspec.files import atomic_write, write_text
 
 from .errors import DataAssertionError
 
@@ -96,16 +98,15 @@ def export_frames(frames: np.ndarray | torch.Tensor, output_path: str, rate: str
 def _encode(frames: np.ndarray, output_path: str, rate, *, codec: str, bit_rate: Optional[int],
             pix_fmt: Optional[str], height: Optional[int], width: Optional[int], in_format: str,
             out_format: Optional[str], options: Optional[dict[str, Any]]):
-    """(T, H, W, C) frames into ``output_path``, written under a temporary name beside it and
-    renamed, so a reader never sees a half-written video."""
+    """(T, H, W, C) frames into ``output_path``, atomically (``graphspec.files.atomic_write``: a
+    reader never sees a half-written video; the file gets the mode ``open`` would give it)."""
     import av
 
-    folder = os.path.dirname(os.path.abspath(output_path))
-    suffix = os.path.splitext(output_path)[1] or ".mp4"
-    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=folder)
-    os.close(fd)
-    try:
-        with av.open(tmp, "w") as container:
+    streams = []
+
+    def encode(file: typing.IO[bytes]) -> None:
+        # the container format is guessed from the name: the output's, not the temporary file's
+        with av.open(_NamedFile(file, output_path), "w") as container:
             stream = container.add_stream(codec, rate=rate)
             stream.height = height or frames.shape[1]
             stream.width = width or frames.shape[2]
@@ -123,12 +124,20 @@ def _encode(frames: np.ndarray, output_path: str, rate, *, codec: str, bit_rate:
                 frame.pts, frame.time_base = index, frame_time  # frame i at i / rate, whatever the codec
                 container.mux(stream.encode(frame))
             container.mux(stream.encode())
-        os.replace(tmp, output_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return stream
+        streams.append(stream)
+
+    atomic_write([(Path(output_path), encode)])
+    return streams[0]
+
+
+class _NamedFile:
+    """``file`` under the name ``name``, for PyAV, which picks an output format by the name."""
+
+    def __init__(self, file: typing.IO[bytes], name: str) -> None:
+        self._file, self.name = file, str(name)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._file, attribute)
 
 
 def shard_bounds(length: int, shard: int, num_shards: int) -> tuple[int, int]:
@@ -266,19 +275,12 @@ def save_dataclass_objs_to_headered_csv(dataclass_objs: Sequence[Any], file_name
     if not dataclass_objs:
         raise ValueError("save_dataclass_objs_to_headered_csv needs at least one object")
     names = [f.name for f in dataclasses.fields(dataclass_objs[0])]
-    folder = os.path.dirname(os.path.abspath(file_name))
-    fd, tmp = tempfile.mkstemp(suffix=".csv", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(names)
-            for obj in dataclass_objs:
-                writer.writerow([getattr(obj, n) for n in names])
-        os.replace(tmp, file_name)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(names)
+    for obj in dataclass_objs:
+        writer.writerow([getattr(obj, n) for n in names])
+    write_text(file_name, text.getvalue())
 
 
 def seed_of(*parts: Any) -> int:

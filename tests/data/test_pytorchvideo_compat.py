@@ -277,6 +277,32 @@ def test_export_video_array_takes_a_cthw_clip_and_returns_the_stream(tmp_path):
         assert frame_ids(video.get_clip(0, 2)["video"]) == list(range(12))  # x264 at crf 0: the frames in order
 
 
+def test_exported_videos_and_csvs_get_the_mode_open_gives_under_the_umask(tmp_path):
+    """They are written atomically through a temporary file, which alone would be 0o600."""
+    import csv
+    import os
+    import stat
+
+    import numpy as np
+
+    from graphspec.data.utils import export_frames, export_video_array, save_dataclass_objs_to_headered_csv
+
+    old = os.umask(0o027)
+    try:
+        (tmp_path / "plain").write_text("")  # what open(path, "w") creates under this umask
+        export_video_array(torch.zeros(3, 4, 16, 16), str(tmp_path / "a.mp4"), rate=10)
+        export_frames(np.zeros((4, 16, 16, 3), np.uint8), str(tmp_path / "b.mp4"), rate=10)
+        save_dataclass_objs_to_headered_csv([_Row("a/b.mp4", "1/2", "3")], str(tmp_path / "rows.csv"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "plain").stat().st_mode) == 0o640
+    for name in ("a.mp4", "b.mp4", "rows.csv"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "b.mp4", "plain", "rows.csv"]  # no temporaries
+    with open(tmp_path / "rows.csv", newline="") as f:
+        assert list(csv.reader(f)) == [["where", "rate", "count", "tags"], ["a/b.mp4", "1/2", "3", "[]"]]
+
+
 # -- the unseeded video order and clips ---------------------------------------------------------
 def test_without_a_seed_videos_and_clips_come_in_pytorchvideo_order(tmp_path):
     """PyTorchVideo's LabeledVideoDataset: a RandomSampler over a fresh torch.Generator() (advanced
