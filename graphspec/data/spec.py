@@ -264,9 +264,6 @@ def resolve_path(file: str, relative: str, smap: Optional[SourceMap] = None, key
     return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(base)), relative))
 
 
-_resolve = resolve_path  # the name cli/guard.py imports
-
-
 def _resolve_data_paths(call: ObjectCall, file: str, smap: Optional[SourceMap]) -> None:
     for key, value in call.args.items():
         if PATH_ARG.search(key) and isinstance(value, str) and value:
