@@ -104,12 +104,13 @@ def _as_tuples(value: Any) -> Any:
 
 
 def init_weights(model: nn.Module, path: str | os.PathLike, reinit_mismatched: bool = True) -> list[str]:
-    """Load the tensors of checkpoint ``path`` that fit ``model``; lines reporting what loaded.
-    ``WeightsError`` when keys are missing or unexpected (another model), or shapes differ
-    without ``reinit_mismatched``."""
-    from graphspec.export.weights import WeightsError, key_diff, read_state_dict
+    """Load the tensors of checkpoint ``path`` that fit ``model``; lines reporting what loaded
+    (and how the state_dict was found: nested, saved from a DDP wrapper). ``WeightsError`` when
+    keys are missing or unexpected (another model), or shapes differ without ``reinit_mismatched``."""
+    from graphspec.export.weights import WeightsError, key_diff, read_state_dict_for
 
-    state = read_state_dict(path)
+    notes: list[str] = []
+    state = read_state_dict_for(model, path, notes)
     want = model.state_dict()
     mismatched = [k for k in want if k in state and tuple(state[k].shape) != tuple(want[k].shape)]
     missing = [k for k in want if k not in state]
@@ -118,7 +119,7 @@ def init_weights(model: nn.Module, path: str | os.PathLike, reinit_mismatched: b
         raise WeightsError(f"{path} does not fit the model:\n" + "\n".join(key_diff(model, state)))
     fitting = {k: v for k, v in state.items() if k not in mismatched}
     model.load_state_dict({**want, **fitting}, strict=True)
-    lines = [f"loaded {len(fitting)} of {len(want)} tensors from {path}"]
+    lines = [f"loaded {len(fitting)} of {len(want)} tensors from {path}", *(f"note: {n}" for n in notes)]
     for key in mismatched:
         lines.append(f"re-initialised {key}: checkpoint {tuple(state[key].shape)}, model {tuple(want[key].shape)}")
     return lines

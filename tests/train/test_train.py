@@ -113,8 +113,13 @@ def test_init_from_a_checkpoint_reinitialises_a_head_of_another_size(tmp_path, l
     model = api.compile(spec).build()
     report = ckpt.init_weights(model, tmp_path / "seven.pyth")
     assert report[0].startswith("loaded 2 of 4 tensors")
-    assert [line.split(":")[0] for line in report[1:]] == ["re-initialised head.weight", "re-initialised head.bias"]
+    assert report[1] == f"note: {tmp_path / 'seven.pyth'}: the state_dict is nested under 'model_state'; read it from there"
+    assert [line.split(":")[0] for line in report[2:]] == ["re-initialised head.weight", "re-initialised head.bias"]
     assert torch.equal(model.state_dict()["conv.weight"], source.state_dict()["conv.weight"])
+    # saved from a DistributedDataParallel wrapper: every key starts with module.
+    torch.save({f"module.{k}": v for k, v in source.state_dict().items()}, tmp_path / "ddp.pyth")
+    report = ckpt.init_weights(api.compile(spec).build(), tmp_path / "ddp.pyth")
+    assert report[0].startswith("loaded 2 of 4 tensors") and "DistributedDataParallel" in report[1]
     with pytest.raises(ValueError, match="does not fit the model"):
         ckpt.init_weights(torch.nn.Linear(3, 2), tmp_path / "seven.pyth")
     assert main(["train", str(spec), "--run-dir", str(tmp_path / "run"), "--no-progress"]) == 0
@@ -124,7 +129,7 @@ def test_init_from_a_checkpoint_reinitialises_a_head_of_another_size(tmp_path, l
     paused = train(spec, run_dir=tmp_path / "paused", progress=False, stop_at_step=1)
     (tmp_path / "seven.pyth").unlink()
     assert not train(spec, run_dir=tmp_path / "paused", resume="auto", progress=False).interrupted
-    assert paused.report == reported.splitlines()[:3]
+    assert paused.report == reported.splitlines()[:4]  # loaded, the model_state note, two re-initialised
 
 
 def test_a_fresh_run_never_overwrites_one_and_a_changed_spec_does_not_resume(tmp_path, lists, capsys):
