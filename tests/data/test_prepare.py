@@ -369,3 +369,18 @@ def test_annotations_for_a_dataset_without_per_frame_labels_are_refused():
 
     with pytest.raises(ValidationError, match="no per-frame labels"):
         prep.plan_for("Kinetics", {"annotations": ["labels.csv"]})
+
+
+
+def test_parallel_prepare_after_other_decoding_tests_does_not_hang():
+    """A process that has decoded with PyAV (a notebook, this test session) then prepares with 2
+    workers. Forked workers hung on FFmpeg state inherited from the parent (reproduced by running
+    the manifest tests, then this file's 2-worker tests, in one session); spawned ones start clean."""
+    import subprocess
+    import sys
+
+    here = Path(__file__).parent
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not does_not_hang",
+                          str(here / "test_dataset_manifest_utils.py"), str(here / "test_prepare.py")],
+                         capture_output=True, text=True, timeout=240, cwd=here.parent)
+    assert run.returncode == 0, run.stdout[-2000:]

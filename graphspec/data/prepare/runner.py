@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -193,7 +194,9 @@ def run(plan: PreparePlan, raw_root: Path, out_root: Path, *, shard: tuple[int, 
 def _map(tasks: list[tuple], workers: int) -> Iterable[Outcome]:
     if workers <= 1 or len(tasks) <= 1:
         return map(_run_packed, tasks)
-    pool = ProcessPoolExecutor(max_workers=workers)
+    # spawned, not forked: a process that has decoded with PyAV (a notebook, a test session) holds
+    # FFmpeg threads and their locks, and a forked worker's decoder can wait on them forever
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
     def results():
         with pool:
