@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import shutil
 
 import pytest
 import torch
@@ -123,13 +124,14 @@ def test_hub_signature_kwargs_and_pretrained_loading(monkeypatch, tmp_path):
     torch.save(source.state_dict(), path)  # the published files hold a bare state_dict
     calls = []
 
-    def fake_download(url, progress=True, map_location=None, weights_only=False, **kwargs):
-        calls.append((url, weights_only))
-        return torch.load(path, map_location=map_location, weights_only=weights_only)
+    def fake_download(url, dst, hash_prefix=None, progress=True):  # into torch.hub's cache, then read weights-only
+        calls.append(url)
+        shutil.copyfile(path, dst)
 
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", fake_download)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", fake_download)
     loaded = hub.efficient_x3d_s(pretrained=True)
-    assert calls == [(hub.CHECKPOINT_PATHS["efficient_x3d_s"], True)]
+    assert calls == [hub.CHECKPOINT_PATHS["efficient_x3d_s"]]
     for key, value in source.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key
 
