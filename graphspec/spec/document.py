@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, StrictInt, StrictStr, Tag, TypeAdapter,
+from pydantic import (BaseModel, Discriminator, Field, StrictInt, StrictStr, Tag, TypeAdapter,
                       ValidationError, model_validator)
 
+from .strict import Strict as _Strict
 from .errors import Diagnostic, SpecError, did_you_mean, validation_diagnostics
 
 Dim = Union[StrictInt, StrictStr]
@@ -16,9 +17,6 @@ Shape = list[Dim]
 InputDecl = Union[Shape, dict[str, Shape]]
 
 
-class _Strict(BaseModel):
-    # strict: "yes" is no boolean and "8" no integer, in every kind of spec as in op arguments
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class MacsExpect(_Strict):

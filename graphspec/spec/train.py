@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, StrictStr
+from pydantic import Field, PositiveFloat, PositiveInt, StrictStr
+
+from .strict import Strict as _Strict
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # -- losses ------------------------------------------------------------------------------------

@@ -136,3 +136,14 @@ def test_set_gives_a_part_by_path(tmp_path, capsys):
     spec.write_text(text)
     assert main(["validate", str(spec), "--set", "model=model.yaml"]) == 1
     assert "the model gives 7 classes, the data has num_classes 4" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("line, start", [("epochs: '2'", "epochs:"), ("channels_last: 'yes'", "channels_last:")])
+def test_a_recipe_is_as_strict_as_every_other_kind(tmp_path, line, start):
+    """'2' is no integer and 'yes' no boolean, in a recipe as in model, transform and data specs."""
+    text = train_spec(LISTS)
+    text = "\n".join(row for row in text.splitlines() if not row.startswith(start)) + "\n" + line + "\n"
+    spec = tmp_path / "recipe.yaml"
+    spec.write_text(text)
+    [finding] = [d for d in api.check(spec) if d.severity == "error"]
+    assert finding.location.line == line_of(text, start) and finding.path == (start[:-1],)
