@@ -112,10 +112,10 @@ def report(diagnostics, spec: str | None, overrides: Sequence[str], as_warnings:
 
 def split_findings(diagnostics) -> tuple[list, list]:
     """(errors that stop build/expand, the rest: warnings and failed ``expect`` assertions)."""
-    hard, soft = [], []
-    for d in diagnostics:
-        (hard if d.severity == "error" and d.code != "expect" else soft).append(d)
-    return hard, soft
+    from graphspec.spec.compiled import blocking
+
+    hard = blocking(diagnostics)
+    return hard, [d for d in diagnostics if d not in hard]
 
 
 def findings_exit(diagnostics) -> int:

@@ -13,6 +13,7 @@ import torch.nn as nn
 
 from graphspec.compiler.infer import TensorType
 from graphspec.files import write_bytes
+from graphspec.spec.compiled import blocking
 from graphspec.spec.errors import Diagnostic, SpecError
 
 from . import int8 as int8_mod
@@ -139,7 +140,7 @@ def compile_static(spec: str | Path, overrides: Sequence[str]):
     extra, bindings = static_overrides(compiled)
     if extra:
         compiled = api.compile(spec, [*overrides, *extra])
-    errors = [d for d in compiled.diagnostics if d.severity == "error" and d.code != "expect"]
+    errors = blocking(compiled.diagnostics)
     if errors:
         raise SpecError(errors)
     return compiled, bindings
