@@ -10,6 +10,7 @@ from graphspec.export import ExportError, export_spec
 from graphspec.export.spec_export import RANDOM_CALIBRATION
 
 from export_support import TINY_X3D, X3D_XS, data_spec
+from tiny_specs import model_spec
 
 
 def test_int8_mobile_calibrated_on_a_data_spec(tmp_path):
@@ -42,17 +43,13 @@ def test_random_calibration_warns_loudly(tmp_path):
 
 
 #: two video inputs: random calibration clips would fill the first one only
-TWO_INPUTS = """\
-graphspec: 1
-kind: model
-name: two_inputs
-inputs: {rgb: [1, 3, 4, 16, 16], flow: [1, 2, 4, 16, 16]}
+TWO_INPUTS = model_spec("two_inputs", {"rgb": [1, 3, 4, 16, 16], "flow": [1, 2, 4, 16, 16]}, """\
 nodes:
   rgb_stem: {op: create_res_basic_stem, in: rgb, in_channels: 3, out_channels: 8}
   flow_stem: {op: create_res_basic_stem, in: flow, in_channels: 2, out_channels: 8}
   fuse: {op: Concat, dim: 1, in: [rgb_stem, flow_stem]}
 outputs: {features: fuse}
-"""
+""")
 
 
 def test_int8_of_a_two_input_model_is_refused_clearly_even_with_random_calibration(tmp_path):

@@ -16,14 +16,11 @@ from graphspec.export import executorch_export, int8
 from graphspec.export.executorch_export import run_program
 
 from export_support import TINY_X3D, X3D_XS, seeded_model
+from tiny_specs import model_spec
 
 INPUT = [1, 3, 2, 8, 8]
 #: a softmax over channels gates the features: internal, the logits come after it
-GATED = """\
-graphspec: 1
-kind: model
-name: gated
-inputs: {video: [1, 3, 2, 8, 8]}
+GATED = model_spec("gated", {"video": INPUT}, """\
 nodes:
   conv: {op: Conv3d, in: video, in_channels: 3, out_channels: 8, kernel_size: 1}
   gate: {op: Softmax, in: conv, dim: 1}
@@ -32,7 +29,7 @@ nodes:
   flat: {op: Flatten, in: pool, start_dim: 1}
   logits: {op: Linear, in: flat, in_features: 8, out_features: 5}
 outputs: {logits: logits}
-"""
+""")
 CALIBRATE, HELD_OUT = 2, 4  # export_spec holds out at least 4 clips after the calibration ones
 SUFFIX = {"onnx": ".onnx", "executorch": ".pte"}
 

@@ -12,14 +12,11 @@ from graphspec.cli.main import main
 from graphspec.export import ExportError, WeightsError, export_spec
 
 from export_support import TINY_X3D, X3D_XS, seeded_model
+from tiny_specs import model_spec
 
-BAD_MOBILE = """\
-graphspec: 1
-kind: model
-name: same_padded
-inputs: {video: [1, 2, 3, 6, 6]}
+BAD_MOBILE = model_spec("same_padded", {"video": [1, 2, 3, 6, 6]}, """\
 model: {op: Conv3d, in_channels: 2, out_channels: 2, kernel_size: 3, padding: same}
-"""
+""")
 
 
 def run_onnx(path, *arrays):

@@ -10,6 +10,8 @@ import torch
 import graphspec
 from graphspec.mobile.passes import WeightedGraph, run_passes
 
+from tiny_specs import model_spec
+
 SPECS = Path(__file__).resolve().parents[2] / "specs" / "models"
 #: a narrow, shallow X3D-XS at 32x32 (its head pool then covers the whole 4x1x1 map)
 TINY_X3D = ["inputs.video=[1, 3, 4, 32, 32]", "model.input_crop_size=32", "model.width_factor=0.5",
@@ -30,11 +32,7 @@ def randomize_norms(model: torch.nn.Module, seed: int = 0) -> None:
 
 #: an explicit graph: a ConvReduce3D (its Conv3d modules are not IR nodes), then a batch norm
 #: that therefore follows no Conv3d node, then a kt x kh x kw convolution with temporal stride
-BRANCHES_SPEC = """\
-graphspec: 1
-kind: model
-name: branches
-inputs: {video: [1, 2, 5, 9, 9]}
+BRANCHES_SPEC = model_spec("branches", {"video": [1, 2, 5, 9, 9]}, """\
 nodes:
   reduce: {op: ConvReduce3D, in_channels: 2, out_channels: 4, kernel_size: [[3, 1, 1], [1, 3, 3]],
            padding: [[1, 0, 0], [0, 1, 1]], in: video}
@@ -42,7 +40,7 @@ nodes:
   conv: {op: Conv3d, in_channels: 4, out_channels: 6, kernel_size: [3, 3, 3], stride: [2, 1, 2],
          padding: [1, 1, 0], in: norm}
 outputs: {out: conv}
-"""
+""")
 
 
 def spec_file(tmp_path, text: str = BRANCHES_SPEC) -> Path:

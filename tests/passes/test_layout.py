@@ -3,6 +3,7 @@ from graphspec.mobile.passes import MOBILE, KeepFoldedLayout
 import torch
 
 from passes_support import random_inputs, run_verified, weighted
+from tiny_specs import model_spec
 
 
 def _lowered(keep_folded: bool):
@@ -44,17 +45,13 @@ def test_the_mobile_ir_infers_the_original_output_shape():
 
 
 #: two spatial convolutions in three steps of a nodes: graph, the ReLU between them a step too
-STEPS_SPEC = """\
-graphspec: 1
-kind: model
-name: steps
-inputs: {video: [2, 3, 4, 8, 8]}
+STEPS_SPEC = model_spec("steps", {"video": [2, 3, 4, 8, 8]}, """\
 nodes:
   first: {op: Conv3d, in_channels: 3, out_channels: 8, kernel_size: [1, 3, 3], padding: [0, 1, 1], in: video}
   act: {op: ReLU, in: first}
   second: {op: Conv3d, in_channels: 8, out_channels: 8, kernel_size: [1, 3, 3], padding: [0, 1, 1], in: act}
 outputs: {out: second}
-"""
+""")
 
 
 def test_time_stays_folded_across_the_steps_of_a_graph(tmp_path):

@@ -3,6 +3,7 @@ import torch
 from graphspec.mobile.passes import MOBILE, PadChannels
 
 from passes_support import ops, random_inputs, run_verified, weighted
+from tiny_specs import model_spec
 
 
 def _rewritten(spec="x3d_xs", overrides=None):
@@ -54,11 +55,7 @@ def test_runs_that_no_convolution_reads_are_left_alone():
 
 #: a batch norm after an activation (so it becomes a ChannelAffine, not a folded conv) between a
 #: 6-channel convolution and its depthwise and pointwise readers
-AFFINE_SPEC = """\
-graphspec: 1
-kind: model
-name: affine
-inputs: {video: [2, 3, 4, 9, 9]}
+AFFINE_SPEC = model_spec("affine", {"video": [2, 3, 4, 9, 9]}, """\
 model:
   op: Sequential
   modules:
@@ -67,7 +64,7 @@ model:
     - {op: BatchNorm3d, num_features: 6}
     - {op: Conv3d, in_channels: 6, out_channels: 6, kernel_size: 3, padding: 1, groups: 6}
     - {op: Conv3d, in_channels: 6, out_channels: 5, kernel_size: 1}
-"""
+""")
 
 
 def test_a_channel_affine_between_widens_too(tmp_path):
