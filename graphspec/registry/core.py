@@ -1,47 +1,22 @@
-"""The op registry.
-
-Every name a spec may use is an op registered here, keyed by its public Python name (as timm
-keys its models). Four kinds exist:
-
-* ``module``  -- lowers to one ``nn.Module`` class (``Conv3d``, ``ResNetBasicStem``, ...). Its
-  arguments are plain values or child components (sub-modules).
-* ``builder`` -- a template (``create_resnet``, ...) that expands into an IR tree of other ops.
-* ``graph``   -- small dataflow ops for explicit graphs (``Concat``, ``Add``, ...); also modules.
-* ``object``  -- builds a plain Python object by calling its target with its (lowered) arguments:
-  datasets, clip samplers, transform functions -- the parts of data and transform specs.
-
-Each op carries a typed argument schema derived from its Python signature: one pydantic model per
-op (``OpDef.args_model``), whose fields also validate each argument (``ArgSpec.validate``), so
-the JSON Schema (``json_schema()``) and validation cannot drift. Validation is strict: ``true``
-is no number and ``"64"`` no integer; sizes, counts and strides are >= 1, probabilities in [0, 1]
-(``ARG_RANGES``, for model, transform and data ops alike). An
-argument that takes a callable in Python (``norm=nn.BatchNorm3d``) takes a *component* in YAML
-(``{op: BatchNorm3d}`` or the bare name).
-
-A ``Registry`` holds the ops; ``default`` is the one specs use, and the module-level
-``register``, ``add``, ``get``, ``names``, ``ops`` are its methods. ``with default.scoped():``
-(or ``registry.scoped()``) lets a test register ops that are gone when the block ends. Installed
-packages add ops through the ``graphspec.ops`` entry-point group.
-
-The registry imports no compiler, model or CLI code (the layering test holds this).
-"""
+"""Ops and the registry that holds them: ``ArgSpec`` (one argument), ``OpDef`` (one op and its
+compiler hooks), ``derive_args`` (an op's arguments from its signature), ``Registry`` and the
+``default`` registry specs use, and ``as_spec_data`` (a Python value in spec form: a registered
+callable becomes its op name, so it lives with the registry that knows the names)."""
 from __future__ import annotations
 
-import collections.abc
-import importlib
 import contextlib
-import enum
+import importlib
 import inspect
-import re
-import types
 import typing
 from dataclasses import dataclass, field
-from functools import lru_cache, partial, wraps
-from typing import Annotated, Any, Callable, Iterator, Literal
+from functools import partial
+from typing import Any, Callable, Iterator, Literal
 
-from pydantic.json_schema import GenerateJsonSchema
-from pydantic import BeforeValidator, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, WithJsonSchema, create_model
+from pydantic import TypeAdapter
 
+from graphspec.registry.argtypes import checker_of, is_component_annotation, is_component_list_annotation, range_index_of
+from graphspec.registry.scalars import python_scalars
+from graphspec.registry.schema import args_model, ops_json_schema
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean
 
 OpKind = Literal["module", "builder", "graph", "object"]
@@ -50,143 +25,18 @@ CallMode = Literal["args", "list"]
 _MISSING = inspect.Parameter.empty
 #: Constructor arguments of torch modules that a spec must not set (placement is not architecture).
 _HIDDEN_ARGS = frozenset({"self", "device", "dtype", "args", "kwargs"})
-_UNIONS = (typing.Union, types.UnionType)
-
-#: Value ranges by argument name, as data: ``(name pattern, bounds of every int in it, bounds of
-#: every float in it)``, bounds as pydantic ``Field`` constraints; the first matching pattern
-#: applies. Sizes, channel and class counts, strides, dilations and groups are >= 1 (torch would
-#: fail at build or forward time, or build a useless layer); paddings and indices >= 0; scales
-#: and epsilons > 0. Repeat counts are bounded above too: a builder expands them into that many
-#: IR nodes before anything is sized. The transform and data ops follow the same rules: frame,
-#: clip, view and crop counts and sizes >= 1, durations > 0, probabilities in [0, 1].
-MAX_REPEAT = 10_000
-ARG_RANGES: tuple[tuple[str, dict | None, dict | None], ...] = (
-    (r"(^|_)(in|out|num|inner|input|reduced)?_?channels?(_reduced)?$", {"ge": 1}, None),
-    (r"(^|_)(in|out|num)_features$", {"ge": 1}, None),
-    (r"(^|_)num_class(es)?$", {"ge": 1}, None),
-    (r"(^|_)dim_(in|out|inner)s?$|^(stem|head|fusion)_dim_(in|out)s?$", {"ge": 1}, None),
-    (r"(^|_)(kernel_sizes?|strides?|dilations?|groups|num_groups|output_size|resolution)$", {"ge": 1}, {"gt": 0}),
-    (r"(^|_)(clip_length|crop_size|width_per_group|normalized_shape|divisor_override)$", {"ge": 1}, None),
-    (r"(^|_)depths?$", {"ge": 1, "le": MAX_REPEAT}, None),
-    (r"(^|_)(bottleneck_ratio|channel_reduction_ratio|channel_fusion_ratio)$", {"ge": 1}, None),
-    (r"(^|_)paddings?$|(^|_)stage_idx$|^rank$", {"ge": 0}, None),
-    (r"(^|_)(depth_factor|width_factor|bottleneck_factor)$", None, {"gt": 0, "le": 100}),
-    (r"(^|_)(eps|spatial_scale|reduction_ratio)$", None, {"gt": 0}),
-    (r"^dropout_rate$", None, {"ge": 0}),  # the builders word their own upper bound
-    # transform and data ops: sizes and counts of frames, clips, views, crops and tries
-    (r"(^|_)(size|height|width|num_samples|frame_ratios|frames_per_(clip|second)|num_(views|clips|tries|layers|"
-     r"heads|sample_op|input_clips|forecast_actions)|clips_per_video|augs_per_clip|split_id|world_size)$",
-     {"ge": 1}, None),
-    (r"(^|_)(duration|seconds_per_clip|clip_time_stride|std|scale|aspect_ratio|(mixup|cutmix)_alpha)$",
-     None, {"gt": 0}),
-    (r"^(transforms_prob|magnitude)$", {"ge": 0}, {"ge": 0}),  # weights, levels: not bounded by 1
-    (r"^(prob|dropout|label_smoothing)$|_prob$", None, {"ge": 0, "le": 1}),  # Dropout's p: a located shape rule
-)
-
-
-class ComponentType:
-    """Marker used in annotations: this argument is a component (a callable in Python)."""
-
-
-def is_component_annotation(annotation: Any) -> bool:
-    """True for ``Callable``, ``nn.Module`` types and Optionals of them."""
-    import torch.nn as nn
-
-    origin = typing.get_origin(annotation)
-    if origin in _UNIONS:
-        return any(is_component_annotation(a) for a in typing.get_args(annotation) if a is not type(None))
-    # typing.Callable, Callable[..., X] and collections.abc.Callable all have this origin
-    if annotation is ComponentType or collections.abc.Callable in (annotation, origin):
-        return True
-    return inspect.isclass(annotation) and issubclass(annotation, nn.Module)
-
-
-def is_component_list_annotation(annotation: Any) -> bool:
-    """``List[nn.Module]``, ``Tuple[Callable, ...]``, ``nn.ModuleList``: a list of components."""
-    import torch.nn as nn
-
-    if inspect.isclass(annotation) and issubclass(annotation, nn.ModuleList):
-        return True
-    origin = typing.get_origin(annotation)
-    if origin in _UNIONS:
-        return any(is_component_list_annotation(a) for a in typing.get_args(annotation) if a is not type(None))
-    if origin in (list, tuple, collections.abc.Sequence):
-        args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
-        return bool(args) and all(is_component_annotation(a) for a in args)
-    return False
-
-
-# ---- strict argument types ---------------------------------------------------------------------
-def _bound(bound: dict | None) -> list:
-    return [Field(**bound)] if bound else []
-
-
-def _reject_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("expected a number, not a boolean")
-    return value
-
-
-def strict_type(annotation: Any, int_bound: dict | None = None, float_bound: dict | None = None) -> Any:
-    """``annotation`` with strict scalars (no bool -> int/float, no str -> number) and the range
-    bounds applied to every int / float inside it; containers and unions are rebuilt around them."""
-    if annotation is bool:
-        return StrictBool
-    if annotation is int:
-        return Annotated[(StrictInt, *_bound(int_bound))] if int_bound else StrictInt
-    if annotation is float:  # strict: an int is a fine float; a bool or a numeric string is not
-        return Annotated[(StrictFloat, *_bound(float_bound))] if float_bound else StrictFloat
-    if annotation is str:
-        return StrictStr
-    if inspect.isclass(annotation) and issubclass(annotation, enum.Enum):  # an int-valued enum is no bool
-        return Annotated[annotation, BeforeValidator(_reject_bool)]
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is Literal:
-        return Annotated[annotation, BeforeValidator(_reject_bool)] if not any(isinstance(a, bool) for a in args) \
-            else annotation
-    if origin is Annotated:
-        return Annotated[(strict_type(args[0], int_bound, float_bound), *annotation.__metadata__)]
-    if origin in _UNIONS:
-        return typing.Union[tuple(strict_type(a, int_bound, float_bound) for a in args)]
-    if origin in (list, tuple, collections.abc.Sequence, typing.List, typing.Tuple) and args:
-        inner = tuple(a if a is Ellipsis else strict_type(a, int_bound, float_bound) for a in args)
-        rebuilt = {list: typing.List, tuple: typing.Tuple, collections.abc.Sequence: typing.Sequence}.get(origin, origin)
-        return rebuilt[inner] if len(inner) > 1 or origin is tuple else rebuilt[inner[0]]
-    return annotation
-
-
-def _range_index(name: str) -> int | None:
-    """The index of the first ``ARG_RANGES`` pattern ``name`` matches."""
-    return next((i for i, (pattern, _, _) in enumerate(ARG_RANGES) if re.search(pattern, name)), None)
-
-
-@lru_cache(maxsize=None)
-def _shared_checker(annotation: Any, range_index: int | None) -> tuple[Any, TypeAdapter]:
-    bounds = (None, None) if range_index is None else ARG_RANGES[range_index][1:]
-    checked = strict_type(annotation, *bounds)
-    return checked, TypeAdapter(checked)
-
-
-def _checker_of(annotation: Any, range_index: int | None) -> tuple[Any, TypeAdapter]:
-    """The strict type of ``annotation`` under the range ``range_index`` and its validator, one
-    per distinct pair: the zoo's ops share a few dozen argument types among ~800 arguments."""
-    try:
-        hash(annotation)
-    except TypeError:  # an annotation with unhashable metadata: its own validator
-        return _shared_checker.__wrapped__(annotation, range_index)
-    return _shared_checker(annotation, range_index)
 
 
 def _checked_type(annotation: Any, name: str, default: Any) -> tuple[Any, TypeAdapter]:
     """The strict type of an argument with its name's range bounds, unless the op's own default
     is outside them (AugMix's ``depth=-1``, "drawn at random"): a default is a documented value."""
-    range_index = _range_index(name)
-    bounded, adapter = _checker_of(annotation, range_index)
+    range_index = range_index_of(name)
+    bounded, adapter = checker_of(annotation, range_index)
     if default is not _MISSING and range_index is not None:
         try:
             adapter.validate_python(as_spec_data(default))
         except ValueError:  # ValidationError, or a default with no spec form (then no bound to doubt)
-            plain, plain_adapter = _checker_of(annotation, None)
+            plain, plain_adapter = checker_of(annotation, None)
             with contextlib.suppress(ValueError):
                 plain_adapter.validate_python(as_spec_data(default))
                 return plain, plain_adapter
@@ -295,56 +145,8 @@ class OpDef:
     def args_model(self) -> type:
         """The pydantic model of this op's arguments (components typed as ``Component``)."""
         if self._model is None:
-            self._model = _args_model(self)
+            self._model = args_model(self, as_spec_data)
         return self._model
-
-
-#: stands for a component in generated schemas until ``json_schema`` puts the caller's ``$ref``
-_COMPONENT = {"x-graphspec": "component"}
-
-
-def _component_schema(spec: ArgSpec) -> dict:
-    item = {"anyOf": [_COMPONENT, {"type": "null"}]}
-    if spec.component and spec.component_list:
-        schema: dict = {"anyOf": [_COMPONENT, {"type": "array", "items": item}]}
-    elif spec.component_list:
-        schema = {"type": "array", "items": item}
-    else:
-        schema = dict(_COMPONENT)
-    return {"anyOf": [schema, {"type": "null"}]} if spec.nullable else schema
-
-
-def _with_ref(schema: Any, ref: str) -> Any:
-    if isinstance(schema, dict):
-        out = {k: _with_ref(v, ref) for k, v in schema.items() if k != "x-graphspec"}
-        return {**out, "$ref": ref} if schema.get("x-graphspec") == "component" else out
-    if isinstance(schema, list):
-        return [_with_ref(v, ref) for v in schema]
-    return schema
-
-
-class _SpecJsonSchema(GenerateJsonSchema):
-    """A Python-only type (``type``, ``Callable`` inside a dict) has no spec value: in the schema
-    it admits nothing, as validation of spec data admits nothing there."""
-
-    def handle_invalid_for_json_schema(self, schema: Any, error_info: str) -> dict:
-        return {"not": {}, "description": "a Python object: no spec value"}
-
-
-def _args_model(opdef: OpDef) -> type:
-    fields: dict[str, Any] = {}
-    for spec in opdef.args.values():
-        kind = spec.field_type
-        if spec.component or spec.component_list:
-            kind = Annotated[Any, WithJsonSchema(_component_schema(spec))]
-        if spec.required:
-            fields[spec.name] = (kind, ...)
-            continue
-        try:
-            fields[spec.name] = (kind, Field(default=as_spec_data(spec.default)))
-        except ValueError:  # a default with no spec form (a Python object): optional, not shown
-            fields[spec.name] = (kind, Field(default_factory=lambda d=spec.default: d))
-    return create_model(f"{opdef.name}Args", __config__=ConfigDict(extra="forbid", title=opdef.name), **fields)
 
 
 def _type_hints(fn: Callable) -> dict[str, Any]:
@@ -496,15 +298,7 @@ class Registry:
         """JSON Schema of every op's arguments, from the same pydantic models that validate them:
         ``{"ops": {name: object schema of its arguments}, "$defs": {shared definitions}}``.
         Component arguments are ``{"$ref": component_ref}`` (the caller defines it)."""
-        ops: dict[str, dict] = {}
-        defs: dict[str, dict] = {}
-        for op in self.ops():
-            generated = op.args_model.model_json_schema(ref_template="#/$defs/{model}", schema_generator=_SpecJsonSchema)
-            schema = _with_ref(generated, component_ref)
-            defs.update(schema.pop("$defs", {}))
-            schema["description"] = op.doc.split("\n", 1)[0] if op.doc else op.name
-            ops[op.name] = schema
-        return {"ops": ops, "$defs": defs}
+        return ops_json_schema(self.ops(), component_ref)
 
     def load_entry_points(self) -> None:
         """Import the ops that installed packages declare in the ``graphspec.ops`` entry-point group.
@@ -538,51 +332,6 @@ scoped = default.scoped
 check = default.check
 json_schema = default.json_schema
 load_entry_points = default.load_entry_points
-
-
-def python_scalars(value: Any) -> Any:
-    """``value`` with every numpy scalar in it (``np.int64``, ``np.float32``, what ``np.prod``
-    returns; inside tuples, lists and dicts too) as the Python scalar it holds, so that strict
-    validation accepts it as the int / float it is. A numpy bool becomes a bool and a numpy
-    string a str: still no number. numpy itself is not imported (torch does not need it)."""
-    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return type(value)(python_scalars(v) for v in value) if type(value) in (list, tuple) else value
-    if isinstance(value, dict):
-        return {k: python_scalars(v) for k, v in value.items()}
-    return value
-
-
-def require_bool(function: str, **flags: Any) -> None:
-    """``TypeError`` for a flag given something other than True or False (or a numpy bool):
-    ``int8="yes"`` and ``pretrained="no"`` are both true to ``if``, so a string would silently
-    mean yes. Here, below the API and the hub functions, so that both can check their flags."""
-    for name, value in flags.items():
-        numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
-        if not isinstance(value, bool) and not numpy_bool:
-            hint = f" (the string {value!r} is not a bool)" if isinstance(value, str) else ""
-            raise TypeError(f"{function}(): {name} must be True or False, got {type(value).__name__} "
-                            f"{value!r}{hint}")
-
-
-def python_scalar_args(target: Callable) -> Callable:
-    """``target`` (a function, or a class: its ``__init__`` in place) called with the numpy scalars
-    in its arguments as Python scalars (``python_scalars``): what specs and builders get from
-    validation, for ops a Python caller constructs directly (the transforms)."""
-    function = target.__init__ if inspect.isclass(target) else target
-    if getattr(function, "takes_numpy_scalars", False):
-        return target
-
-    @wraps(function)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        return function(*python_scalars(args), **python_scalars(kwargs))
-
-    call.takes_numpy_scalars = True
-    if not inspect.isclass(target):
-        return call
-    target.__init__ = call
-    return target
 
 
 def as_spec_data(value: Any) -> Any:
