@@ -449,19 +449,19 @@ def test_fast_composer_builds_pyyamls_nodes(path):
     it: errors, aliases redefined, deep nesting)."""
     import yaml
 
-    from graphspec.spec import source
+    from graphspec.spec import yaml_compose
 
     text = path.read_text()
-    loader = source._Loader(text)
+    loader = yaml_compose._Loader(text)
     try:
         want = loader.get_single_node()
     except yaml.YAMLError:
-        with pytest.raises((source._Fallback, yaml.YAMLError)):
-            source._fast_compose(text)
+        with pytest.raises((yaml_compose._Fallback, yaml.YAMLError)):
+            yaml_compose._fast_compose(text)
         return
     finally:
         loader.dispose()
-    got = source._fast_compose(text)
+    got = yaml_compose._fast_compose(text)
     assert (got is None) == (want is None)
     if want is not None:
         assert _node_tree(got) == _node_tree(want)

@@ -61,7 +61,7 @@ from graphspec.spec.train import (  # noqa: F401  (the schema, re-exported)
 def inline_references(data: dict, smap, file: str) -> None:
     """Replace each part given by path (or ``{extends: PATH, ...}``) with the spec it names,
     positions kept, so ``--set`` reaches into it. ``SpecError`` when one cannot be read."""
-    from graphspec.spec.source import SourceMap, _merge_over, load_document
+    from graphspec.spec.source import SourceMap, load_document, merge_over
 
     found: list[Diagnostic] = []
     for key, kind in PARTS.items():
@@ -89,7 +89,7 @@ def inline_references(data: dict, smap, file: str) -> None:
         if own is not None:
             child = SourceMap(declared.file, smap.subtree(key))
             child.drop(("extends",))
-            _merge_over(part, pmap, own, child)
+            merge_over(part, pmap, own, child)
         for name in _DROPPED.get(kind, ()):
             part.pop(name, None)
         for name in _RELATIVE_KEYS[kind]:
