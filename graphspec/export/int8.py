@@ -3,6 +3,8 @@ asymmetric uint8 activations: onnxruntime's fast U8S8 kernels on x86; signed int
 measured slower than fp32 there) calibrated on clips, judged against fp32 on held-out clips
 by the cosine similarity of the pre-softmax outputs and top-1 agreement (``compare``, which the
 ExecuTorch int8 flow shares), and refused below a minimum cosine (``Int8Quality.require``).
+Before quantizing, the graph is rewritten exactly into the forms onnxruntime's int8 kernels run
+fast (``onnx_rewrites``).
 
 Only the model's output softmax is stripped for judging: one whose result reaches a graph output
 through nothing but the head's pooling and reshapes (and int8's quantize/dequantize pairs). An
@@ -21,6 +23,7 @@ import numpy as np
 import onnx
 
 from .onnx_export import ExportError, session
+from .onnx_rewrites import hoist_activations
 
 #: the least mean cosine to fp32 on the held-out clips an int8 export may have (``--min-cosine``)
 DEFAULT_MIN_COSINE = 0.99
@@ -58,6 +61,7 @@ def check_min_cosine(min_cosine: float) -> None:
 
 
 def quantize(fp32: bytes, calibration: Sequence[dict[str, np.ndarray]]) -> bytes:
+    """The QDQ int8 model of the fp32 model ``fp32``, calibrated on the feeds ``calibration``."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Reader(CalibrationDataReader):
@@ -69,8 +73,9 @@ def quantize(fp32: bytes, calibration: Sequence[dict[str, np.ndarray]]) -> bytes
 
     with tempfile.TemporaryDirectory() as tmp:
         source, target = os.path.join(tmp, "fp32.onnx"), os.path.join(tmp, "int8.onnx")
-        with open(source, "wb") as f:
-            f.write(fp32)
+        proto = onnx.load_from_string(fp32)
+        hoist_activations(proto)  # a ReLU after a layout change: fused into its conv, not left in float
+        onnx.save(proto, source)
         quantize_static(source, target, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                         weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
                         extra_options={"WeightSymmetric": True, "ActivationSymmetric": False})
