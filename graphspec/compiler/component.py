@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from pydantic import ValidationError
-
 from graphspec import registry
-from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, validation_diagnostics
+from graphspec.spec.errors import Diagnostic, SpecError
 
+from .bind import Binding, bind
 from .ir import PYTHON_OP, Node
 
 
@@ -32,17 +31,17 @@ class Component:
             return Node(PYTHON_OP, meta={"callable": self.pyfn, "call": (args, kwargs), "source": self.source})
         opdef = registry.get(self.op)
         kwargs = {**_positional_to_keywords(opdef, args), **kwargs, **self.preset}
-        values = bind_args(opdef, kwargs, self.source, partial=False)
+        bound = bind(opdef, kwargs, self.source, binding=MODEL_BINDING)
         if opdef.kind == "builder":
-            node = opdef.target(**values)
+            node = opdef.target(**bound.args)
             for sub in node.walk():  # innermost located builder wins: it set these nodes' args
                 if not sub.meta.get("source"):
                     sub.meta["source"] = self.source
                 sub.meta.setdefault("builder", self.op)
             return node
         # a module op's own component arguments are complete sub-modules: expand them now
-        values = {k: _expand_children(v) for k, v in values.items()}
-        return Node(self.op, values, meta={"source": self.source})
+        bound.args = {k: _expand_children(v) for k, v in bound.args.items()}
+        return bound
 
     def __repr__(self) -> str:
         return f"Component({self.op!r}, {self.preset!r})" if self.preset else f"Component({self.op!r})"
@@ -129,61 +128,27 @@ def as_component(value: Any, path: tuple = ()) -> Component | None:
             raise SpecError([Diagnostic("'op' must be a string", path=path + ("op",), code="component")])
         opdef = registry.get_or_raise_at(name, path + ("op",))
         preset = {k: v for k, v in value.items() if k != "op"}
-        return Component(name, bind_args(opdef, preset, path, partial=True), path)
+        return Component(name, bind(opdef, preset, path, binding=MODEL_BINDING, partial=True).args, path)
     if callable(value):
         found = registry.op_for_callable(value)
         if found is not None:
             name, preset = found
-            return Component(name, bind_args(registry.get(name), preset, path, partial=True), path)
+            return Component(name, bind(registry.get(name), preset, path, binding=MODEL_BINDING, partial=True).args,
+                             path)
         return Component(PYTHON_OP, {}, path, pyfn=value)
     raise SpecError([Diagnostic(f"expected a component (an op name or {{op: ...}}), got {value!r}", path=path)])
 
 
-def bind_args(opdef: registry.OpDef, raw: dict[str, Any], path: tuple, *, partial: bool) -> dict[str, Any]:
-    """Validate arguments of ``opdef`` (types, unknown and missing names); all problems are
-    collected into one ``SpecError``. ``partial`` allows required arguments to be missing
-    (a preset such as ``{op: BatchNorm3d, eps: 0.001}`` that a builder completes)."""
-    found: list[Diagnostic] = []
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        spec = opdef.args.get(key)
-        if spec is None:
-            found.append(
-                Diagnostic(
-                    f"{opdef.name} has no argument {key!r}",
-                    path=path + (key,),
-                    hint=did_you_mean(key, opdef.args),
-                    code="unknown-arg",
-                )
-            )
-            continue
-        try:
-            values[key] = _validate_value(spec, value, path + (key,))
-        except SpecError as err:
-            found.extend(err.diagnostics)
-    if not partial:
-        for key, spec in opdef.args.items():
-            if key not in values and key not in raw:
-                if spec.required:
-                    found.append(Diagnostic(f"{opdef.name} needs argument {key!r}", path=path, code="missing-arg"))
-                else:
-                    try:  # a default has no key of its own in the spec: errors point at the call
-                        values[key] = _validate_value(spec, spec.default, path)
-                    except SpecError:  # defaults are trusted as written by the op's author
-                        values[key] = spec.default
-    if found:
-        raise SpecError(found)
-    # the op's own argument order, not the spec's key order: sub-modules are registered (and
-    # state_dict keys listed) in constructor order, whatever order a spec writes them in
-    return {key: values[key] for key in opdef.args if key in values}
+class _ModelBinding(Binding):
+    """A model's component argument is a ``Component``: the builder that receives it calls it."""
 
-
-def _validate_value(spec: registry.ArgSpec, value: Any, path: tuple) -> Any:
-    if spec.component_list and isinstance(value, (list, tuple)):
-        return [as_component(v, path + (i,)) for i, v in enumerate(value)]
-    if spec.component or spec.component_list:
+    def component(self, value: Any, path: tuple) -> Component | None:
         return as_component(value, path)
-    try:
-        return spec.validate(value)
-    except ValidationError as err:
-        raise SpecError(validation_diagnostics(err.errors(), value, path)) from None
+
+    def components(self, value: Any, path: tuple) -> Any:
+        if isinstance(value, (list, tuple)):
+            return [as_component(v, path + (i,)) for i, v in enumerate(value)]
+        return as_component(value, path)
+
+
+MODEL_BINDING = _ModelBinding()

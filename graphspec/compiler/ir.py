@@ -46,6 +46,13 @@ class Node:
         return self.path or "the model"
 
     @property
+    def given(self) -> dict[str, Any]:
+        """The arguments its spec (or a builder's call) wrote, without the defaults the binder
+        filled in (``compiler.bind``); a node a pass made has all its arguments given."""
+        written = self.meta.get("given")
+        return dict(self.args) if written is None else {key: self.args[key] for key in written if key in self.args}
+
+    @property
     def source(self) -> tuple:
         """The spec key path whose component produced this node (for error locations)."""
         return self.meta.get("source", ())

@@ -40,12 +40,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import torch.utils.data
-from pydantic import ValidationError
-
 from graphspec import registry
+from graphspec.compiler.bind import Binding, bind, construct
+from graphspec.compiler.ir import Node
 from graphspec.spec.compiled import Compiled, blocking
 from graphspec.spec.document import DataSpec
-from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, format_path, validation_diagnostics
+from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, format_path
 from graphspec.spec.source import SourceMap
 
 from .errors import BadVideoError
@@ -60,29 +60,37 @@ _SUPPLIED = ("clip_sampler", "transform", "seed")
 PATH_ARG = re.compile(r"(_path|_file|_prefix)$")
 
 
-@dataclass
-class ObjectCall:
-    """A validated ``object`` op call: build it with ``call(**extra)``."""
+class _DataBinding(Binding):
+    """A data spec's component argument is another object op (``TimeStampClipSampler``'s
+    ``clip_sampler``); a ``video_sampler`` is named (``RandomSampler``); list-of-callable arguments
+    are Python-only."""
 
-    op: str
-    args: dict
-    path: tuple
+    def __init__(self, opdef: registry.OpDef) -> None:
+        self.opdef = opdef
 
-    def accepts(self, name: str) -> bool:
-        return name in registry.get(self.op).args
+    def component(self, value: Any, path: tuple) -> Node:
+        return bind_object(value, path)
 
-    def declares(self, trait: str) -> bool:
-        """Whether the op declares ``trait`` (one of ``graphspec.data.traits``)."""
-        return trait in registry.get(self.op).traits
+    def components(self, value: Any, path: tuple) -> Any:
+        raise SpecError([Diagnostic(f"{self.opdef.name}.{path[-1]} takes a list of callables, which a data spec "
+                                    "does not set", path=path, code="schema")])
 
-    def call(self, **extra: Any) -> Any:
-        args = {k: v.call() if isinstance(v, ObjectCall) else v for k, v in self.args.items()}
-        return registry.get(self.op).target(**args, **extra)
+    def plain(self, spec: registry.ArgSpec, value: Any, path: tuple) -> Any:
+        if spec.name != "video_sampler" or not isinstance(value, str):
+            return super().plain(spec, value, path)
+        if value not in VIDEO_SAMPLERS:
+            raise SpecError([Diagnostic(f"unknown video sampler {value!r} (known: {', '.join(VIDEO_SAMPLERS)})",
+                                        path=path, hint=did_you_mean(value, VIDEO_SAMPLERS), code="schema")])
+        return VIDEO_SAMPLERS[value]
+
+    def missing_hint(self, key: str) -> str | None:
+        return f"set it with the top-level {key!r} key" if key in _SUPPLIED else None
 
 
-def bind_object(data: Any, path: tuple, supplied: frozenset = frozenset()) -> ObjectCall:
-    """An ``object`` op (``Name`` or ``{op: Name, ...args}``) with plain-value arguments checked
-    against its signature; ``supplied`` arguments come from elsewhere in the spec."""
+def bind_object(data: Any, path: tuple, supplied: frozenset = frozenset()) -> Node:
+    """An ``object`` op (``Name`` or ``{op: Name, ...arguments}``) with its arguments checked
+    against its signature (``compiler.bind``); ``supplied`` arguments come from elsewhere in the
+    spec. ``construct`` makes the object from the arguments written."""
     if isinstance(data, str):
         name, raw, op_path = data, {}, path
     elif isinstance(data, dict) and isinstance(data.get("op"), str):
@@ -95,42 +103,16 @@ def bind_object(data: Any, path: tuple, supplied: frozenset = frozenset()) -> Ob
         objects = [n for n in registry.names() if registry.get(n).kind == "object"]
         raise SpecError([Diagnostic(f"{name} is a {opdef.kind} op, not a dataset or sampler", path=op_path,
                                     hint=did_you_mean(name, objects), code="component")])
-    found, args = [], {}
-    for key, value in raw.items():
-        where = path + (key,)
-        spec = opdef.args.get(key)
-        if spec is None:
-            found.append(Diagnostic(f"{name} has no argument {key!r}", path=where,
-                                    hint=did_you_mean(key, opdef.args), code="unknown-arg"))
-        elif key in supplied:
-            found.append(Diagnostic(f"{key!r} is set by the spec's top-level {key!r} key", path=where,
-                                    code="schema"))
-        elif key == "video_sampler" and isinstance(value, str):
-            if value in VIDEO_SAMPLERS:
-                args[key] = VIDEO_SAMPLERS[value]
-            else:
-                found.append(Diagnostic(f"unknown video sampler {value!r} (known: {', '.join(VIDEO_SAMPLERS)})",
-                                        path=where, hint=did_you_mean(value, VIDEO_SAMPLERS), code="schema"))
-        elif spec.component_list:
-            found.append(Diagnostic(f"{name}.{key} takes a list of callables, which a data spec does not set",
-                                    path=where, code="schema"))
-        elif spec.component:  # another object op (TimeStampClipSampler's clip_sampler)
-            try:
-                args[key] = bind_object(value, where)
-            except SpecError as err:
-                found += err.diagnostics
-        else:
-            try:
-                args[key] = spec.validate(value)
-            except ValidationError as err:
-                found += validation_diagnostics(err.errors(), value, where)
-    for key, spec in opdef.args.items():
-        if spec.required and key not in raw and key not in supplied:
-            hint = f"set it with the top-level {key!r} key" if key in _SUPPLIED else None
-            found.append(Diagnostic(f"{name} needs argument {key!r}", path=path, hint=hint, code="missing-arg"))
-    if found:
-        raise SpecError(found)
-    return ObjectCall(name, args, path)
+    return bind(opdef, raw, path, binding=_DataBinding(opdef), supplied=supplied)
+
+
+def _accepts(node: Node, name: str) -> bool:
+    return name in registry.get(node.op).args
+
+
+def _declares(node: Node, trait: str) -> bool:
+    """Whether the node's op declares ``trait`` (one of ``graphspec.data.traits``)."""
+    return trait in registry.get(node.op).traits
 
 
 @dataclass
@@ -141,8 +123,9 @@ class CompiledData(Compiled):
     data: dict
     smap: Optional[SourceMap]
     file: str
-    dataset_call: Optional[ObjectCall] = None
-    sampler_call: Optional[ObjectCall] = None
+    #: the dataset's and the clip sampler's bound op calls (IR nodes, ``compiler.bind``)
+    dataset_call: Optional[Node] = None
+    sampler_call: Optional[Node] = None
     transform: Any = None  # a CompiledTransform
     model: Any = None  # a compiled model spec
     #: dataset arguments derived from the transform (``frames_per_clip``, ``video_dtype``)
@@ -159,8 +142,8 @@ class CompiledData(Compiled):
             raise SpecError(missing)
         extra: dict[str, Any] = dict(self.derived)
         if self.sampler_call is not None:
-            extra["clip_sampler"] = self.sampler_call.call()
-        seeds_samples = self.dataset_call.declares(PER_SAMPLE_SEEDS)
+            extra["clip_sampler"] = construct(self.sampler_call)
+        seeds_samples = _declares(self.dataset_call, PER_SAMPLE_SEEDS)
         if self.transform is not None:
             extra["transform"] = self.transform.build(seeded=not seeds_samples)
         seed = self.spec.seed
@@ -169,9 +152,9 @@ class CompiledData(Compiled):
         if seed is not None:
             extra["seed"] = seed
         try:
-            dataset = self.dataset_call.call(**extra)
+            dataset = construct(self.dataset_call, **extra)
         except (FileNotFoundError, NotADirectoryError, ValueError) as err:  # the data is not where the spec says
-            path = self.dataset_call.path + (("data_path",) if "data_path" in self.dataset_call.args else ())
+            path = self.dataset_call.source + (("data_path",) if "data_path" in self.dataset_call.given else ())
             raise SpecError([Diagnostic(f"cannot read the dataset: {err}", path=path, code="data", unusable=True,
                                         location=self.smap.locate(path) if self.smap else None,
                                         hint="point it at the data with --set dataset.data_path=...")]) from None
@@ -194,7 +177,7 @@ class CompiledData(Compiled):
         if getattr(dataset, "_bad_policy", "skip") == "strict":
             found = []
             for problem in bad:
-                where = self.dataset_call.path + (problem.arg,)
+                where = self.dataset_call.source + (problem.arg,)
                 others = len(problem.videos) - 1
                 more = f" (and {others} more video{'s' if others > 1 else ''})" if others else ""
                 found.append(Diagnostic(f"{problem.videos[0]}{more}: {problem.reason}", path=where, code="data",
@@ -209,14 +192,14 @@ class CompiledData(Compiled):
         """An unusable finding per path argument whose file or folder is not there (a prefix
         must be a folder), naming the resolved path."""
         found = []
-        for key, value in self.dataset_call.args.items():
+        for key, value in self.dataset_call.given.items():
             if not (PATH_ARG.search(key) and isinstance(value, str) and value):
                 continue
             folder = key.endswith("_prefix")
             if os.path.isdir(value) if folder else os.path.exists(value):
                 continue
             what = "folder" if folder else "file or folder"
-            where = self.dataset_call.path + (key,)
+            where = self.dataset_call.source + (key,)
             found.append(Diagnostic(f"no such {what}: {value}", path=where, code="data", unusable=True,
                                     location=self.smap.locate(where) if self.smap else None,
                                     hint=f"point it at the data with --set {format_path(where)}=..."))
@@ -264,10 +247,10 @@ def resolve_path(file: str, relative: str, smap: Optional[SourceMap] = None, key
     return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(base)), relative))
 
 
-def _resolve_data_paths(call: ObjectCall, file: str, smap: Optional[SourceMap]) -> None:
-    for key, value in call.args.items():
+def _resolve_data_paths(call: Node, file: str, smap: Optional[SourceMap]) -> None:
+    for key, value in call.given.items():
         if PATH_ARG.search(key) and isinstance(value, str) and value:
-            call.args[key] = resolve_path(file, os.path.expanduser(value), smap, call.path + (key,))
+            call.args[key] = resolve_path(file, os.path.expanduser(value), smap, call.source + (key,))
 
 
 def _compile_referenced(result: "CompiledData", key: str, file: str, smap: Optional[SourceMap]) -> Any:
@@ -330,27 +313,27 @@ def _derive_from_transform(result: CompiledData) -> None:
     if call is None or transform is None or transform.root is None:
         return
     leading = _leading_video_subsample(transform.root)
-    if leading is not None and call.declares(UNIFORM_FRAMES_PER_CLIP) and "frames_per_clip" not in call.args:
+    if leading is not None and _declares(call, UNIFORM_FRAMES_PER_CLIP) and "frames_per_clip" not in call.given:
         result.derived["frames_per_clip"] = leading
     declared = transform.inputs.get("video")
     dtype = getattr(declared, "dtype", None)
-    if dtype in ("uint8", "float32") and call.accepts("video_dtype"):
-        given = call.args.get("video_dtype")
+    if dtype in ("uint8", "float32") and _accepts(call, "video_dtype"):
+        given = call.given.get("video_dtype")
         if given is None:
             result.derived["video_dtype"] = dtype
         elif given != dtype:
             result.diagnostics.append(Diagnostic(f"the dataset gives {given} clips, the transform takes {dtype}",
-                                                 path=call.path + ("video_dtype",), code="fit"))
+                                                 path=call.source + ("video_dtype",), code="fit"))
 
 
 def _leading_video_subsample(node: Any) -> Optional[int]:
     """``n`` when the transform starts by subsampling the ``video`` key to ``n`` frames."""
     while node is not None:
         if node.op == "Compose":
-            children = node.children.get("transforms") or []
+            children = node.args.get("transforms") or []
             node = children[0] if children else None
         elif node.op == "ApplyTransformToKey" and node.args.get("key") == "video":
-            node = node.children.get("transform")
+            node = node.args.get("transform")
         elif node.op == "UniformTemporalSubsample":
             return node.args.get("num_samples")
         else:
@@ -390,7 +373,7 @@ def compile_document(spec: DataSpec, data: dict, smap: Optional[SourceMap], file
         _resolve_data_paths(result.dataset_call, file, smap)
     except SpecError as err:
         result.diagnostics += err.diagnostics
-    if spec.seed is not None and result.dataset_call is not None and not result.dataset_call.accepts("seed"):
+    if spec.seed is not None and result.dataset_call is not None and not _accepts(result.dataset_call, "seed"):
         result.diagnostics.append(Diagnostic(
             f"{result.dataset_call.op} takes no seed: its clips have no random choice to seed", path=("seed",),
             hint="remove 'seed:'; a random transform takes its own 'seed:' (in the transform spec)", code="schema"))

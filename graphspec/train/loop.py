@@ -24,7 +24,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from graphspec import registry
 from graphspec.spec.errors import Diagnostic, SpecError, format_path
+from graphspec.transforms.spec import build as build_transform
 
 from . import checkpoint as ckpt
 from .distributed import World, any_rank, all_sum, setup, teardown
@@ -107,7 +109,7 @@ class Trainer:
         model = result.model.lower()
         self.report: list[str] = []
         if spec.init is not None and not resuming:  # (a resumed run's weights are in its checkpoint)
-            from graphspec.export.weights import WeightsError
+            from graphspec.checkpoints import WeightsError
 
             try:
                 self.report = ckpt.init_weights(model, checkpoint_path(result), spec.init.reinit_mismatched)
@@ -139,7 +141,7 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.scaler = torch.amp.GradScaler(world.device.type, enabled=spec.precision == "fp16")
         self.loss_fn = _loss(spec.loss)
-        self.mix = result.mix.build() if result.mix is not None else None
+        self.mix = build_transform(result.mix) if result.mix is not None else None
         self.epoch, self.step, self.batches_in_epoch = 0, 0, 0
         self.classes = result.classes
 
@@ -147,7 +149,8 @@ class Trainer:
     def _loader(self, phase: str) -> torch.utils.data.DataLoader:
         part = self.result.parts[phase]
         update: dict[str, Any] = {"loader": part.spec.loader.model_copy(update={"batch_size": self.micro_batch})}
-        if part.spec.seed is None and part.dataset_call is not None and part.dataset_call.accepts("seed"):
+        dataset_op = registry.get(part.dataset_call.op) if part.dataset_call is not None else None
+        if part.spec.seed is None and dataset_op is not None and "seed" in dataset_op.args:
             # the recipe's seed: the clips (order, choice, augmentation) are a function of (seed, epoch),
             # the same on every rank and after a resume
             update["seed"] = self.spec.seed
@@ -289,7 +292,7 @@ class Trainer:
         return ckpt.save(self.run_dir, self.step, state, self.spec.checkpoint.keep_last)
 
     def restore(self, path: Path) -> None:
-        from graphspec.export.weights import WeightsError
+        from graphspec.checkpoints import WeightsError
 
         try:
             state = ckpt.load(path)

@@ -136,7 +136,7 @@ class CompiledTrain(Compiled):
     model: Any = None  # the model spec compiled as declared
     models: dict = field(default_factory=dict)  # phase -> compiled model (the size it runs at)
     parts: dict = field(default_factory=dict)  # phase -> CompiledData
-    mix: Any = None  # a TransformNode
+    mix: Any = None  # the mix's transform node (graphspec.transforms.spec.parse)
     classes: Optional[int] = None  # the model's output classes (supervised)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -213,7 +213,7 @@ def compile_document(spec: TrainSpec, data: dict, smap, file: str) -> CompiledTr
 
 
 def _compile_mix(mix: Any, found: list) -> Any:
-    from graphspec.transforms.spec import parse
+    from graphspec.transforms.spec import build, parse
 
     try:
         node = parse(mix, ("mix",))
@@ -225,7 +225,7 @@ def _compile_mix(mix: Any, found: list) -> Any:
                               "schema"))
         return None
     try:
-        node.build()
+        build(node)
     except SpecError as err:
         found += err.diagnostics
     return node

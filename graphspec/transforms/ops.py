@@ -97,7 +97,7 @@ def _random_resized_crop(node, value, ctx):
 
 
 def _op_sampler(node, value, ctx):
-    outs = [ctx.run(child, value) for child in node.children["transforms_list"]]
+    outs = [ctx.run(child, value) for child in node.args["transforms_list"]]
     out = R.same_layout(outs, node.op)
     if node.args["num_sample_op"] > 1 and out != value:
         raise R.LayoutError(f"{node.op}: drawing {node.args['num_sample_op']} transforms needs transforms that "
@@ -108,7 +108,7 @@ def _op_sampler(node, value, ctx):
 def _apply_to_key(node, value, ctx):
     key = node.args["key"]
     found = R.clip(value, node.op, key)
-    return {**found, key: ctx.run(node.children["transform"], found[key])}
+    return {**found, key: ctx.run(node.args["transform"], found[key])}
 
 
 def _remove_key(node, value, ctx):
@@ -121,7 +121,7 @@ def _remove_key(node, value, ctx):
 
 
 def _compose(node, value, ctx):
-    for child in node.children["transforms"]:
+    for child in node.args["transforms"]:
         value = ctx.run(child, value)
     return value
 
@@ -156,7 +156,7 @@ def _resize(node, value, ctx):
 
 
 def _multi_view(node, value, ctx):
-    return [ctx.run(node.children["transform"], value) for _ in range(node.args["num_views"])]
+    return [ctx.run(node.args["transform"], value) for _ in range(node.args["num_views"])]
 
 
 def _identity(node, value, ctx):

@@ -29,6 +29,8 @@ import torch
 from pydantic import TypeAdapter, ValidationError
 
 from graphspec import registry
+from graphspec.compiler.bind import Binding, bind, construct
+from graphspec.compiler.ir import Node
 from graphspec.spec.compiled import Compiled, blocking
 from graphspec.spec.document import ClipValueDecl, TransformSpec, VideoDecl
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, validation_diagnostics
@@ -42,37 +44,39 @@ from . import rules as R
 _TRANSFORM_KINDS = ("module", "object")
 
 
-@dataclass
-class TransformNode:
-    """One op of a transform spec: its validated arguments (``given`` as written, ``args`` with
-    the defaults), its child transforms and its spec key path."""
+class _TransformBinding(Binding):
+    """A transform's component argument is the child transform (or, for a list argument, each
+    of them; one transform where a list is taken is a list of one), every problem collected."""
 
-    op: str
-    given: dict
-    args: dict
-    children: dict = field(default_factory=dict)
-    path: tuple = ()
+    def component(self, value: Any, path: tuple) -> Node:
+        return parse(value, path)
 
-    def build(self) -> Callable:
-        """The transform object; a constructor's refusal (``min_size > max_size``, ...) is a
-        ``SpecError`` located at this op."""
-        kwargs = dict(self.given)
-        for name, child in self.children.items():
-            kwargs[name] = [c.build() for c in child] if isinstance(child, list) else child.build()
-        try:
-            return registry.get(self.op).target(**kwargs)
-        except (ValueError, TypeError) as err:
-            raise SpecError([Diagnostic(str(err) or type(err).__name__, path=self.path, code="build")]) from None
+    def components(self, value: Any, path: tuple) -> list[Node]:
+        items, problems = _parse_list(value if isinstance(value, list) else [value], path)
+        if problems:
+            raise SpecError(problems)
+        return items
 
 
-def parse(data: Any, path: tuple) -> TransformNode:
+TRANSFORM_BINDING = _TransformBinding()
+
+
+def build(node: Node) -> Callable:
+    """The transform object of a parsed transform; a constructor's refusal (``min_size >
+    max_size``, ...) is a ``SpecError`` located at the op that refused."""
+    return construct(node, refusals=(ValueError, TypeError))
+
+
+def parse(data: Any, path: tuple) -> Node:
     """A transform component from spec data: an op name, ``{op: NAME, ...args}`` or a list
-    (applied in order, a ``Compose``). ``SpecError`` with every problem found."""
+    (applied in order, a ``Compose``), as an IR node (``compiler.bind``); ``SpecError`` with
+    every problem found."""
     if isinstance(data, list):
         children, found = _parse_list(data, path)
         if found:
             raise SpecError(found)
-        return TransformNode("Compose", {}, {"transforms": children}, {"transforms": children}, path)
+        # the list is the Compose's one argument, written at the list itself
+        return Node("Compose", {"transforms": children}, meta={"source": path, "given": ("transforms",)})
     if isinstance(data, str):
         name, raw = data, {}
     elif isinstance(data, dict) and isinstance(data.get("op"), str):
@@ -88,7 +92,7 @@ def parse(data: Any, path: tuple) -> TransformNode:
     if opdef.kind not in _TRANSFORM_KINDS and ops.layout_rule(name) is None:
         raise SpecError([Diagnostic(f"{name} is a {opdef.kind} op (it makes models), not a transform",
                                     path=path, code="component")])
-    return _bind(opdef, raw, path)
+    return bind(opdef, raw, path, binding=TRANSFORM_BINDING)
 
 
 def _parse_list(items: list, path: tuple) -> tuple[list, list]:
@@ -101,52 +105,17 @@ def _parse_list(items: list, path: tuple) -> tuple[list, list]:
     return children, found
 
 
-def _bind(opdef: registry.OpDef, raw: dict, path: tuple) -> TransformNode:
-    found: list[Diagnostic] = []
-    given, children = {}, {}
-    for key, value in raw.items():
-        spec = opdef.args.get(key)
-        where = path + (key,)
-        if spec is None:
-            found.append(Diagnostic(f"{opdef.name} has no argument {key!r}", path=where,
-                                    hint=did_you_mean(key, opdef.args), code="unknown-arg"))
-            continue
-        try:
-            if spec.component_list:
-                items, problems = _parse_list(value if isinstance(value, list) else [value], where)
-                if problems:
-                    raise SpecError(problems)
-                children[key] = items
-            elif spec.component:
-                children[key] = parse(value, where)
-            else:
-                given[key] = spec.validate(value)
-        except SpecError as err:
-            found += err.diagnostics
-        except ValueError as err:  # pydantic's ValidationError
-            errors = err.errors() if hasattr(err, "errors") else [{"msg": str(err), "input": value}]
-            found += validation_diagnostics(errors, value, where)
-    for key, spec in opdef.args.items():
-        if spec.required and key not in raw:
-            found.append(Diagnostic(f"{opdef.name} needs argument {key!r}", path=path, code="missing-arg"))
-    if found:
-        raise SpecError(found)
-    defaults = {k: s.default for k, s in opdef.args.items() if not s.required}
-    args = {**defaults, **given, **children}
-    return TransformNode(opdef.name, given, args, children, path)
-
-
 class _Inference:
     """Runs the layout rules over a parsed transform; collects located findings."""
 
     def __init__(self) -> None:
         self.diagnostics: list[Diagnostic] = []
 
-    def warn(self, node: TransformNode, message: str, arg: str | None = None, hint: str | None = None) -> None:
+    def warn(self, node: Node, message: str, arg: str | None = None, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(message, path=_at_arg(node, arg), severity="warning", hint=hint,
                                            code="layout"))
 
-    def run(self, node: TransformNode, value: R.Value) -> R.Value:
+    def run(self, node: Node, value: R.Value) -> R.Value:
         if isinstance(value, R.Unchecked):
             return value
         rule = ops.layout_rule(node.op)
@@ -160,8 +129,8 @@ class _Inference:
             return value if err.skip else R.Unchecked()  # go on where the op can be skipped
 
 
-def _at_arg(node: TransformNode, arg: str | None) -> tuple:
-    return node.path + (arg,) if arg is not None and arg in node.given else node.path
+def _at_arg(node: Node, arg: str | None) -> tuple:
+    return node.source + (arg,) if arg is not None and arg in node.given else node.source
 
 
 def video_type(decl: VideoDecl) -> R.VideoType:
@@ -185,7 +154,7 @@ class CompiledTransform(Compiled):
     file: str
     name: str = "transform"
     seed: int | None = None
-    root: TransformNode | None = None
+    root: Node | None = None
     inputs: dict[str, R.Value] = field(default_factory=dict)
     #: each output key's static layout (``VideoType``, a list of them, or ``Opaque``)
     outputs: dict[str, R.Value] = field(default_factory=dict)
@@ -200,7 +169,7 @@ class CompiledTransform(Compiled):
         errors = blocking(self.diagnostics)
         if errors or self.root is None:
             raise SpecError(errors or [Diagnostic("the transform could not be compiled", path=("transform",))])
-        transform = self.root.build()
+        transform = build(self.root)
         seed = self.seed if seed is None else seed
         return transform if seed is None or not seeded else Seeded(transform, seed)
 
@@ -268,7 +237,7 @@ def _infer(result: CompiledTransform, declared: dict, transform: Any, path: tupl
     result.inputs = {key: _declared(decl) for key, decl in declared.items()}
     result.root = parse(transform, path)  # SpecError: unknown ops, bad arguments
     try:  # constructors check what the argument types cannot (transforms are cheap to make)
-        result.root.build()
+        build(result.root)
     except SpecError as err:
         result.diagnostics += err.diagnostics
     ctx = _Inference()
@@ -331,7 +300,7 @@ def check_fits(transform: CompiledTransform, model: Any) -> list[Diagnostic]:
             continue
         found += _fit(transform.outputs[key], want, f"{transform.name}: output {key!r}", f"model input {name!r}")
     for d in found:
-        d.path = transform.root.path if transform.root is not None else d.path
+        d.path = transform.root.source if transform.root is not None else d.path
         d.location = d.location or (transform.smap.locate(d.path) if transform.smap is not None else None)
     return found
 
