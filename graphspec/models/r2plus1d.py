@@ -6,7 +6,7 @@ norm and activation, then a spatial (1 x kh x kw) convolution.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Tuple, Union
+from typing import Any, Callable, Optional, Tuple, Union
 
 import torch.nn as nn
 
@@ -24,28 +24,11 @@ Triple = Tuple[int, int, int]
 PerStage = Tuple[Triple, ...]
 
 
-@builder
-def create_2plus1d_bottleneck_block(
-    *,
-    dim_in: int,
-    dim_inner: int,
-    dim_out: int,
-    conv_a_kernel_size: Triple = (1, 1, 1),
-    conv_a_stride: Triple = (1, 1, 1),
-    conv_a_padding: Triple = (0, 0, 0),
-    conv_a: Callable = nn.Conv3d,
-    conv_b_kernel_size: Triple = (3, 3, 3),
-    conv_b_stride: Triple = (2, 2, 2),
-    conv_b_padding: Triple = (1, 1, 1),
-    conv_b_num_groups: int = 1,
-    conv_b_dilation: Triple = (1, 1, 1),
-    conv_b: Callable = create_conv_2plus1d,
-    conv_c: Callable = nn.Conv3d,
-    norm: Optional[Callable] = nn.BatchNorm3d,
-    norm_eps: float = 1e-5,
-    norm_momentum: float = 0.1,
-    activation: Optional[Callable] = nn.ReLU,
-) -> Node:
+@builder(signature_of=create_bottleneck_block, defaults=dict(
+    conv_a_kernel_size=(1, 1, 1), conv_a_stride=(1, 1, 1), conv_a_padding=(0, 0, 0), conv_b_kernel_size=(3, 3, 3),
+    conv_b_stride=(2, 2, 2), conv_b_padding=(1, 1, 1), conv_b=create_conv_2plus1d,
+))
+def create_2plus1d_bottleneck_block(*, conv_b, norm, norm_eps, norm_momentum, activation, **arguments: Any) -> Node:
     """Bottleneck whose conv_b is a (2+1)D convolution (``Conv2plus1d``) with its own norm and
     activation between the temporal and the spatial convolution.
 
@@ -55,13 +38,8 @@ def create_2plus1d_bottleneck_block(
     conv_2plus1d = Component("create_conv_2plus1d", dict(
         norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum, activation=activation,
     ))
-    return create_bottleneck_block.node(
-        dim_in=dim_in, dim_inner=dim_inner, dim_out=dim_out, conv_a_kernel_size=conv_a_kernel_size,
-        conv_a_stride=conv_a_stride, conv_a_padding=conv_a_padding, conv_a=conv_a,
-        conv_b_kernel_size=conv_b_kernel_size, conv_b_stride=conv_b_stride, conv_b_padding=conv_b_padding,
-        conv_b_num_groups=conv_b_num_groups, conv_b_dilation=conv_b_dilation, conv_b=conv_2plus1d,
-        conv_c=conv_c, norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum, activation=activation,
-    )
+    return create_bottleneck_block.node(conv_b=conv_2plus1d, norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum,
+                                        activation=activation, **arguments)
 
 
 @builder

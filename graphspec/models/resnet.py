@@ -60,27 +60,12 @@ def create_bottleneck_block(
     ))
 
 
-@builder
+@builder(signature_of=create_bottleneck_block,
+         defaults=dict(conv_b_kernel_size=(1, 1, 1), conv_b_stride=(1, 1, 1), conv_b_padding=(0, 0, 0)))
 def create_acoustic_bottleneck_block(
-    *,
-    dim_in: int,
-    dim_inner: int,
-    dim_out: int,
-    conv_a_kernel_size: Triple = (3, 1, 1),
-    conv_a_stride: Triple = (2, 1, 1),
-    conv_a_padding: Triple = (1, 0, 0),
-    conv_a: Callable = nn.Conv3d,
-    conv_b_kernel_size: Triple = (1, 1, 1),
-    conv_b_stride: Triple = (1, 1, 1),
-    conv_b_padding: Triple = (0, 0, 0),
-    conv_b_num_groups: int = 1,
-    conv_b_dilation: Triple = (1, 1, 1),
-    conv_b: Callable = nn.Conv3d,
-    conv_c: Callable = nn.Conv3d,
-    norm: Optional[Callable] = nn.BatchNorm3d,
-    norm_eps: float = 1e-5,
-    norm_momentum: float = 0.1,
-    activation: Optional[Callable] = nn.ReLU,
+    *, dim_in, dim_inner, dim_out, conv_a_kernel_size, conv_a_stride, conv_a_padding, conv_a, conv_b_kernel_size,
+    conv_b_stride, conv_b_padding, conv_b_num_groups, conv_b_dilation, conv_b, conv_c, norm, norm_eps, norm_momentum,
+    activation,
 ) -> Node:
     """Acoustic bottleneck: conv_b split into a frequency (1 x k_h x k_w) and a temporal (k_t x 1 x 1)
     convolution, in that order (``conv_b.0``, ``conv_b.1`` as in PyTorchVideo's checkpoints), summed."""
@@ -112,32 +97,12 @@ def _stride_product(a: Sequence[int], b: Sequence[int]) -> tuple:
     return tuple(x * y for x, y in zip(a, b))
 
 
-@builder(arg_types={"branch_fusion": Any})
+@builder(arg_types={"branch_fusion": Any}, signature_of=create_bottleneck_block, drop=("activation",))
 def create_res_block(
-    *,
-    dim_in: int,
-    dim_inner: int,
-    dim_out: int,
-    bottleneck: Callable,
-    use_shortcut: bool = False,
-    branch_fusion: Any = "sum",
-    conv_a_kernel_size: Triple = (3, 1, 1),
-    conv_a_stride: Triple = (2, 1, 1),
-    conv_a_padding: Triple = (1, 0, 0),
-    conv_a: Callable = nn.Conv3d,
-    conv_b_kernel_size: Triple = (1, 3, 3),
-    conv_b_stride: Triple = (1, 2, 2),
-    conv_b_padding: Triple = (0, 1, 1),
-    conv_b_num_groups: int = 1,
-    conv_b_dilation: Triple = (1, 1, 1),
-    conv_b: Callable = nn.Conv3d,
-    conv_c: Callable = nn.Conv3d,
-    conv_skip: Callable = nn.Conv3d,
-    norm: Optional[Callable] = nn.BatchNorm3d,
-    norm_eps: float = 1e-5,
-    norm_momentum: float = 0.1,
-    activation_bottleneck: Optional[Callable] = nn.ReLU,
-    activation_block: Optional[Callable] = nn.ReLU,
+    *, dim_in, dim_out, bottleneck: Callable, use_shortcut: bool = False, branch_fusion: Any = "sum",
+    conv_a_stride, conv_b_stride, conv_c, conv_skip: Callable = nn.Conv3d, norm, norm_eps, norm_momentum,
+    activation_bottleneck: Optional[Callable] = nn.ReLU, activation_block: Optional[Callable] = nn.ReLU,
+    **bottleneck_arguments: Any,
 ) -> Node:
     """Residual block around a bottleneck; a 1x1x1 projection shortcut when shapes change."""
     skip_stride = _stride_product(conv_a_stride, conv_b_stride)
@@ -147,13 +112,9 @@ def create_res_block(
                                stride=skip_stride, bias=False) if needs_projection else None,
         branch1_norm=norm_node(norm, dim_out, norm_eps, norm_momentum) if needs_projection else None,
         branch2=bottleneck(
-            dim_in=dim_in, dim_inner=dim_inner, dim_out=dim_out,
-            conv_a_kernel_size=conv_a_kernel_size, conv_a_stride=conv_a_stride,
-            conv_a_padding=conv_a_padding, conv_a=conv_a,
-            conv_b_kernel_size=conv_b_kernel_size, conv_b_stride=conv_b_stride,
-            conv_b_padding=conv_b_padding, conv_b_num_groups=conv_b_num_groups,
-            conv_b_dilation=conv_b_dilation, conv_b=conv_b, conv_c=conv_c,
-            norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum, activation=activation_bottleneck,
+            dim_in=dim_in, dim_out=dim_out, conv_a_stride=conv_a_stride, conv_b_stride=conv_b_stride,
+            conv_c=conv_c, norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum,
+            activation=activation_bottleneck, **bottleneck_arguments,
         ),
         activation=optional(activation_block),
         branch_fusion=branch_fusion,
@@ -168,44 +129,22 @@ def repeat_to_depth(value: Sequence, depth: int) -> list:
     return (items * depth)[:depth]
 
 
-@builder
+@builder(signature_of=create_bottleneck_block)
 def create_res_stage(
-    *,
-    depth: int,
-    dim_in: int,
-    dim_inner: int,
-    dim_out: int,
-    bottleneck: Callable,
-    conv_a_kernel_size: Union[Triple, Tuple[Triple, ...]] = (3, 1, 1),
-    conv_a_stride: Triple = (2, 1, 1),
-    conv_a_padding: Union[Triple, Tuple[Triple, ...]] = (1, 0, 0),
-    conv_a: Callable = nn.Conv3d,
-    conv_b_kernel_size: Triple = (1, 3, 3),
-    conv_b_stride: Triple = (1, 2, 2),
-    conv_b_padding: Triple = (0, 1, 1),
-    conv_b_num_groups: int = 1,
-    conv_b_dilation: Triple = (1, 1, 1),
-    conv_b: Callable = nn.Conv3d,
-    conv_c: Callable = nn.Conv3d,
-    norm: Optional[Callable] = nn.BatchNorm3d,
-    norm_eps: float = 1e-5,
-    norm_momentum: float = 0.1,
-    activation: Optional[Callable] = nn.ReLU,
+    *, depth: int, dim_in, dim_out, bottleneck: Callable,
+    conv_a_kernel_size: Union[Triple, Tuple[Triple, ...]] = (3, 1, 1), conv_a_stride,
+    conv_a_padding: Union[Triple, Tuple[Triple, ...]] = (1, 0, 0), conv_b_stride, activation,
+    **block_arguments: Any,
 ) -> Node:
     """``depth`` residual blocks; only the first one strides and changes channels."""
     kernels = repeat_to_depth(conv_a_kernel_size, depth)
     paddings = repeat_to_depth(conv_a_padding, depth)
     blocks = [
         create_res_block.node(
-            dim_in=dim_in if i == 0 else dim_out, dim_inner=dim_inner, dim_out=dim_out,
-            bottleneck=bottleneck,
+            dim_in=dim_in if i == 0 else dim_out, dim_out=dim_out, bottleneck=bottleneck,
             conv_a_kernel_size=kernels[i], conv_a_stride=conv_a_stride if i == 0 else (1, 1, 1),
-            conv_a_padding=paddings[i], conv_a=conv_a,
-            conv_b_kernel_size=conv_b_kernel_size, conv_b_stride=conv_b_stride if i == 0 else (1, 1, 1),
-            conv_b_padding=conv_b_padding, conv_b_num_groups=conv_b_num_groups,
-            conv_b_dilation=conv_b_dilation, conv_b=conv_b, conv_c=conv_c,
-            norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum,
-            activation_bottleneck=activation, activation_block=activation,
+            conv_a_padding=paddings[i], conv_b_stride=conv_b_stride if i == 0 else (1, 1, 1),
+            activation_bottleneck=activation, activation_block=activation, **block_arguments,
         )
         for i in range(depth)
     ]
@@ -359,88 +298,49 @@ def create_resnet(
 
 
 
-@builder
-def create_acoustic_resnet(
-    *,
-    input_channel: int = 1,
-    model_depth: int = 50,
-    model_num_class: int = 400,
-    dropout_rate: float = 0.5,
-    norm: Optional[Callable] = nn.BatchNorm3d,
-    activation: Optional[Callable] = nn.ReLU,
-    stem_dim_out: int = 64,
-    stem_conv_kernel_size: Triple = (9, 1, 9),
-    stem_conv_stride: Triple = (1, 1, 3),
-    stem_pool: Optional[Callable] = None,
-    stem_pool_kernel_size: Triple = (3, 1, 3),
-    stem_pool_stride: Triple = (2, 1, 2),
-    stem: Callable = create_acoustic_res_basic_stem,
-    stage1_pool: Optional[Callable] = None,
-    stage1_pool_kernel_size: Triple = (2, 1, 1),
-    stage_conv_a_kernel_size: Union[Triple, PerStageNested] = (3, 1, 1),
-    stage_conv_b_kernel_size: Union[Triple, PerStage] = (3, 1, 3),
-    stage_conv_b_num_groups: Tuple[int, ...] = (1, 1, 1, 1),
-    stage_conv_b_dilation: Union[Triple, PerStage] = (1, 1, 1),
-    stage_spatial_h_stride: Tuple[int, ...] = (1, 1, 1, 1),
-    stage_spatial_w_stride: Tuple[int, ...] = (1, 2, 2, 2),
-    stage_temporal_stride: Tuple[int, ...] = (1, 2, 2, 2),
-    bottleneck: Union[Callable, Tuple[Callable, ...]] = (
-        create_acoustic_bottleneck_block, create_acoustic_bottleneck_block,
-        create_bottleneck_block, create_bottleneck_block,
-    ),
-    head_pool: Optional[Callable] = nn.AvgPool3d,
-    head_pool_kernel_size: Triple = (4, 1, 2),
-    head_output_size: Triple = (1, 1, 1),
-    head_activation: Optional[Callable] = None,
-    head_output_with_global_average: bool = True,
-) -> Node:
+@builder(signature_of=create_resnet, drop=("head",), defaults=dict(
+    input_channel=1, stem_conv_kernel_size=(9, 1, 9), stem_conv_stride=(1, 1, 3), stem_pool=None,
+    stem_pool_kernel_size=(3, 1, 3), stem_pool_stride=(2, 1, 2), stem=create_acoustic_res_basic_stem,
+    stage_conv_a_kernel_size=(3, 1, 1), stage_conv_b_kernel_size=(3, 1, 3), stage_conv_b_dilation=(1, 1, 1),
+    stage_spatial_h_stride=(1, 1, 1, 1), stage_spatial_w_stride=(1, 2, 2, 2), stage_temporal_stride=(1, 2, 2, 2),
+    bottleneck=(create_acoustic_bottleneck_block, create_acoustic_bottleneck_block,
+                create_bottleneck_block, create_bottleneck_block),
+    head_pool_kernel_size=(4, 1, 2),
+))
+def create_acoustic_resnet(**arguments: Any) -> Node:
     """ResNet for audio: ``create_resnet`` with acoustic defaults. The input is a log-mel
     spectrogram laid out as (batch, 1, time, 1, frequency); the stem and the first two stages
     convolve time and frequency separately (summed), the last two jointly."""
-    return create_resnet.node(**locals())  # the same arguments, only the defaults differ
+    return create_resnet.node(**arguments)  # the same arguments, only the defaults differ
 
-@builder
+
+def detection_network(blocks: list[Node], head: Node) -> Node:
+    """A ``DetectionBBoxNetwork``: the backbone ``blocks`` as its ``model``, ``head`` pooling each box."""
+    return Node("DetectionBBoxNetwork", dict(model=Node("Net", dict(blocks=blocks)), detection_head=head))
+
+
+def roi_head_node(arguments: dict[str, Any], **head_kwargs: Any) -> Node:
+    """``head_node`` for a detection builder's RoI head, given the builder's ``arguments`` (and
+    ``dim``): its ``head_spatial_*`` settings under the names the head takes, plus ``head_kwargs``."""
+    return call_with(head_node, arguments, resolution=arguments["head_spatial_resolution"],
+                     spatial_scale=arguments["head_spatial_scale"], sampling_ratio=arguments["head_sampling_ratio"],
+                     **head_kwargs)
+
+
+@builder(signature_of=create_resnet, defaults=dict(
+    model_num_class=80, stem_conv_kernel_size=(1, 7, 7),
+    stage_conv_b_dilation=((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 2, 2)),
+    stage_spatial_h_stride=(1, 2, 2, 1), stage_spatial_w_stride=(1, 2, 2, 1),
+    head_pool_kernel_size=(4, 1, 1), head_activation=nn.Sigmoid, head_output_with_global_average=False,
+))
 def create_resnet_with_roi_head(
-    *,
-    input_channel: int = 3,
-    model_depth: int = 50,
-    model_num_class: int = 80,
-    dropout_rate: float = 0.5,
-    norm: Optional[Callable] = nn.BatchNorm3d,
-    activation: Optional[Callable] = nn.ReLU,
-    stem_dim_out: int = 64,
-    stem_conv_kernel_size: Triple = (1, 7, 7),
-    stem_conv_stride: Triple = (1, 2, 2),
-    stem_pool: Optional[Callable] = nn.MaxPool3d,
-    stem_pool_kernel_size: Triple = (1, 3, 3),
-    stem_pool_stride: Triple = (1, 2, 2),
-    stem: Callable = create_res_basic_stem,
-    stage1_pool: Optional[Callable] = None,
-    stage1_pool_kernel_size: Triple = (2, 1, 1),
-    stage_conv_a_kernel_size: Union[Triple, PerStageNested] = ((1, 1, 1), (1, 1, 1), (3, 1, 1), (3, 1, 1)),
-    stage_conv_b_kernel_size: Union[Triple, PerStage] = ((1, 3, 3), (1, 3, 3), (1, 3, 3), (1, 3, 3)),
-    stage_conv_b_num_groups: Tuple[int, ...] = (1, 1, 1, 1),
-    stage_conv_b_dilation: Union[Triple, PerStage] = ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 2, 2)),
-    stage_spatial_h_stride: Tuple[int, ...] = (1, 2, 2, 1),
-    stage_spatial_w_stride: Tuple[int, ...] = (1, 2, 2, 1),
-    stage_temporal_stride: Tuple[int, ...] = (1, 1, 1, 1),
-    bottleneck: Union[Callable, Tuple[Callable, ...]] = create_bottleneck_block,
-    head: Callable = create_res_roi_pooling_head,
-    head_pool: Optional[Callable] = nn.AvgPool3d,
-    head_pool_kernel_size: Triple = (4, 1, 1),
-    head_output_size: Triple = (1, 1, 1),
-    head_activation: Optional[Callable] = nn.Sigmoid,
-    head_output_with_global_average: bool = False,
-    head_spatial_resolution: Tuple[int, int] = (7, 7),
-    head_spatial_scale: float = 1.0 / 16.0,
-    head_sampling_ratio: int = 0,
+    *, head: Callable = create_res_roi_pooling_head, head_output_with_global_average,
+    head_spatial_resolution: Tuple[int, int] = (7, 7), head_spatial_scale: float = 1.0 / 16.0,
+    head_sampling_ratio: int = 0, **backbone: Any,
 ) -> Node:
     """ResNet for detection (AVA): the ``create_resnet`` stem and stages (by default a dilated,
     stride-16 last stage) as ``model``, and an RoI ``head`` pooling each box. A
     ``DetectionBBoxNetwork``: inputs (clip, boxes)."""
-    blocks, dim = call_with(resnet_blocks, locals())
-    detection_head = call_with(
-        head_node, locals(), pool_kernel_size=head_pool_kernel_size, resolution=head_spatial_resolution,
-        spatial_scale=head_spatial_scale, sampling_ratio=head_sampling_ratio,
-    )
-    return Node("DetectionBBoxNetwork", dict(model=Node("Net", dict(blocks=blocks)), detection_head=detection_head))
+    blocks, dim = call_with(resnet_blocks, backbone)
+    detection_head = roi_head_node({**backbone, **locals()}, pool_kernel_size=backbone["head_pool_kernel_size"])
+    return detection_network(blocks, detection_head)

@@ -19,8 +19,8 @@ from graphspec.registry import register
 from .head import create_res_basic_head, create_res_roi_pooling_head
 from .head import head_pool as head_pool_node
 from .resnet import (
-    conv_b_padding, create_bottleneck_block, create_res_stage, entries, half, head_node, same_padded_stem,
-    stage_depths,
+    conv_b_padding, create_bottleneck_block, create_res_stage, detection_network, entries, half, head_node,
+    roi_head_node, same_padded_stem, stage_depths,
 )
 from .stem import create_res_basic_stem, norm_node, optional
 
@@ -361,59 +361,20 @@ def create_slowfast(
     return Node("Net", dict(blocks=blocks))
 
 
-@builder(arg_types={"bottleneck": Any})
+@builder(arg_types={"bottleneck": Any}, signature_of=create_slowfast, defaults=dict(
+    model_num_class=80,
+    stage_conv_b_dilations=(((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 2, 2)), ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 2, 2))),
+    stage_spatial_strides=((1, 2, 2, 1), (1, 2, 2, 1)), head_pool_kernel_sizes=((8, 1, 1), (32, 1, 1)),
+    head_activation=nn.Sigmoid, head_output_with_global_average=False,
+))
 def create_slowfast_with_roi_head(
-    *,
-    slowfast_channel_reduction_ratio: Union[int, Tuple[int, ...]] = (8,),
-    slowfast_conv_channel_fusion_ratio: int = 2,
-    slowfast_fusion_conv_kernel_size: Triple = (7, 1, 1),  # deprecated in PyTorchVideo: use fusion_builder
-    slowfast_fusion_conv_stride: Triple = (4, 1, 1),  # deprecated in PyTorchVideo: use fusion_builder
-    fusion_builder: Optional[Callable] = None,
-    input_channels: Tuple[int, ...] = (3, 3),
-    model_depth: int = 50,
-    model_num_class: int = 80,
-    dropout_rate: float = 0.5,
-    norm: Optional[Callable] = nn.BatchNorm3d,
-    activation: Optional[Callable] = nn.ReLU,
-    stem_function: Tuple[Callable, ...] = (create_res_basic_stem, create_res_basic_stem),
-    stem_dim_outs: Tuple[int, ...] = (64, 8),
-    stem_conv_kernel_sizes: PerPathway = ((1, 7, 7), (5, 7, 7)),
-    stem_conv_strides: PerPathway = ((1, 2, 2), (1, 2, 2)),
-    stem_pool: Union[Callable, Tuple[Optional[Callable], ...]] = (nn.MaxPool3d, nn.MaxPool3d),
-    stem_pool_kernel_sizes: PerPathway = ((1, 3, 3), (1, 3, 3)),
-    stem_pool_strides: PerPathway = ((1, 2, 2), (1, 2, 2)),
-    stage_conv_a_kernel_sizes: PerPathwayStageNested = (
-        ((1, 1, 1), (1, 1, 1), (3, 1, 1), (3, 1, 1)),
-        ((3, 1, 1), (3, 1, 1), (3, 1, 1), (3, 1, 1)),
-    ),
-    stage_conv_b_kernel_sizes: PerPathwayStage = (
-        ((1, 3, 3), (1, 3, 3), (1, 3, 3), (1, 3, 3)),
-        ((1, 3, 3), (1, 3, 3), (1, 3, 3), (1, 3, 3)),
-    ),
-    stage_conv_b_num_groups: PerPathwayStageInt = ((1, 1, 1, 1), (1, 1, 1, 1)),
-    stage_conv_b_dilations: PerPathwayStage = (
-        ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 2, 2)),
-        ((1, 1, 1), (1, 1, 1), (1, 1, 1), (1, 2, 2)),
-    ),
-    stage_spatial_strides: PerPathwayStageInt = ((1, 2, 2, 1), (1, 2, 2, 1)),
-    stage_temporal_strides: PerPathwayStageInt = ((1, 1, 1, 1), (1, 1, 1, 1)),
-    bottleneck: Union[Callable, Tuple[Tuple[Callable, ...], ...]] = (_FOUR_BOTTLENECKS, _FOUR_BOTTLENECKS),
-    head: Callable = create_res_roi_pooling_head,
-    head_pool: Optional[Callable] = nn.AvgPool3d,
-    head_pool_kernel_sizes: PerPathway = ((8, 1, 1), (32, 1, 1)),
-    head_output_size: Triple = (1, 1, 1),
-    head_activation: Optional[Callable] = nn.Sigmoid,
-    head_output_with_global_average: bool = False,
-    head_spatial_resolution: Tuple[int, int] = (7, 7),
-    head_spatial_scale: float = 1.0 / 16.0,
-    head_sampling_ratio: int = 0,
+    *, head: Callable = create_res_roi_pooling_head, head_output_with_global_average,
+    head_spatial_resolution: Tuple[int, int] = (7, 7), head_spatial_scale: float = 1.0 / 16.0,
+    head_sampling_ratio: int = 0, **backbone: Any,
 ) -> Node:
     """SlowFast for detection (AVA): the ``create_slowfast`` backbone with a dilated, stride-16
     last stage and temporal-only head pooling, followed by ``head`` (an RoI head, called with
     ``pool=None``) that pools each box. A ``DetectionBBoxNetwork``: inputs ([slow, fast], boxes)."""
-    blocks, dim = call_with(slowfast_blocks, locals())
-    detection_head = call_with(
-        head_node, dict(locals(), head_pool=None),  # the pathways are pooled already
-        resolution=head_spatial_resolution, spatial_scale=head_spatial_scale, sampling_ratio=head_sampling_ratio,
-    )
-    return Node("DetectionBBoxNetwork", dict(model=Node("Net", dict(blocks=blocks)), detection_head=detection_head))
+    blocks, dim = call_with(slowfast_blocks, backbone)
+    detection_head = roi_head_node({**backbone, **locals(), "head_pool": None})  # the pathways are pooled already
+    return detection_network(blocks, detection_head)

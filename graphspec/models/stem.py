@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -12,7 +12,7 @@ from graphspec.compiler.infer import Dim, Inference, ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import sequential
 from graphspec.compiler.template import builder
-from graphspec.layers.convolutions import ConvReduce3D  # noqa: F401  (registers the op the acoustic stem uses)  # noqa: F401  (registers the op the acoustic stem uses)
+from graphspec.layers.convolutions import ConvReduce3D  # noqa: F401  (registers the op the acoustic stem uses)
 from graphspec.registry import register
 
 Triple = Tuple[int, int, int]
@@ -89,23 +89,9 @@ def create_res_basic_stem(
     )
 
 
-@builder
+@builder(signature_of=create_res_basic_stem, drop=("conv",), defaults=dict(conv_stride=(1, 1, 1)))
 def create_acoustic_res_basic_stem(
-    *,
-    in_channels: int,
-    out_channels: int,
-    conv_kernel_size: Triple = (3, 7, 7),
-    conv_stride: Triple = (1, 1, 1),
-    conv_padding: Triple = (1, 3, 3),
-    conv_bias: bool = False,
-    pool: Optional[Callable] = nn.MaxPool3d,
-    pool_kernel_size: Triple = (1, 3, 3),
-    pool_stride: Triple = (1, 2, 2),
-    pool_padding: Triple = (0, 1, 1),
-    norm: Optional[Callable] = nn.BatchNorm3d,
-    norm_eps: float = 1e-5,
-    norm_momentum: float = 0.1,
-    activation: Optional[Callable] = nn.ReLU,
+    *, in_channels, out_channels, conv_kernel_size, conv_stride, conv_padding, conv_bias, **stem_arguments: Any,
 ) -> Node:
     """Acoustic ResNet stem: a temporal (k_t x 1 x 1) and a spatial (1 x k_h x k_w) convolution
     in parallel, summed (``ConvReduce3D``; both take ``conv_stride``), then norm -> activation
@@ -116,11 +102,7 @@ def create_acoustic_res_basic_stem(
         kernel_size=((k_t, 1, 1), (1, k_h, k_w)), stride=(conv_stride, conv_stride),
         padding=((p_t, 0, 0), (0, p_h, p_w)), bias=(conv_bias, conv_bias), reduction_method="sum",
     )
-    return stem_node(
-        conv, out_channels=out_channels, norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum,
-        activation=activation, pool=pool, pool_kernel_size=pool_kernel_size, pool_stride=pool_stride,
-        pool_padding=pool_padding,
-    )
+    return stem_node(conv, out_channels=out_channels, **stem_arguments)
 
 
 # ---- patch embedding (vision transformers): a clip to a sequence of tokens --------------------

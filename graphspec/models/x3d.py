@@ -4,7 +4,7 @@ depths are the base network's scaled by ``width_factor`` / ``depth_factor``."""
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -122,22 +122,10 @@ def create_x3d_bottleneck_block(
     ))
 
 
-@builder
+@builder(signature_of=create_x3d_bottleneck_block)
 def create_x3d_res_block(
-    *,
-    dim_in: int,
-    dim_inner: int,
-    dim_out: int,
-    bottleneck: Callable = create_x3d_bottleneck_block,
-    use_shortcut: bool = True,
-    conv_kernel_size: Triple = (3, 3, 3),
-    conv_stride: Triple = (1, 2, 2),
-    norm: Optional[Callable] = nn.BatchNorm3d,
-    norm_eps: float = 1e-5,
-    norm_momentum: float = 0.1,
-    se_ratio: float = 0.0625,
-    activation: Optional[Callable] = nn.ReLU,
-    inner_act: Optional[Callable] = Swish,
+    *, dim_in, dim_out, bottleneck: Callable = create_x3d_bottleneck_block, use_shortcut: bool = True, conv_stride,
+    norm, activation, **bottleneck_arguments: Any,
 ) -> Node:
     """Residual block around an X3D bottleneck. With ``use_shortcut``, a strided or
     channel-changing block projects its shortcut with a 1x1x1 conv, normalized only when the
@@ -147,42 +135,25 @@ def create_x3d_res_block(
         branch1_conv=Component("Conv3d")(in_channels=dim_in, out_channels=dim_out, kernel_size=(1, 1, 1),
                                          stride=conv_stride, bias=False) if project else None,
         branch1_norm=optional(norm, num_features=dim_out) if use_shortcut and dim_in != dim_out else None,
-        branch2=bottleneck(
-            dim_in=dim_in, dim_inner=dim_inner, dim_out=dim_out, conv_kernel_size=conv_kernel_size,
-            conv_stride=conv_stride, norm=norm, norm_eps=norm_eps, norm_momentum=norm_momentum,
-            se_ratio=se_ratio, activation=activation, inner_act=inner_act,
-        ),
+        branch2=bottleneck(dim_in=dim_in, dim_out=dim_out, conv_stride=conv_stride, norm=norm, activation=activation,
+                           **bottleneck_arguments),
         activation=optional(activation),
         branch_fusion="sum",
     ))
 
 
-@builder
+@builder(signature_of=create_x3d_bottleneck_block)
 def create_x3d_res_stage(
-    *,
-    depth: int,
-    dim_in: int,
-    dim_inner: int,
-    dim_out: int,
-    bottleneck: Callable = create_x3d_bottleneck_block,
-    conv_kernel_size: Triple = (3, 3, 3),
-    conv_stride: Triple = (1, 2, 2),
-    norm: Optional[Callable] = nn.BatchNorm3d,
-    norm_eps: float = 1e-5,
-    norm_momentum: float = 0.1,
-    se_ratio: float = 0.0625,
-    activation: Optional[Callable] = nn.ReLU,
-    inner_act: Optional[Callable] = Swish,
+    *, depth: int, dim_in, dim_out, bottleneck: Callable = create_x3d_bottleneck_block, conv_stride, se_ratio,
+    **block_arguments: Any,
 ) -> Node:
     """``depth`` X3D residual blocks; the first strides and changes channels, and blocks
     0, 2, 4, ... get squeeze-excitation."""
     return Node("ResStage", dict(res_blocks=[
         create_x3d_res_block.node(
-            dim_in=dim_in if idx == 0 else dim_out, dim_inner=dim_inner, dim_out=dim_out,
-            bottleneck=bottleneck, conv_kernel_size=conv_kernel_size,
-            conv_stride=conv_stride if idx == 0 else (1, 1, 1), norm=norm, norm_eps=norm_eps,
-            norm_momentum=norm_momentum, se_ratio=se_ratio if (idx + 1) % 2 else 0.0,
-            activation=activation, inner_act=inner_act,
+            dim_in=dim_in if idx == 0 else dim_out, dim_out=dim_out, bottleneck=bottleneck,
+            conv_stride=conv_stride if idx == 0 else (1, 1, 1), se_ratio=se_ratio if (idx + 1) % 2 else 0.0,
+            **block_arguments,
         )
         for idx in range(depth)
     ]))
