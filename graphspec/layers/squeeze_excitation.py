@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from graphspec.compiler.infer import Inference, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import BUILT, expect_channels, expect_rank
+from graphspec.compiler.traits import INTERNAL_PARTS
 from graphspec.registry import register
 
 
@@ -52,7 +53,7 @@ class SqueezeExcitationNode(Node):
         return _se_children(self)
 
 
-@register(infer=se_infer, state=BUILT, macs=se_macs, children=_se_children)
+@register(infer=se_infer, state=BUILT, macs=se_macs, children=_se_children, traits=(INTERNAL_PARTS,))
 class SqueezeExcitation(nn.Module):
     """Squeeze-excitation as in fvcore: global average, reduce conv, activation (ReLU by default),
     expand conv, sigmoid; the input is rescaled channel-wise by the result."""

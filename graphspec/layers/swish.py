@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 from graphspec.compiler.rules import identity_infer, no_state
+from graphspec.compiler.traits import ELEMENTWISE_OP
 from graphspec.registry import register
 
 
@@ -36,7 +37,7 @@ class SwishFunction(torch.autograd.Function):
         return grad_output * (sigmoid_x * (1 + x * (1 - sigmoid_x)))
 
 
-@register(infer=identity_infer, state=no_state)  # point-wise: no state, no MACs
+@register(infer=identity_infer, state=no_state, traits=ELEMENTWISE_OP)  # point-wise: no state, no MACs
 class Swish(nn.Module):
     """Wrapper for the Swish activation function."""
 
@@ -55,7 +56,7 @@ class Swish(nn.Module):
         return SwishFunction.apply(x)
 
 
-@register(infer=identity_infer)
+@register(infer=identity_infer, traits=ELEMENTWISE_OP)
 class SigmoidMul(nn.Module):
     """Swish as the two plain ops ``x * sigmoid(x)`` (no autograd.Function to trace)."""
 

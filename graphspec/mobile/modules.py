@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from graphspec.compiler.rules import expect_channels, expect_rank, identity_infer, window_out
+from graphspec.compiler.traits import ELEMENTWISE_OP, INTERNAL_PARTS, KEEPS_LAYOUT
 from graphspec.layers.swish import SigmoidMul  # noqa: F401  (the Swish rewrite's module, defined with Swish)
 from graphspec.registry import register
 
@@ -305,7 +306,7 @@ class GlobalAvgPool(nn.Module):
         return y.reshape(n, c, 1, 1) if self.out_layout == "folded" else y.reshape(n, c, 1, 1, 1)
 
 
-@register(infer=identity_infer)
+@register(infer=identity_infer, traits=(KEEPS_LAYOUT, INTERNAL_PARTS))
 class SqueezeExcitationGemm(nn.Module):
     """Squeeze-excitation with its 1x1x1 convolutions as fully connected layers (Gemm) on the
     per-clip channel means; works in either layout. ``block`` keeps fvcore's slot numbers."""
@@ -325,7 +326,7 @@ class SqueezeExcitationGemm(nn.Module):
         return x * per_frame_scale(self.block(clip_channel_mean(x, self.frames)), x, self.frames)
 
 
-@register(infer=identity_infer)
+@register(infer=identity_infer, traits=ELEMENTWISE_OP)
 class ChannelAffine(nn.Module):
     """An eval-mode batch norm that follows no convolution, as a per-channel scale and shift
     (Mul + Add, no BatchNormalization op); works in either layout."""

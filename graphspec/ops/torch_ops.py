@@ -7,6 +7,7 @@ import torch.nn as nn
 
 from graphspec.compiler import rules as R
 from graphspec.compiler.rules import BUILT
+from graphspec.compiler.traits import ELEMENTWISE_OP
 from graphspec.compiler.ir import Node
 from graphspec.registry import OpDef, add, derive_args, register
 
@@ -42,9 +43,14 @@ TORCH_OPS = {**_CONV, **_POOL, **_ADAPTIVE, **_NORM, **_POINTWISE, **_DROPOUT, *
 
 #: annotations pydantic cannot check (``torch.Size``), given as the plain data a spec holds
 _ARG_TYPES = {"LayerNorm": {"normalized_shape": Union[int, List[int]]}}
+#: what the ops declare to the passes (``graphspec.compiler.traits``): the activations but the
+#: softmaxes compute element by element, and so does Dropout in eval (Dropout2d/3d drop channels)
+_TRAITS = {name: ELEMENTWISE_OP for name in ("ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh",
+                                             "Hardswish", "Hardsigmoid", "Identity", "Dropout")}
 
 for _name, (_cls, _infer, _state, _macs) in TORCH_OPS.items():
-    register(_cls, name=_name, infer=_infer, state=_state, macs=_macs, arg_types=_ARG_TYPES.get(_name))
+    register(_cls, name=_name, infer=_infer, state=_state, macs=_macs, arg_types=_ARG_TYPES.get(_name),
+             traits=_TRAITS.get(_name, ()))
 
 
 # ---- nn.Sequential ----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from graphspec.compiler.graph import Graph, Step
 from graphspec.compiler.infer import Value
 from graphspec.compiler.ir import Node, assign_paths
 from graphspec.compiler.lower_torch import lower_graph
+from graphspec.compiler.traits import INTERNAL_PARTS, has_trait
 
 #: meta facts the compiler's inference derives from a node's place and arguments: a replacement
 #: starts without them (the pass manager infers them again); the others (its spec location) carry over
@@ -193,11 +194,6 @@ class NodeRewrite(Pass):
 
 
 # ---- chains: the leaves that feed each other (the containers' dataflow as their ops declare it) ----
-#: element-wise ops: they run in any layout and keep it
-ELEMENTWISE = frozenset({"ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "Hardswish",
-                         "Hardsigmoid", "Identity", "Swish", "SigmoidMul", "Dropout", "ChannelAffine"})
-#: modules whose component arguments are internal parts (an activation), not dataflow steps
-LEAVES_WITH_CHILDREN = frozenset({"SqueezeExcitation", "SqueezeExcitationGemm"})
 
 
 def continued(graph: Graph) -> dict[str, str]:
@@ -246,7 +242,7 @@ def _collect(node: Node, out: list[list[Node]]) -> None:
             for child in slot_nodes(node, slots):
                 _collect(child, out)
         out.append([])
-    elif any(True for _ in node.children()) and node.op not in LEAVES_WITH_CHILDREN:
+    elif any(True for _ in node.children()) and not has_trait(node.op, INTERNAL_PARTS):
         out.append([])
         for _, child in node.children():
             _collect(child, out)

@@ -16,8 +16,9 @@ from typing import Callable
 from graphspec.compiler.ir import Node
 
 from graphspec.compiler.dataflow import InSequence, Prefix, Residual, dataflow, slot_nodes
+from graphspec.compiler.traits import KEEPS_LAYOUT, has_trait
 
-from .base import ELEMENTWISE, Pass, WeightedGraph, continued
+from .base import Pass, WeightedGraph, continued
 
 
 def _pointwise(node: Node) -> bool:
@@ -39,8 +40,6 @@ NATURAL: dict[str, Callable[[Node, str], str]] = {
     "FactorizedPool": _pool_natural,
     "GlobalAvgPool": lambda node, layout: "ncthw",
 }
-#: ops that compute in the layout they get and keep it
-KEEPS_LAYOUT = ELEMENTWISE | {"SqueezeExcitationGemm"}
 
 Producers = frozenset  # of id(node): the mobile nodes whose out_layout decides a tensor's layout
 
@@ -82,7 +81,7 @@ class KeepFoldedLayout(Pass):
                     self.forced[key] = want
 
     def _flow(self, node: Node | None, layout: str, producers: Producers) -> tuple[str, Producers]:
-        if node is None or node.op in KEEPS_LAYOUT:
+        if node is None or has_trait(node.op, KEEPS_LAYOUT):
             return layout, producers
         if node.op in NATURAL:
             return self.forced.get(id(node), NATURAL[node.op](node, layout)), Producers({id(node)})

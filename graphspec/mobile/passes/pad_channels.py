@@ -20,8 +20,9 @@ from __future__ import annotations
 import torch
 
 from graphspec.compiler.ir import Node
+from graphspec.compiler.traits import ELEMENTWISE, has_trait
 
-from .base import ELEMENTWISE, Pass, WeightedGraph, chains
+from .base import Pass, WeightedGraph, chains
 
 CONVS = frozenset({"FoldedConv2d", "TemporalConv2d", "TemporalTapConv"})
 
@@ -50,11 +51,11 @@ def _depthwise(node: Node, channels: int) -> bool:
 
 
 def _per_channel_kind(node: Node, channels: int) -> str | None:
-    if node.op in PER_CHANNEL_OPS:  # before ELEMENTWISE, which counts ChannelAffine too: its state widens
+    if node.op in PER_CHANNEL_OPS:  # before the element-wise ops, ChannelAffine among them: its state widens
         return node.op
     if _depthwise(node, channels):
         return "depthwise"
-    if node.op in ELEMENTWISE:
+    if has_trait(node.op, ELEMENTWISE):
         return "elementwise"
     return None
 
