@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             f"torch rejected the model while building it: {detail}", code="lower",
             hint="the static checks should have caught this; please report it")]) from None
     if args.weights:
-        from graphspec.export.weights import WeightsError, load_weights
+        from graphspec.checkpoints import WeightsError, load_weights
 
         notes: list[str] = []
         try:

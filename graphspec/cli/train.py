@@ -25,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from graphspec.export.weights import WeightsError
+    from graphspec.checkpoints import WeightsError
     from graphspec.train.loop import TrainError, train
 
     try:

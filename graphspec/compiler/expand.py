@@ -20,7 +20,7 @@ from graphspec.spec.errors import Diagnostic, SpecError
 
 from .component import Component
 from .ir import PYTHON_OP, Node
-from .pipeline import CompiledModel, locate
+from .pipeline import CompiledModel
 
 #: top-level keys copied unchanged (``expect`` is dropped: an overridden spec may not meet it)
 HEADER_KEYS = ("graphspec", "kind", "name", "description", "inputs")
@@ -52,7 +52,7 @@ def expand_document(compiled: "CompiledModel") -> dict:
         out["nodes"] = nodes
         out["outputs"] = copy.deepcopy(data.get("outputs"))
     if problems:
-        raise SpecError(locate(problems, compiled.smap))
+        raise SpecError(compiled.smap.attach(problems))
     return out
 
 

@@ -114,11 +114,6 @@ def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> tuple[ModelSpe
     return driver.load(str(path), overrides)
 
 
-def locate(diagnostics: list[Diagnostic], smap: SourceMap) -> list[Diagnostic]:
-    """Give each diagnostic the file, line and column of its key path."""
-    return smap.attach(diagnostics)
-
-
 def compile_spec(path: str | Path, overrides: Sequence[str] = ()) -> CompiledModel:
     """Compile a model spec file: ``graphspec.compile``'s path (``spec.driver``) with this compiler."""
     return driver.compile_file(str(path), overrides, _model_compiler)

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Literal, Sequence
 import torch
 import torch.nn as nn
 
+from graphspec.checkpoints import load_weights
 from graphspec.compiler.infer import TensorType
 from graphspec.files import write_bytes
 from graphspec.spec.compiled import blocking
@@ -19,7 +20,6 @@ from graphspec.spec.errors import Diagnostic, SpecError
 from . import int8 as int8_mod
 from .onnx_export import ExportError, check, flatten, histogram, latency_ms, max_error, session, to_onnx
 from .opset import check_mobile_opset
-from .weights import load_weights
 
 Target = Literal["onnx", "mobile", "executorch"]
 TARGETS: tuple[str, ...] = ("onnx", "mobile", "executorch")

@@ -107,7 +107,7 @@ def init_weights(model: nn.Module, path: str | os.PathLike, reinit_mismatched: b
     """Load the tensors of checkpoint ``path`` that fit ``model``; lines reporting what loaded
     (and how the state_dict was found: nested, saved from a DDP wrapper). ``WeightsError`` when
     keys are missing or unexpected (another model), or shapes differ without ``reinit_mismatched``."""
-    from graphspec.export.weights import WeightsError, key_diff, read_state_dict_for
+    from graphspec.checkpoints import WeightsError, key_diff, read_state_dict_for
 
     notes: list[str] = []
     state = read_state_dict_for(model, path, notes)

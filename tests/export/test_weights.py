@@ -12,7 +12,7 @@ from tiny_specs import stem_model
 
 import graphspec
 from graphspec.cli import main
-from graphspec.export.weights import WeightsError, WeightsNote, load_weights
+from graphspec.checkpoints import WeightsError, WeightsNote, load_weights
 
 TINY = stem_model()
 
