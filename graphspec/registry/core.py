@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterator, Literal
 
 from pydantic import TypeAdapter
 
-from graphspec.registry.argtypes import checker_of, is_component_annotation, is_component_list_annotation, range_index_of
+from graphspec.registry.argtypes import (checker_of, is_component_annotation, is_component_list_annotation,
+                                         range_index_of)
 from graphspec.registry.scalars import python_scalars
 from graphspec.registry.schema import args_model, ops_json_schema
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean
