@@ -9,6 +9,10 @@ shape inference runs the children in that order, and the IR passes read the same
 * ``Residual(shortcut, branch, after, merge)``: ``after(merge(shortcut(x), branch(x)))``;
 * ``Prefix(slots, rest)``: the slots in order on the input, then more (``rest``) the passes do
   not look into.
+
+A slot is an argument, or -- for an op whose ``children`` hook makes its sub-nodes from its
+arguments and keeps them in ``node.meta[PARTS]`` (the Accelerator's efficient blocks) -- a module
+name of its parts: the slot ``kernel`` is the parts ``kernel.conv``, ``kernel.bn``, ... in order.
 """
 from __future__ import annotations
 
@@ -20,10 +24,29 @@ from graphspec import registry
 from .infer import Inference, ShapeError
 from .ir import Node
 
+#: meta key of the ``(module name, node)`` sub-nodes an op's ``children`` hook made from its arguments
+PARTS = "parts"
+
+
+def parts_of(node: Node) -> list[tuple[str, Node]] | None:
+    """The node's parts (made by its ``children`` hook on first use), or None for an op whose
+    sub-nodes are its arguments."""
+    if PARTS not in node.meta:
+        node.children()
+    return node.meta.get(PARTS)
+
+
+def slot_value(node: Node, slot: str) -> Any:
+    """The argument ``slot``, or the parts under the module name ``slot`` (a list; None when none)."""
+    parts = parts_of(node)
+    if parts is None:
+        return node.args.get(slot)
+    return [child for name, child in parts if name == slot or name.startswith(slot + ".")] or None
+
 
 def _run_slots(node: Node, ctx: Inference, slots: tuple[str, ...], x: Any) -> Any:
     for slot in slots:
-        value = node.args.get(slot)
+        value = slot_value(node, slot)
         if isinstance(value, list):
             for i, item in enumerate(value):
                 if item is None:  # forward calls every item: a null one would fail there
@@ -90,6 +113,6 @@ def slot_nodes(node: Node, slots: tuple[str, ...]) -> list[Node]:
     """The child nodes in ``slots``, in order (list slots flattened, None skipped)."""
     items: list = []
     for slot in slots:
-        value = node.args.get(slot)
+        value = slot_value(node, slot)
         items.extend(value if isinstance(value, (list, tuple)) else [value])
     return [v for v in items if isinstance(v, Node)]

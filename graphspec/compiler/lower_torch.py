@@ -2,7 +2,10 @@
 
 The module tree therefore has exactly the IR's paths as qualified names, and a node's args are
 the constructor's keyword arguments (PyTorchVideo's classes take their sub-modules that way).
-A graph lowers to a model spec's own tree, or to an ``ExplicitGraph`` of its steps.
+A graph lowers to a model spec's own tree, or to an ``ExplicitGraph`` of its steps. An op whose
+sub-nodes are parts made from its arguments (``dataflow.PARTS``: the Accelerator's efficient
+blocks) is assembled from its lowered parts (``target.assemble(plain args, parts)``), so a pass
+that rewrote a part changes the module.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import torch.nn as nn
 from graphspec import registry
 
 from .component import Component
+from .dataflow import parts_of
 from .graph import Graph
 from .ir import PYTHON_OP, Node
 from .runtime import ExplicitGraph
@@ -23,6 +27,10 @@ def lower(node: Node) -> nn.Module:
         args, kwargs = node.meta["call"]
         return node.meta["callable"](*args, **{k: _python_value(v) for k, v in kwargs.items()})
     opdef = registry.get(node.op)
+    parts = parts_of(node)
+    if parts is not None:  # component arguments are lowered as the parts that hold them
+        plain = {key: value for key, value in node.args.items() if not isinstance(value, Node)}
+        return opdef.target.assemble(plain, [(name, lower(child)) for name, child in parts])
     kwargs = {key: lower_value(value) for key, value in node.args.items()}
     return (opdef.lower or opdef.target)(**kwargs)
 

@@ -217,24 +217,17 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def mobile_model(compiled, model: nn.Module, args: tuple, verify_passes: bool = False):
-    """The mobile lowering of ``model`` (weights included): the IR passes, then lowered; the
-    Accelerator's efficient blocks (whose 3-D parts are inside their modules, not IR nodes) are
-    then converted to their deployable 2-D form for exactly these input shapes -- by the same
-    passes, which each block's ``convert`` runs on its parts (``mobile_cpu.lowering``).
-    ``verify_passes``: the pass manager checks the graph after every pass (``PassError``)."""
+    """The mobile lowering of ``model`` (weights included): the IR passes over the whole model's
+    IR, then lowered. The Accelerator's efficient blocks are lowered there too: their convolutions,
+    norms, activations and pools are IR children (their parts), which the same passes rewrite as
+    any other node and the lowering assembles the blocks from. ``args`` (the example inputs)
+    are unused: the shapes are the compiled graph's. ``verify_passes``: the pass manager checks
+    the graph after every pass (``PassError``)."""
     from graphspec.mobile.passes import MOBILE, WeightedGraph, run_passes
 
     graph = WeightedGraph.of(compiled.graph, model)
     applied = run_passes(graph, MOBILE, verify=verify_passes)
-    lowered = graph.lower()
-    from graphspec.accelerator.efficient_blocks.efficient_block_base import EfficientBlockBase
-
-    if any(isinstance(m, EfficientBlockBase) for m in lowered.modules()):
-        from graphspec.accelerator.deployment.mobile_cpu.utils.model_conversion import convert_to_deployable_form
-
-        lowered = convert_to_deployable_form(lowered, *args)
-        applied.append(("accelerator-deployable-form", True))
-    return lowered, applied, {n.path for n in graph.walk()}
+    return graph.lower(), applied, {n.path for n in graph.walk()}
 
 
 def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", weights: str | Path | None = None,

@@ -47,5 +47,4 @@ def test_declared_dataflow_is_the_forward_order(path):
         else:
             continue
         checked += 1
-    # the Accelerator's efficient blocks hold their parts inside their modules, not as IR nodes
-    assert checked or path.stem.startswith("efficient_"), "no container declares its dataflow in this model"
+    assert checked, "no container declares its dataflow in this model"

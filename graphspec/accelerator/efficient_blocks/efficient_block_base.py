@@ -3,9 +3,8 @@ and a deployable one for a target device that ``convert`` switches it to in plac
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
-import torch
 import torch.nn as nn
 
 
@@ -38,22 +37,3 @@ def mark_converted(block: nn.Module) -> None:
     if getattr(block, "convert_flag", False):
         raise RuntimeError(f"{type(block).__name__} is already in its deployable form")
     block.convert_flag = True
-
-
-@torch.no_grad()
-def convert_in_sequence(blocks: Iterable[nn.Module], input_blob_size: Sequence[int], **kwargs: Any) -> tuple:
-    """Convert blocks that run one after another: each learns its input size from a probe run of
-    the blocks before it (in eval mode, so batch norm statistics stay untouched). Returns the
-    output size of the last block."""
-    size = tuple(input_blob_size)
-    for block in blocks:
-        was_training = block.training
-        block.eval()
-        reference = next(block.parameters(), None)
-        probe = torch.zeros(size, dtype=torch.float32 if reference is None else reference.dtype,
-                            device=None if reference is None else reference.device)
-        out_size = tuple(block(probe).shape)
-        block.convert(size, **kwargs)
-        block.train(was_training)
-        size = out_size
-    return size

@@ -20,18 +20,20 @@ import torch
 import torch.nn as nn
 
 import graphspec.mobile.modules  # noqa: F401  (registers the mobile ops the passes emit)
-from graphspec.compiler.dataflow import InSequence, Residual, dataflow, slot_nodes
+from graphspec.compiler.dataflow import PARTS, InSequence, Residual, dataflow, parts_of, slot_nodes
 from graphspec.compiler.graph import Graph, Step
 from graphspec.compiler.infer import Value
 from graphspec.compiler.ir import Node, assign_paths
 from graphspec.compiler.lower_torch import lower_graph
 from graphspec.compiler.traits import INTERNAL_PARTS, has_trait
 
-#: meta facts the compiler's inference derives from a node's place and arguments: a replacement
-#: starts without them (the pass manager infers them again); the others (its spec location) carry over
-DERIVED_META = frozenset({"inputs", "output", "macs", "params", "inferred_by"})
+#: meta facts the compiler's inference derives from a node's place and arguments (its parts too): a
+#: replacement starts without them (the pass manager infers them again); the others (its spec
+#: location) carry over
+DERIVED_META = frozenset({"inputs", "output", "macs", "params", "inferred_by", PARTS})
 
 #: where a node sits: its parent node (or the step whose root it is), the argument and list index
+#: (``PARTS`` and the part's index for a part of an efficient block)
 Place = tuple["Node | Step", "str | None", "int | None"]
 
 
@@ -100,6 +102,11 @@ class WeightedGraph:
     def _add(self, node: Node, place: Place) -> None:
         self._places[id(node)] = place
         self._by_op.setdefault(node.op, {})[id(node)] = node
+        parts = parts_of(node)
+        if parts is not None:  # its sub-nodes are its parts (an argument node, if any, is inside one)
+            for i, (_, part) in enumerate(parts):
+                self._add(part, (node, PARTS, i))
+            return
         for key, value in node.args.items():
             if isinstance(value, Node):
                 self._add(value, (node, key, None))
@@ -131,6 +138,9 @@ class WeightedGraph:
         parent, key, i = place
         if isinstance(parent, Step):
             parent.node = new
+        elif PARTS in parent.meta:  # such a node indexes its parts only (``_add``)
+            parts = parent.meta[PARTS]
+            parts[i] = (parts[i][0], new)
         elif i is None:
             parent.args[key] = new
         elif isinstance(parent.args[key], list):

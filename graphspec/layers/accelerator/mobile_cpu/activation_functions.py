@@ -13,9 +13,11 @@ import torch
 import torch.nn as nn
 
 from graphspec.accelerator.efficient_blocks.efficient_block_base import EfficientBlockBase
-from graphspec.compiler.rules import identity_infer, no_state
+from graphspec.compiler.dataflow import InSequence
 from graphspec.layers.swish import SigmoidMul
 from graphspec.registry import register
+
+from .parts import Part, PartsBlock, part_children
 
 #: the activation names the blocks accept
 ActivationName = Literal["relu", "swish", "hswish", "identity"]
@@ -24,12 +26,19 @@ ActivationName = Literal["relu", "swish", "hswish", "identity"]
 OP_PREFIX = "mobile_cpu."
 
 
-class _ActivationBlock(EfficientBlockBase):
-    """An activation kept at ``self.act``; its deployable form is itself."""
+class _ActivationBlock(PartsBlock, EfficientBlockBase):
+    """An activation, the part ``act`` (of class ``module``); its deployable form is itself."""
 
-    def __init__(self, act: nn.Module) -> None:
+    module: type[nn.Module]
+    module_args: dict = {}
+
+    def __init__(self) -> None:
         super().__init__()
-        self.act = act
+        self.build({})
+
+    @classmethod
+    def parts(cls) -> list[Part]:
+        return [("act", cls.module, dict(cls.module_args))]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(x)
@@ -41,40 +50,40 @@ class _ActivationBlock(EfficientBlockBase):
 class Swish(_ActivationBlock):
     """Swish, ``x * sigmoid(x)``."""
 
-    def __init__(self) -> None:
-        super().__init__(SigmoidMul())
+    module = SigmoidMul
 
 
 class HardSwish(_ActivationBlock):
     """Hard swish, ``x * relu6(x + 3) / 6`` (``nn.Hardswish``)."""
 
-    def __init__(self) -> None:
-        super().__init__(nn.Hardswish())
+    module = nn.Hardswish
 
 
 class ReLU(_ActivationBlock):
     """ReLU (in place)."""
 
-    def __init__(self) -> None:
-        super().__init__(nn.ReLU(inplace=True))
+    module, module_args = nn.ReLU, {"inplace": True}
 
 
 class Identity(_ActivationBlock):
     """No activation."""
 
-    def __init__(self) -> None:
-        super().__init__(nn.Identity())
+    module = nn.Identity
 
 
 supported_act_functions = {"relu": ReLU, "swish": Swish, "hswish": HardSwish, "identity": Identity}
 
 
-def make_activation(name: str) -> EfficientBlockBase:
-    """The activation block called ``name``; a ``ValueError`` listing the supported names."""
+def activation_class(name: str) -> type[EfficientBlockBase]:
+    """The activation block class called ``name``; a ``ValueError`` listing the supported names."""
     if name not in supported_act_functions:
         raise ValueError(f"activation {name!r} is not supported on mobile_cpu; use one of {sorted(supported_act_functions)}")
-    return supported_act_functions[name]()
+    return supported_act_functions[name]
 
+
+def make_activation(name: str) -> EfficientBlockBase:
+    """The activation block called ``name`` (``activation_class``)."""
+    return activation_class(name)()
 
 for _cls in supported_act_functions.values():
-    register(_cls, name=OP_PREFIX + _cls.__name__, infer=identity_infer, state=no_state)
+    register(_cls, name=OP_PREFIX + _cls.__name__, infer=InSequence(("act",)), children=part_children)

@@ -1,7 +1,8 @@
 """Convolution blocks for mobile CPUs: ``kernel = Sequential(conv, [bn], act)`` with a Conv3d of one
-fixed geometry each. ``convert(input_blob_size)`` lowers the Conv3d and its batch norm with the
-mobile passes (``lowering.lower_parts``): the batch norm is folded into the convolution and the
-Conv3d becomes the 2-D work XNNPACK has kernels for:
+fixed geometry each; the three are the block's IR children (``parts``), which the mobile passes
+lower in a model's mobile export, and on the block's own IR in ``convert(input_blob_size)``
+(``lowering.lower_block``): the batch norm is folded into the convolution and the Conv3d becomes
+the 2-D work XNNPACK has kernels for:
 
 =============================  ====================================  ==============================
 block                          Conv3d                                deployable form
@@ -20,7 +21,6 @@ are, so it changes nothing here.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any, Callable, Sequence
 
 import torch
@@ -29,33 +29,31 @@ import torch.nn as nn
 from graphspec.accelerator.efficient_blocks.efficient_block_base import (
     EfficientBlockBase, check_blob_size, mark_converted,
 )
-from graphspec.compiler.infer import Inference, TensorType, per_sample_numel
-from graphspec.compiler.ir import Node
-from graphspec.compiler.rules import BUILT, batch_norm_macs, conv_infer, conv_macs
+from graphspec.compiler.dataflow import InSequence
 from graphspec.registry import register
 
-from .activation_functions import ActivationName, make_activation
-from .lowering import lower_parts
+from .activation_functions import ActivationName, activation_class
+from .lowering import lower_block
+from .parts import Part, PartsBlock, part_children
 
 
-class _Conv3dBnAct(EfficientBlockBase):
-    """conv -> optional BatchNorm3d -> activation in ``self.kernel``. Subclasses give the Conv3d's
-    arguments as a function of the block's (``conv_args``, also used by the static rules and by
-    ``convert``'s IR of the parts)."""
+class _Conv3dBnAct(PartsBlock, EfficientBlockBase):
+    """conv -> optional BatchNorm3d -> activation, the parts ``kernel.conv``, ``kernel.bn`` and
+    ``kernel.act``. Subclasses give the Conv3d's arguments as a function of the block's
+    (``conv_args``)."""
 
     conv_args: Callable[[dict], dict]
-    #: ``native_conv3d_op_qnnpack=True`` keeps this block's Conv3d a (folded) Conv3d
-    native_conv3d: bool = False
 
-    def __init__(self, args: dict) -> None:
-        super().__init__()
-        conv = self.conv_args(args)
-        kernel: "OrderedDict[str, nn.Module]" = OrderedDict(conv=nn.Conv3d(**conv))
+    @classmethod
+    def parts(cls, **args: Any) -> list[Part]:
+        conv, activation = cls.conv_args(args), activation_class(args["activation"])
+        parts: list[Part] = [("kernel.conv", nn.Conv3d, conv)]
         if args["use_bn"]:
-            kernel["bn"] = nn.BatchNorm3d(conv["out_channels"], eps=args["norm_eps"], momentum=args["norm_momentum"])
-        kernel["act"] = make_activation(args["activation"])
-        self.kernel = nn.Sequential(kernel)
-        self._conv_node_args = conv
+            parts.append(("kernel.bn", nn.BatchNorm3d, dict(num_features=conv["out_channels"], eps=args["norm_eps"],
+                                                             momentum=args["norm_momentum"])))
+        return [*parts, ("kernel.act", activation, {})]
+
+    def configure(self, **args: Any) -> None:
         self.convert_flag = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -66,17 +64,7 @@ class _Conv3dBnAct(EfficientBlockBase):
         """Fold the batch norm and rewrite the Conv3d for inputs of ``input_blob_size``."""
         size = check_blob_size(self, input_blob_size, 5)
         mark_converted(self)
-        parts = [(Node("Conv3d", dict(self._conv_node_args)), self.kernel.conv.state_dict())]
-        bn = getattr(self.kernel, "bn", None)
-        if bn is not None:
-            parts.append((Node("BatchNorm3d", dict(num_features=bn.num_features, eps=bn.eps, momentum=bn.momentum)),
-                          bn.state_dict()))
-        conv = lower_parts(parts, size, keep_conv3d=native_conv3d_op_qnnpack and self.native_conv3d)[0]
-        self.kernel = nn.Sequential(OrderedDict(conv=conv, act=self.kernel.act))
-
-
-def _args(local: dict) -> dict:
-    return {k: v for k, v in local.items() if k not in ("self", "__class__")}
+        lower_block(self, size, keep_conv3d=native_conv3d_op_qnnpack)
 
 
 class Conv3dPwBnAct(_Conv3dBnAct):
@@ -84,7 +72,8 @@ class Conv3dPwBnAct(_Conv3dBnAct):
 
     def __init__(self, in_channels: int, out_channels: int, bias: bool = False, activation: ActivationName = "relu",
                  use_bn: bool = True, norm_eps: float = 1e-5, norm_momentum: float = 0.1) -> None:
-        super().__init__(_args(locals()))
+        super().__init__()
+        self.build(locals())
 
     @staticmethod
     def conv_args(a: dict) -> dict:
@@ -95,12 +84,11 @@ class Conv3d3x3x3DwBnAct(_Conv3dBnAct):
     """Depthwise 3x3x3 Conv3d (padding 1, stride (1, spatial_stride, spatial_stride)), batch norm,
     activation."""
 
-    native_conv3d = True
-
     def __init__(self, in_channels: int, spatial_stride: int = 1, bias: bool = False,
                  activation: ActivationName = "relu", use_bn: bool = True, norm_eps: float = 1e-5,
                  norm_momentum: float = 0.1) -> None:
-        super().__init__(_args(locals()))
+        super().__init__()
+        self.build(locals())
 
     @staticmethod
     def conv_args(a: dict) -> dict:
@@ -117,7 +105,8 @@ class Conv3dTemporalKernel1BnAct(_Conv3dBnAct):
                  spatial_kernel: int = 1, spatial_stride: int = 1, spatial_dilation: int = 1,
                  activation: ActivationName = "relu", use_bn: bool = True, norm_eps: float = 1e-5,
                  norm_momentum: float = 0.1) -> None:
-        super().__init__(_args(locals()))
+        super().__init__()
+        self.build(locals())
 
     @staticmethod
     def conv_args(a: dict) -> dict:
@@ -135,7 +124,8 @@ class _TemporalConvBnAct(_Conv3dBnAct):
     def __init__(self, in_channels: int, out_channels: int, bias: bool = False, groups: int = 1, dilation: int = 1,
                  activation: ActivationName = "relu", use_bn: bool = True, norm_eps: float = 1e-5,
                  norm_momentum: float = 0.1) -> None:
-        super().__init__(_args(locals()))
+        super().__init__()
+        self.build(locals())
 
     @classmethod
     def conv_args(cls, a: dict) -> dict:
@@ -156,23 +146,5 @@ class Conv3d5x1x1BnAct(_TemporalConvBnAct):
     temporal_kernel = 5
 
 
-# ---- static rules: the Conv3d's and BatchNorm3d's shape and MAC rules; the state is the block's
-def _conv_block_rules(cls: type) -> dict:
-    conv3d_infer, conv3d_macs = conv_infer(3), conv_macs(3)
-
-    def norm_args(a: dict) -> dict:
-        return {"num_features": cls.conv_args(a)["out_channels"]}
-
-    def infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
-        return conv3d_infer(Node("Conv3d", cls.conv_args(node.args)), ctx, x)
-
-    def macs(a: dict, inputs: tuple, out: TensorType) -> int | None:
-        conv = conv3d_macs(cls.conv_args(a), inputs, out)
-        norm = batch_norm_macs(norm_args(a), (out,), out) if a["use_bn"] else 0
-        return None if conv is None or norm is None or per_sample_numel(out) is None else conv + norm
-
-    return dict(infer=infer, state=BUILT, macs=macs)
-
-
 for _cls in (Conv3dPwBnAct, Conv3d3x3x3DwBnAct, Conv3dTemporalKernel1BnAct, Conv3d3x1x1BnAct, Conv3d5x1x1BnAct):
-    register(_cls, **_conv_block_rules(_cls))
+    register(_cls, infer=InSequence(("kernel",)), children=part_children)

@@ -7,17 +7,23 @@ import torch
 import torch.nn as nn
 
 from graphspec.accelerator.efficient_blocks.efficient_block_base import EfficientBlockBase
-from graphspec.compiler.rules import BUILT, linear_infer, linear_macs
+from graphspec.compiler.dataflow import InSequence
 from graphspec.registry import register
 
+from .parts import Part, PartsBlock, part_children
 
-@register(infer=linear_infer, state=BUILT, macs=linear_macs)
-class FullyConnected(EfficientBlockBase):
-    """``nn.Linear(in_features, out_features, bias)`` at ``self.model``, applied to the last dim."""
+
+@register(infer=InSequence(("model",)), children=part_children)
+class FullyConnected(PartsBlock, EfficientBlockBase):
+    """``nn.Linear(in_features, out_features, bias)``, the part ``model``, applied to the last dim."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
-        self.model = nn.Linear(in_features, out_features, bias=bias)
+        self.build(locals())
+
+    @classmethod
+    def parts(cls, **args: Any) -> list[Part]:
+        return [("model", nn.Linear, args)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)

@@ -1,14 +1,15 @@
-"""What ``convert()`` does for the mobile CPU efficient blocks: the block's parts that are not
-deployable as they are (its Conv3d and batch norm, a 3-D global pool, squeeze-excitation) become
-a small IR -- one ``Sequential`` of them, with their weights -- that the mobile lowering passes
-(``graphspec.mobile.passes.MOBILE``, the ones ``graphspec export --to mobile`` runs) rewrite
-for one fixed input size. So a converted block holds exactly the modules an exported graph
-holds (``graphspec.mobile.modules``): batch norm folded into the convolution, 3-D convolutions as
-2-D ones, the global pool and squeeze-excitation as rank-4 reductions and Gemm.
+"""What ``convert()`` does for the mobile CPU efficient blocks: the block's own IR -- its node, whose
+IR children are its parts (``parts.PartsBlock``: convolutions, norms, activations, pools, inner
+blocks), with the block's weights -- goes through the mobile lowering passes
+(``graphspec.mobile.passes.MOBILE``, which ``graphspec export --to mobile`` runs over a whole
+model's IR) for one fixed input size, and the block takes the lowered parts. So a converted block
+holds exactly the modules an exported graph holds (``graphspec.mobile.modules``): batch norm folded
+into the convolution, 3-D convolutions as 2-D ones, the global pool and squeeze-excitation as
+rank-4 reductions and Gemm.
 
-Each converted part is a drop-in replacement: it takes and returns the block's own tensors
-(``[N, C, T, H, W]``), so channel padding and the folded-layout pass, which change what flows
-between parts, are not run here.
+The block stays a drop-in replacement: the passes keep the IR's outputs (the block's
+``[N, C, T, H, W]`` result) as they were; inside it, channels may be padded and time kept folded
+into the batch between parts, as in an exported model.
 """
 from __future__ import annotations
 
@@ -17,41 +18,54 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
+from graphspec.accelerator.efficient_blocks.efficient_block_base import EfficientBlockBase
 from graphspec.compiler.ir import Node
 
-#: ops the mobile lowering must leave nothing of (a part still holding one is not deployable)
+#: ops the mobile lowering must leave nothing of (a block still holding one is not deployable)
 NOT_DEPLOYABLE = frozenset({"Conv3d", "BatchNorm3d", "AdaptiveAvgPool3d", "SqueezeExcitation"})
 
-Part = tuple[Node, dict[str, torch.Tensor]]
 
-
-def lower_parts(parts: Sequence[Part], input_blob_size: Sequence[int], *,
-                keep_conv3d: bool = False) -> list[nn.Module | None]:
-    """The mobile lowering of ``parts`` -- IR nodes applied one after the other, each with its
-    module's ``state_dict`` -- for an input of ``input_blob_size``: one module per part, or None
-    for a part a pass folded into the part before it (a batch norm into its convolution).
-
-    ``keep_conv3d`` leaves a Conv3d that no 2-D rewrite covers as a Conv3d (batch norm still
-    folded), for runtimes with a native 3-D kernel. The modules keep the weights' dtype and device.
-    """
-    from graphspec.mobile import passes
+def lower_ir(node: Node, state: dict[str, torch.Tensor], input_blob_size: Sequence[int], *,
+             keep_conv3d: bool = False, keeps: frozenset[str] = frozenset()) -> nn.Module:
+    """The mobile lowering of the IR tree ``node`` with the weights ``state`` (its module's
+    ``state_dict``) for an input of ``input_blob_size``. ``keep_conv3d`` leaves a Conv3d that only
+    the temporal-taps rewrite covers as a (folded) Conv3d, for runtimes with a native 3-D kernel;
+    ``keeps``: ops the caller deploys as they are. A ``ValueError`` when anything else is left
+    that mobile kernels do not run. The module keeps the weights' dtype and device."""
     from graphspec.compiler.graph import model_graph
     from graphspec.compiler.infer import TensorType, infer
+    from graphspec.mobile import passes
 
-    nodes = [node for node, _ in parts]
-    graph, _ = model_graph(Node("Sequential", {"modules": nodes}), ["x"], ["y"])
+    graph, _ = model_graph(node, ["x"], ["y"])
     infer(graph.steps[0].node, TensorType(tuple(input_blob_size)))
-    state = {f"{node.path}.{key}": value.detach().clone() for node, entries in parts for key, value in entries.items()}
-    weighted = passes.WeightedGraph(graph, state)
-    skip = (passes.PadChannels, passes.KeepFoldedLayout, *((passes.Conv3dToTaps,) if keep_conv3d else ()))
+    weighted = passes.WeightedGraph(graph, {key: value.detach().clone() for key, value in state.items()})
+    skip = (passes.Conv3dToTaps,) if keep_conv3d else ()
     passes.run_passes(weighted, tuple(p for p in passes.MOBILE if not isinstance(p, skip)))
-    kept = {"Conv3d"} if keep_conv3d else set()
+    kept = keeps | ({"Conv3d"} if keep_conv3d else set())
     left = [n for n in weighted.walk() if n.op in NOT_DEPLOYABLE - kept]
     if left:
         raise ValueError(f"cannot convert {', '.join(sorted({n.op for n in left}))} for input size "
                          f"{list(input_blob_size)}: the mobile lowering has no 2-D form of it")
     # built on the meta device, then given the state's own tensors: their dtype and device stay
-    lowered = weighted.lower("meta")
-    lowered_nodes = weighted.roots[0].args["modules"]
-    return [None if new.op == "Identity" and old.op != "Identity" else module
-            for old, new, module in zip(nodes, lowered_nodes, lowered)]
+    return weighted.lower("meta")
+
+
+def lower_block(block: nn.Module, input_blob_size: Sequence[int], *, args: dict | None = None,
+                state: dict[str, torch.Tensor] | None = None, keep_conv3d: bool = False,
+                keeps: frozenset[str] = frozenset()) -> None:
+    """Convert the efficient ``block`` (a ``parts.PartsBlock``) in place: its IR node (of ``args``,
+    by default the ones it was made with; with ``state``, by default its ``state_dict``) lowered
+    by ``lower_ir``, whose parts it takes. Every efficient block inside is then converted too."""
+    from graphspec.compiler.template import expand_node
+
+    from .parts import op_name
+
+    node = expand_node(op_name(type(block)), block.block_args if args is None else args)
+    lowered = lower_ir(node, block.state_dict() if state is None else state, input_blob_size,
+                       keep_conv3d=keep_conv3d, keeps=keeps)
+    block._modules.clear()
+    block._modules.update(lowered._modules)
+    block.train(block.training)
+    for inner in block.modules():
+        if inner is not block and isinstance(inner, EfficientBlockBase):
+            inner.convert_flag = True  # its parts are lowered: a second convert would reinterpret them

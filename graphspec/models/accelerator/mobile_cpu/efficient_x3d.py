@@ -9,20 +9,21 @@ import torch
 import torch.nn as nn
 from pydantic import Field
 
+from graphspec.compiler.dataflow import Prefix, slot_value
 from graphspec.compiler.infer import Inference, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.compiler.rules import expect_channels, expect_rank
 from graphspec.layers.accelerator.mobile_cpu.activation_functions import (
-    ActivationName, make_activation, supported_act_functions,
+    ActivationName, supported_act_functions,
 )
 from graphspec.layers.accelerator.mobile_cpu.convolutions import (
     Conv3d5x1x1BnAct, Conv3dPwBnAct, Conv3dTemporalKernel1BnAct,
 )
 from graphspec.layers.accelerator.mobile_cpu.fully_connected import FullyConnected
+from graphspec.layers.accelerator.mobile_cpu.parts import Part, PartsBlock, part_children
 from graphspec.layers.accelerator.mobile_cpu.pool import AdaptiveAvgPool3dOutSize1
 from graphspec.registry import register
 
-from .composite import Part, attach_parts, part_children
 from .residual_blocks import X3dBottleneckBlock
 
 Expansion = Literal["XS", "S"]
@@ -68,40 +69,50 @@ def efficient_x3d_parts(*, num_classes: int = 400, dropout: float = 0.5, expansi
             ("head.avg_pool", AdaptiveAvgPool3dOutSize1, {}),
             ("head.lin_5", Conv3dPwBnAct, dict(in_channels=conv_5, out_channels=lin_5, use_bn=False)),
             ("projection", FullyConnected, dict(in_features=lin_5, out_features=num_classes, bias=True)),
+            ("dropout", nn.Dropout, dict(p=dropout)),  # applied before the projection, in training
+            ("act", supported_act_functions[head_act], {}),  # applied after it, in eval mode
         ]
     return parts
 
 
-def _efficient_x3d_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
-    expect_rank(x, 5, "EfficientX3d")
-    expect_channels(x, _INPUT_CHANNELS, "input channels")
-    parts = dict(node.children())
-    for path, child in parts.items():
-        if path != "projection":
-            x = ctx.run(child, x)
-    if "projection" in parts:  # channels last, projected, averaged over T, H, W
-        logits = ctx.run(parts["projection"], x.with_shape((x.shape[0], *x.shape[2:], x.shape[1])))
+#: the parts that run on the clip one after the other; the projection, on channels-last, comes after
+_TRUNK = ("s1", "s2", "s3", "s4", "s5", "head")
+
+
+def _head_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
+    if node.args["enable_head"]:  # channels last, projected, averaged over T, H, W
+        (projection,) = slot_value(node, "projection")
+        logits = ctx.run(projection, x.with_shape((x.shape[0], *x.shape[2:], x.shape[1])))
         x = logits.with_shape((x.shape[0], logits.shape[-1]))
     return x
 
 
-@register(infer=_efficient_x3d_infer, children=part_children(efficient_x3d_parts),
+class _ClipPrefix(Prefix):
+    """``Prefix`` whose shape rule first checks the clip (rank 5, RGB)."""
+
+    def __call__(self, node: Node, ctx: Inference, x: TensorType) -> TensorType:
+        expect_rank(x, 5, "EfficientX3d")
+        expect_channels(x, _INPUT_CHANNELS, "input channels")
+        return super().__call__(node, ctx, x)
+
+
+@register(infer=_ClipPrefix(_TRUNK, _head_infer), children=part_children,
           arg_types={"head_act": ActivationName, "dropout": Annotated[float, Field(ge=0.0, le=1.0)]})
-class EfficientX3d(nn.Module):
+class EfficientX3d(PartsBlock):
     """X3D for mobile CPUs: stem ``s1`` (1x3x3 conv, depthwise 5x1x1 conv), stages ``s2``..``s5``
     of ``X3dBottleneckBlock``, ``head`` (1x1x1 conv, global average pool, 1x1x1 conv) and a
     ``projection`` to ``num_classes``; ``head_act`` is applied in eval mode, dropout in training.
     Without ``enable_head`` the model ends after ``s5``."""
 
+    parts = staticmethod(efficient_x3d_parts)
+
     def __init__(self, num_classes: int = 400, dropout: float = 0.5, expansion: Expansion = "XS",
                  head_act: str = "identity", enable_head: bool = True) -> None:
         super().__init__()
-        attach_parts(self, efficient_x3d_parts(num_classes=num_classes, dropout=dropout, expansion=expansion,
-                                               head_act=head_act, enable_head=enable_head))
+        self.build(locals())
+
+    def configure(self, *, enable_head: bool = True, **args) -> None:
         self.enable_head = enable_head
-        if enable_head:
-            self.dropout = nn.Dropout(dropout)
-            self.act = make_activation(head_act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.s5(self.s4(self.s3(self.s2(self.s1(x)))))

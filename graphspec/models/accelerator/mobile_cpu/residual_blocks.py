@@ -7,19 +7,20 @@ import torch
 import torch.nn as nn
 
 from graphspec.accelerator.efficient_blocks.efficient_block_base import (
-    EfficientBlockBase, check_blob_size, convert_in_sequence, mark_converted,
+    EfficientBlockBase, check_blob_size, mark_converted,
 )
-from graphspec.compiler.infer import Inference, ShapeError, TensorType
+from graphspec.compiler.dataflow import Residual
+from graphspec.compiler.infer import ShapeError, TensorType
 from graphspec.compiler.ir import Node
 from graphspec.layers.accelerator.mobile_cpu.activation_functions import ActivationName, supported_act_functions
 from graphspec.layers.accelerator.mobile_cpu.attention import SqueezeExcitation
 from graphspec.layers.accelerator.mobile_cpu.convolutions import (
     Conv3d3x3x3DwBnAct, Conv3dPwBnAct, Conv3dTemporalKernel1BnAct,
 )
+from graphspec.layers.accelerator.mobile_cpu.lowering import lower_block
+from graphspec.layers.accelerator.mobile_cpu.parts import Part, PartsBlock, part_children
 from graphspec.layers.utils import round_width
 from graphspec.registry import register
-
-from .composite import Part, attach_parts, part_children
 
 Flags = Tuple[bool, bool, bool]
 
@@ -57,26 +58,23 @@ def bottleneck_parts(*, in_channels: int, mid_channels: int, out_channels: int, 
     return parts
 
 
-def _bottleneck_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
-    parts = dict(node.children())
-    out = x
-    for path, child in parts.items():
-        if path.startswith("layers."):
-            out = ctx.run(child, out)
-    if node.args["use_residual"]:
-        shortcut = ctx.run(parts["_res_proj"], x) if "_res_proj" in parts else x
-        if shortcut.shape != out.shape:
-            raise ShapeError(f"residual {shortcut} does not match the block's output {out}")
-    return ctx.run(parts["final_act"], out)
+def _residual_sum(node: Node, shortcut: TensorType, out: TensorType) -> TensorType:
+    if not node.args["use_residual"]:
+        return out
+    if shortcut.shape != out.shape:
+        raise ShapeError(f"residual {shortcut} does not match the block's output {out}")
+    return out
 
 
-@register(infer=_bottleneck_infer, children=part_children(bottleneck_parts),
-          arg_types={"act_functions": Tuple[ActivationName, ActivationName, ActivationName]})
-class X3dBottleneckBlock(EfficientBlockBase):
+@register(infer=Residual(shortcut=("_res_proj",), branch=("layers",), after=("final_act",), merge=_residual_sum),
+          children=part_children, arg_types={"act_functions": Tuple[ActivationName, ActivationName, ActivationName]})
+class X3dBottleneckBlock(PartsBlock, EfficientBlockBase):
     """X3D bottleneck: pointwise conv (``act_functions[0]``), depthwise 3x3x3 conv with the spatial
     stride, squeeze-excitation when ``se_ratio > 0``, ``act_functions[1]``, pointwise conv, then
     the residual (projected by a 1x1x1 conv and batch norm when the stride or the channels change)
     and ``act_functions[2]``."""
+
+    parts = staticmethod(bottleneck_parts)
 
     def __init__(self, in_channels: int, mid_channels: int, out_channels: int, use_residual: bool = True,
                  spatial_stride: int = 1, se_ratio: float = 0.0625,
@@ -84,10 +82,9 @@ class X3dBottleneckBlock(EfficientBlockBase):
                  bias: Flags = (False, False, False), use_bn: Flags = (True, True, True),
                  norm_eps: float = 1e-5, norm_momentum: float = 0.1) -> None:
         super().__init__()
-        attach_parts(self, bottleneck_parts(
-            in_channels=in_channels, mid_channels=mid_channels, out_channels=out_channels, use_residual=use_residual,
-            spatial_stride=spatial_stride, se_ratio=se_ratio, act_functions=act_functions, bias=bias, use_bn=use_bn,
-            norm_eps=norm_eps, norm_momentum=norm_momentum))
+        self.build(locals())
+
+    def configure(self, *, use_residual: bool = True, **args: Any) -> None:
         self._use_residual = use_residual
         self.convert_flag = False
 
@@ -97,11 +94,9 @@ class X3dBottleneckBlock(EfficientBlockBase):
             out = out + (self._res_proj(x) if hasattr(self, "_res_proj") else x)
         return self.final_act(out)
 
-    def convert(self, input_blob_size: Sequence[int], **kwargs: Any) -> None:
-        """Convert every sub-block for the sizes it sees when the block runs on ``input_blob_size``."""
+    def convert(self, input_blob_size: Sequence[int], convert_for_quantize: bool = False,
+                native_conv3d_op_qnnpack: bool = False, **kwargs: Any) -> None:
+        """The mobile lowering of the whole block (its sub-blocks' parts) for inputs of ``input_blob_size``."""
         size = check_blob_size(self, input_blob_size, 5)
         mark_converted(self)
-        if hasattr(self, "_res_proj"):
-            convert_in_sequence([self._res_proj], size, **kwargs)
-        out_size = convert_in_sequence(self.layers, size, **kwargs)
-        self.final_act.convert(out_size, **kwargs)
+        lower_block(self, size, keep_conv3d=native_conv3d_op_qnnpack)
