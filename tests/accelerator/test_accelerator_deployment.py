@@ -136,3 +136,42 @@ def test_deployable_blocks_export_to_an_onnx_graph_without_3d_ops():
     session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
     np.testing.assert_allclose(got, expected.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_mobile_lowering_of_the_model_ir_lowers_the_blocks_in_one_run():
+    """`export --to mobile`'s lowering: one run of the passes over EfficientX3d's IR reaches the
+    blocks' parts (batch norm folded, no 3-D op left, X3D-XS's 54-wide bottleneck convolutions padded
+    to 56 across parts) and the module lowered from it computes the eager model's output, as the
+    block-by-block `convert_to_deployable_form` does."""
+    from graphspec.export.spec_export import compile_static
+    from graphspec.mobile.passes import MOBILE, WeightedGraph, run_passes
+
+    from conftest import SPECS
+
+    compiled, _ = compile_static(SPECS / "models" / "efficient_x3d_xs.yaml", ["inputs.video=[1, 3, 4, 64, 64]"])
+    model, x, expected = randomized_with_output(compiled.lower, (1, 3, 4, 64, 64))
+    graph = WeightedGraph.of(compiled.graph, model)
+    run_passes(graph, MOBILE, verify=True)
+    ops = {n.op for n in graph.walk()}
+    assert not ops & {"Conv3d", "BatchNorm3d", "AdaptiveAvgPool3d", "SqueezeExcitation"}, ops
+    conv_2 = {n.path: n for n in graph.walk()}["s2.pathway0_res0.layers.conv_2.kernel.conv"]
+    assert conv_2.op == "FoldedConv2d" and conv_2.args["in_channels"] == 56  # padded from 54
+    mobile = graph.lower()
+    assert not [type(m) for m in mobile.modules() if isinstance(m, NOT_DEPLOYABLE)]
+    with torch.no_grad():
+        torch.testing.assert_close(mobile(x), expected, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(convert_to_deployable_form(model, x)(x), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_the_compiled_model_is_assembled_from_its_parts_as_the_constructor_builds_it():
+    import graphspec
+    from conftest import SPECS
+
+    compiled = graphspec.compile(SPECS / "models" / "efficient_x3d_s.yaml")
+    torch.manual_seed(0)
+    eager = EfficientX3d(expansion="S")
+    torch.manual_seed(0)
+    lowered = compiled.lower()
+    assert type(lowered) is EfficientX3d and [type(m) for m in lowered.modules()] == [type(m) for m in eager.modules()]
+    assert all(torch.equal(a, b) for a, b in zip(lowered.state_dict().values(), eager.state_dict().values()))
+    assert list(lowered.state_dict()) == list(eager.state_dict())
