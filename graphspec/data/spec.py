@@ -47,6 +47,7 @@ from graphspec.spec.compiled import Compiled, blocking
 from graphspec.spec.document import DataSpec
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, format_path
 from graphspec.spec.source import SourceMap
+from graphspec.transforms.composition import leading_temporal_subsample
 
 from .errors import BadVideoError
 from .labeled_video_dataset import VIDEO_SAMPLERS
@@ -312,7 +313,7 @@ def _derive_from_transform(result: CompiledData) -> None:
     call, transform = result.dataset_call, result.transform
     if call is None or transform is None or transform.root is None:
         return
-    leading = _leading_video_subsample(transform.root)
+    leading = _leading_video_subsample(transform)
     if leading is not None and _declares(call, UNIFORM_FRAMES_PER_CLIP) and "frames_per_clip" not in call.given:
         result.derived["frames_per_clip"] = leading
     declared = transform.inputs.get("video")
@@ -326,19 +327,16 @@ def _derive_from_transform(result: CompiledData) -> None:
                                                  path=call.source + ("video_dtype",), code="fit"))
 
 
-def _leading_video_subsample(node: Any) -> Optional[int]:
-    """``n`` when the transform starts by subsampling the ``video`` key to ``n`` frames."""
-    while node is not None:
-        if node.op == "Compose":
-            children = node.args.get("transforms") or []
-            node = children[0] if children else None
-        elif node.op == "ApplyTransformToKey" and node.args.get("key") == "video":
-            node = node.args.get("transform")
-        elif node.op == "UniformTemporalSubsample":
-            return node.args.get("num_samples")
-        else:
-            return None
-    return None
+def _leading_video_subsample(transform: Any) -> Optional[int]:
+    """``n`` when the built transform starts by subsampling the ``video`` key to ``n`` frames: the
+    rule the datasets apply to a Python transform (``leading_temporal_subsample``), so a spec
+    derives what the same transform written in Python gets. A transform that cannot be built
+    derives nothing (its findings are reported already)."""
+    try:
+        built = transform.build(seeded=False)
+    except SpecError:
+        return None
+    return leading_temporal_subsample(built)
 
 
 def _compile_model(spec: DataSpec, file: str, smap: Optional[SourceMap], result: CompiledData) -> None:

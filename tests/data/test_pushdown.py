@@ -7,11 +7,13 @@ from __future__ import annotations
 import pickle
 import sys
 import types
+from pathlib import Path
 
 import pytest
 import torch
 from torch.utils.data import DataLoader, SequentialSampler
 
+import graphspec
 from graphspec.data import Kinetics, make_clip_sampler
 from graphspec.data.labeled_video_dataset import _ClipReader
 from graphspec.transforms import (ApplyTransformToKey, CenterCrop, Compose, Div255, Lambda, Normalize,
@@ -171,3 +173,41 @@ def test_torchvision_compose_when_torchvision_is_loaded(monkeypatch):
     assert leading_temporal_subsample(transform) is None
     monkeypatch.setitem(sys.modules, "torchvision.transforms", types.SimpleNamespace(Compose=TorchVisionCompose))
     assert leading_temporal_subsample(transform) == 4
+
+
+KINETICS_SPEC = Path(__file__).resolve().parents[2] / "specs" / "data" / "kinetics400_train.yaml"
+#: inline transforms of a data spec (float clips in) and the frames_per_clip each derives: what the
+#: same transform written in Python gets from the datasets' push-down rule
+SPEC_TRANSFORMS = {
+    "the label first, then the subsample": (
+        "[{op: ApplyTransformToKey, key: label, transform: Identity}, "
+        "{op: ApplyTransformToKey, key: video, transform: [{op: UniformTemporalSubsample, num_samples: 4}, Div255]}]", 4),
+    "create_video_transform": (
+        "[{op: create_video_transform, mode: val, video_key: video, num_samples: 4, convert_to_float: false, "
+        "min_size: 24, crop_size: 16}]", 4),
+    "the subsample over another dim": (
+        "[{op: ApplyTransformToKey, key: video, transform: [{op: UniformTemporalSubsample, num_samples: 4, "
+        "temporal_dim: -2}, Div255]}]", None),
+    "a scaling first": (
+        "[{op: ApplyTransformToKey, key: video, transform: [Div255, {op: UniformTemporalSubsample, num_samples: 4}]}]",
+        None),
+}
+
+
+@pytest.mark.parametrize("name", SPEC_TRANSFORMS)
+def test_a_data_spec_derives_frames_per_clip_by_the_datasets_rule_and_its_pixels_are_unchanged(tree, decoded_frames,
+                                                                                              name):
+    text, frames = SPEC_TRANSFORMS[name]
+    compiled = graphspec.compile(KINETICS_SPEC, [
+        f"dataset.data_path={tree / 'train.csv'}", f"dataset.video_path_prefix={tree}",
+        "dataset.video_sampler=SequentialSampler", "clip_sampler={op: UniformClipSampler, clip_duration: 2.0}",
+        "loader.num_workers=0",
+        "transform={input: {video: {layout: CTHW, dtype: float32, shape: [3, T, H, W]}, label: any}, "
+        f"transform: {text}}}", "model=null"])
+    assert compiled.ok, [d.format() for d in compiled.diagnostics]
+    assert compiled.derived.get("frames_per_clip") == frames
+    pushed = list(compiled.build().dataset)
+    assert decoded_frames == ([frames] * 3 if frames else [FRAMES, FRAMES, 60])
+    transform = compiled.transform.build()
+    for got, full in zip(pushed, kinetics(tree, None), strict=True):  # every frame, then the same transform
+        assert torch.equal(got["video"], transform(full)["video"])
