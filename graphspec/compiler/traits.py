@@ -19,5 +19,7 @@ ELEMENTWISE_OP = (ELEMENTWISE, KEEPS_LAYOUT)
 
 
 def has_trait(op: str, trait: str) -> bool:
-    """Whether the registered op ``op`` declares ``trait``."""
-    return trait in registry.get(op).traits
+    """Whether the op ``op`` declares ``trait``; a node that is no registered op (a Python module
+    passed in as it is, ``ir.PYTHON_OP``) declares none."""
+    opdef = registry.find(op)
+    return opdef is not None and trait in opdef.traits

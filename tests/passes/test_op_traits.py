@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from graphspec import registry
-from graphspec.compiler.traits import ELEMENTWISE, INTERNAL_PARTS, KEEPS_LAYOUT
+from graphspec.compiler.ir import PYTHON_OP
+from graphspec.compiler.traits import ELEMENTWISE, INTERNAL_PARTS, KEEPS_LAYOUT, has_trait
 from graphspec.mobile.passes.base import chains
 
 from passes_support import spec_file, weighted
@@ -64,6 +65,11 @@ def test_torchs_activations_and_the_folded_norm_declare_element_wise():
 def test_an_element_wise_op_computes_element_wise(name):
     assert _computes_element_wise(_module(name))
     assert KEEPS_LAYOUT in registry.get(name).traits
+
+
+def test_a_python_module_in_the_graph_declares_no_trait():
+    """A module passed in from Python as it is (no registered op) is asked too: it has no traits."""
+    assert not any(has_trait(PYTHON_OP, trait) for trait in (ELEMENTWISE, KEEPS_LAYOUT, INTERNAL_PARTS))
 
 
 @pytest.mark.parametrize("module", [torch.nn.Softmax(dim=1), torch.nn.Conv3d(CHANNELS, CHANNELS, 1),
