@@ -18,7 +18,8 @@ from graphspec.spec.compiled import blocking
 from graphspec.spec.errors import Diagnostic, SpecError
 
 from . import int8 as int8_mod
-from .onnx_export import ExportError, check, flatten, histogram, latency_ms, max_error, session, to_onnx
+from .onnx_export import (CHANNEL_MULTIPLE, ExportError, check, flatten, histogram, latency_ms, max_error, session,
+                          to_onnx)
 from .opset import check_mobile_opset
 
 Target = Literal["onnx", "mobile", "executorch"]
@@ -216,17 +217,22 @@ def _write_atomically(path: Path, data: bytes) -> None:
     write_bytes(path, data)  # with the user's umask, like any file the user writes
 
 
-def mobile_model(compiled, model: nn.Module, args: tuple, verify_passes: bool = False):
+def mobile_model(compiled, model: nn.Module, args: tuple, verify_passes: bool = False, *,
+                 channel_multiple: int | None = None):
     """The mobile lowering of ``model`` (weights included): the IR passes over the whole model's
     IR, then lowered. The Accelerator's efficient blocks are lowered there too: their convolutions,
     norms, activations and pools are IR children (their parts), which the same passes rewrite as
     any other node and the lowering assembles the blocks from. ``args`` (the example inputs)
     are unused: the shapes are the compiled graph's. ``verify_passes``: the pass manager checks
-    the graph after every pass (``PassError``)."""
-    from graphspec.mobile.passes import MOBILE, WeightedGraph, run_passes
+    the graph after every pass (``PassError``). ``channel_multiple``: what pad-channels widens
+    convolutions to, for the runtime the model is for (None: the pass's own, XNNPACK's 8;
+    onnxruntime's is ``onnx_export.CHANNEL_MULTIPLE``)."""
+    from graphspec.mobile.passes import MOBILE, PadChannels, WeightedGraph, run_passes
 
+    passes = MOBILE if channel_multiple is None else tuple(
+        PadChannels(multiple=channel_multiple) if isinstance(p, PadChannels) else p for p in MOBILE)
     graph = WeightedGraph.of(compiled.graph, model)
-    applied = run_passes(graph, MOBILE, verify=verify_passes)
+    applied = run_passes(graph, passes, verify=verify_passes)
     return graph.lower(), applied, {n.path for n in graph.walk()}
 
 
@@ -267,7 +273,8 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
     applied: list = []
     exported, paths = model, {n.path for n in compiled.nodes}
     if to in ("mobile", "executorch"):
-        exported, applied, paths = mobile_model(compiled, model, fresh(args), verify_passes)
+        exported, applied, paths = mobile_model(compiled, model, fresh(args), verify_passes,
+                                                channel_multiple=CHANNEL_MULTIPLE if to == "mobile" else None)
     shapes = {n: list(t.shape) for n, t in zip(names, flatten(args))}
     if to == "executorch":
         from .executorch_export import to_executorch, to_executorch_int8
