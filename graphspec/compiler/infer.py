@@ -3,9 +3,12 @@ torch modules (the one exception, an unregistered Python callable, is run on the
 State layouts are derived by building an op's module on the meta device where its state rule
 is ``BUILT``: the layout then cannot drift from the module.
 
-Each op's ``infer`` rule maps input types to output types; containers run their children
-through ``ctx.run`` in the order their ``forward`` does. Shapes may hold symbols (``"B"``).
-MACs are per clip (dim 0 is the batch), counted as fvcore counts them.
+One engine (``Inference``) infers every kind of spec; its value domain is a parameter
+(``Domain``): tensor types for models (``TENSOR_TYPES``, each op's ``infer`` rule), clip layouts
+for transforms and the sample dicts of data specs (``graphspec.transforms.spec.CLIP_LAYOUTS``,
+each op's ``layout`` rule). Rules are ``(node, ctx, *inputs) -> value``; containers run their
+children through ``ctx.run`` in the order their ``forward`` does. Shapes may hold symbols
+(``"B"``). MACs are per clip (dim 0 is the batch), counted as fvcore counts them.
 """
 from __future__ import annotations
 
@@ -70,38 +73,79 @@ def per_sample_numel(value: TensorType) -> int | None:
     return math.prod(rest) if all(isinstance(d, int) for d in rest) else None
 
 
-class Inference:
-    """Walks an IR tree with input types; records ``meta['output']`` and ``meta['macs']``."""
+class Domain:
+    """The values one kind of spec infers, for the one engine (``Inference``): how a value is
+    shown, how a declared input reads, which rule an op has, and what a rule's failure means.
 
-    def run(self, node: Node | None, *inputs: Value) -> Value:
-        if node is None:
+    Models infer ``TensorType``s (``TENSOR_TYPES``: a failure stops the inference, a located
+    ``InferenceFailed``); transforms infer clip layouts (``graphspec.transforms.spec.CLIP_LAYOUTS``:
+    a failure is a finding and the checks go on)."""
+
+    #: the exception a rule raises for input its op would reject (with ``arg`` naming the argument)
+    error: type[Exception] = Exception
+    #: the code of this domain's findings
+    code: str = ""
+
+    def rule(self, node: Node) -> Any:
+        """``(node, ctx, *inputs) -> value``, or None where the op has no rule for this domain."""
+        raise NotImplementedError
+
+    def format(self, value: Any) -> str:
+        raise NotImplementedError
+
+    def declared(self, decl: Any) -> Any:
+        """The value of an input as the spec declares it."""
+        raise NotImplementedError
+
+    def unchecked(self, inputs: tuple) -> bool:
+        """Inputs no rule can check any more (an earlier finding): the engine passes them on."""
+        return False
+
+    def no_rule(self, ctx: "Inference", node: Node, inputs: tuple) -> Any:
+        raise NotImplementedError
+
+    def failed(self, ctx: "Inference", node: Node, err: Exception, inputs: tuple) -> Any:
+        """What the inference goes on with after ``node``'s rule raised ``err`` (or raise)."""
+        raise NotImplementedError
+
+    def counted(self, node: Node, inputs: tuple, out: Any) -> None:
+        """Facts recorded beside the output once a rule succeeded (a model's MACs)."""
+
+    def at_arg(self, node: Node, arg: str | None) -> tuple:
+        """The spec key of ``node``'s argument ``arg`` where its spec wrote it, else the node's."""
+        return node.source + (arg,) if arg is not None and arg in node.given else node.source
+
+
+class Inference:
+    """The one inference engine: walks an IR tree, each node's rule of the ``domain`` mapping its
+    input values to its output; records ``meta['inputs']`` and ``meta['output']``, and collects the
+    findings the domain reports and goes on after (``diagnostics``). Containers run their children
+    through ``ctx.run`` in the order their ``forward`` does."""
+
+    def __init__(self, domain: Domain | None = None) -> None:
+        self.domain = TENSOR_TYPES if domain is None else domain
+        self.diagnostics: list[Diagnostic] = []
+
+    def run(self, node: Node | None, *inputs: Any) -> Any:
+        domain = self.domain
+        if node is None or domain.unchecked(inputs):
             return inputs[0]
+        rule = domain.rule(node)
+        if rule is None:
+            return domain.no_rule(self, node, inputs)
         try:
-            if node.op == PYTHON_OP:
-                out, own_macs = _meta_execute(node, inputs), None
-            else:
-                opdef = registry.get(node.op)
-                if opdef.infer is None:
-                    raise ShapeError(f"op {node.op!r} has no static shape rule")
-                out = opdef.infer(node, self, *inputs)
-                own_macs = opdef.macs(node.args, inputs, out) if opdef.macs else 0
-        except ShapeError as err:
-            key = err.arg[0] if isinstance(err.arg, tuple) else err.arg
-            node_arg = (err.arg, node.args[key]) if key is not None and key in node.args else None
-            raise InferenceFailed(self._diagnostic(node, err, inputs), node_arg, inputs) from None
-        children = [child.meta.get("macs") for _, child in node.children() if "output" in child.meta]
-        parts = [own_macs, *children]
-        node.meta["macs"] = None if any(p is None for p in parts) else sum(parts)
+            out = rule(node, self, *inputs)
+            domain.counted(node, inputs, out)
+        except domain.error as err:
+            return domain.failed(self, node, err, inputs)
         node.meta["inputs"] = list(inputs)
         node.meta["output"] = out
         return out
 
-    @staticmethod
-    def _diagnostic(node: Node, err: ShapeError, inputs: tuple) -> Diagnostic:
-        where = node.shown
-        shapes = ", ".join(_fmt(v) for v in inputs)
-        return Diagnostic(f"{where} ({node.op}): {err} [input {shapes}]", path=node.source, code="shape",
-                          depends_on=(("inputs",),))
+    def warn(self, node: Node, message: str, arg: str | None = None, hint: str | None = None) -> None:
+        """A warning a rule reports about ``node`` (at its argument ``arg``) before it goes on."""
+        self.diagnostics.append(Diagnostic(message, path=self.domain.at_arg(node, arg), severity="warning",
+                                           hint=hint, code=self.domain.code))
 
     def run_graph(self, graph: Any, inputs: dict[str, Value]) -> dict[str, Value]:
         """Every step of a ``Graph`` in order: the values by name (inputs and step outputs)."""
@@ -110,6 +154,53 @@ class Inference:
             values = [env[name] for name in step.inputs]
             env[step.name] = self.run(step.node, values) if step.call == "list" else self.run(step.node, *values)
         return env
+
+
+class TensorTypes(Domain):
+    """A model's values: ``TensorType``s (lists of them for pathways), each op's ``infer`` rule;
+    an unregistered Python module runs on the meta device. MACs are per clip (dim 0 is the
+    batch), counted as fvcore counts them; a failure stops the inference (``InferenceFailed``)."""
+
+    error = ShapeError
+    code = "shape"
+
+    def rule(self, node: Node) -> Any:
+        if node.op == PYTHON_OP:
+            return lambda node, ctx, *inputs: _meta_execute(node, inputs)
+        return registry.get(node.op).infer
+
+    def format(self, value: Value) -> str:
+        return _fmt(value)
+
+    def declared(self, decl: Any) -> Value:
+        """``[B, 3, 8, 224, 224]``, or a dict of pathways to their shapes."""
+        if isinstance(decl, dict):
+            return [TensorType(tuple(shape)) for shape in decl.values()]
+        return TensorType(tuple(decl))
+
+    def no_rule(self, ctx: Inference, node: Node, inputs: tuple) -> Any:
+        return self.failed(ctx, node, ShapeError(f"op {node.op!r} has no static shape rule"), inputs)
+
+    def failed(self, ctx: Inference, node: Node, err: ShapeError, inputs: tuple) -> Any:
+        key = err.arg[0] if isinstance(err.arg, tuple) else err.arg
+        node_arg = (err.arg, node.args[key]) if key is not None and key in node.args else None
+        shapes = ", ".join(self.format(v) for v in inputs)
+        diagnostic = Diagnostic(f"{node.shown} ({node.op}): {err} [input {shapes}]", path=node.source, code=self.code,
+                                depends_on=(("inputs",),))
+        raise InferenceFailed(diagnostic, node_arg, inputs) from None
+
+    def counted(self, node: Node, inputs: tuple, out: Value) -> None:
+        if node.op == PYTHON_OP:
+            own = None  # a Python module's MACs are not known
+        else:
+            opdef = registry.get(node.op)
+            own = opdef.macs(node.args, inputs, out) if opdef.macs else 0
+        parts = [own, *(child.meta.get("macs") for _, child in node.children() if "output" in child.meta)]
+        node.meta["macs"] = None if any(p is None for p in parts) else sum(parts)
+
+
+#: the model compiler's domain (``Inference()``'s)
+TENSOR_TYPES = TensorTypes()
 
 
 def _fmt(value: Value) -> str:

@@ -37,7 +37,7 @@ from graphspec.spec.source import SourceMap
 
 from .component import expand
 from .graph import Graph, model_graph
-from .infer import Inference, InferenceFailed, TensorType, Value, annotate_state
+from .infer import TENSOR_TYPES, Inference, InferenceFailed, TensorType, Value, annotate_state
 from .ir import Node, lint
 from .limits import size_findings
 from .lower_torch import lower_graph
@@ -88,12 +88,6 @@ class CompiledModel(Compiled):
         return self.lower()
 
 
-def input_value(decl: Any) -> Value:
-    if isinstance(decl, dict):
-        return [TensorType(tuple(shape)) for shape in decl.values()]
-    return TensorType(tuple(decl))
-
-
 def _input_findings(inputs: dict[str, Any]) -> list[Diagnostic]:
     """Declared input dims are sizes >= 1 or symbols (identifiers such as ``B``, ``T``)."""
     found = []
@@ -135,7 +129,7 @@ def _state_errors(graph) -> list[Diagnostic]:
 
 def compile_document(spec: ModelSpec, data: dict, smap: SourceMap, file: str) -> CompiledModel:
     result = CompiledModel(spec, data, smap, file)
-    result.inputs = {name: input_value(decl) for name, decl in spec.inputs.items()}
+    result.inputs = {name: TENSOR_TYPES.declared(decl) for name, decl in spec.inputs.items()}
     result.diagnostics += _input_findings(spec.inputs)
     if not result.ok:
         return result

@@ -22,12 +22,12 @@ from .rand_augment import RandAugment
 from .transforms_factory import create_video_transform
 
 
-def _subsample(node, value, ctx):
+def _subsample(node, ctx, value):
     v = R.video(value, node.op)
     return R.subsampled(v, node.args["temporal_dim"], node.args["num_samples"])
 
 
-def _subsample_repeated(node, value, ctx):
+def _subsample_repeated(node, ctx, value):
     v = R.video(value, node.op)
     td = node.args["temporal_dim"]
     ratios = list(node.args["frame_ratios"])
@@ -39,23 +39,23 @@ def _subsample_repeated(node, value, ctx):
     return [R.subsampled(v, td, R.ratio_frames(t, r)) for r in ratios]
 
 
-def _short_side(node, value, ctx):
+def _short_side(node, ctx, value):
     return R.scaled_short_side(R.video(value, node.op), node.args["size"])
 
 
-def _random_short_side(node, value, ctx):
+def _random_short_side(node, ctx, value):
     v = R.video(value, node.op)
     return R.replace(v.with_dims(H=R.UNKNOWN, W=R.UNKNOWN), min_side=node.args["min_size"])
 
 
-def _uniform_crop_video(node, value, ctx):
+def _uniform_crop_video(node, ctx, value):
     keys = (node.args["video_key"], node.args["aug_index_key"])
     found = R.clip(value, node.op, *keys)
     size = node.args["size"]
     return {**found, keys[0]: R.cropped(R.video(found[keys[0]], node.op), node.op, size, size)}
 
 
-def _normalize(node, value, ctx):
+def _normalize(node, ctx, value):
     v = R.float_video(value, node.op)
     counts = {key: 1 if isinstance(node.args[key], (int, float)) else len(node.args[key]) for key in ("mean", "std")}
     if counts["mean"] != counts["std"] and 1 not in counts.values():
@@ -66,37 +66,37 @@ def _normalize(node, value, ctx):
     return v
 
 
-def _to_float(node, value, ctx):
+def _to_float(node, ctx, value):
     return R.replace(R.video(value, node.op), dtype="float32")
 
 
-def _uint8_to_float(node, value, ctx):
+def _uint8_to_float(node, ctx, value):
     v = R.video(value, node.op)
     if v.is_float:
         raise R.LayoutError(f"{node.op} takes a uint8 video, got {v}", hint="a float video needs no conversion")
     return R.replace(v, dtype="float32")
 
 
-def _to_uint8(node, value, ctx):
+def _to_uint8(node, ctx, value):
     return R.replace(R.float_video(value, node.op), dtype="uint8")
 
 
 def _permute_to(dims: list[int]) -> R.Rule:
-    def rule(node, value, ctx):
+    def rule(node, ctx, value):
         return R.permuted(R.video(value, node.op, "THWC" if dims == [3, 0, 1, 2] else "CTHW"), dims, node.op)
     return rule
 
 
-def _permute(node, value, ctx):
+def _permute(node, ctx, value):
     return R.permuted(R.video(value, node.op, "CTHW,TCHW,THWC"), list(node.args["dims"]), node.op)
 
 
-def _random_resized_crop(node, value, ctx):
+def _random_resized_crop(node, ctx, value):
     v = R.video(value, node.op)
     return R.replace(v.with_dims(H=node.args["target_height"], W=node.args["target_width"]), min_side=None)
 
 
-def _op_sampler(node, value, ctx):
+def _op_sampler(node, ctx, value):
     outs = [ctx.run(child, value) for child in node.args["transforms_list"]]
     out = R.same_layout(outs, node.op)
     if node.args["num_sample_op"] > 1 and out != value:
@@ -105,13 +105,13 @@ def _op_sampler(node, value, ctx):
     return out
 
 
-def _apply_to_key(node, value, ctx):
+def _apply_to_key(node, ctx, value):
     key = node.args["key"]
     found = R.clip(value, node.op, key)
     return {**found, key: ctx.run(node.args["transform"], found[key])}
 
 
-def _remove_key(node, value, ctx):
+def _remove_key(node, ctx, value):
     found = R.clip(value, node.op)
     key = node.args["key"]
     if key not in found:
@@ -120,31 +120,31 @@ def _remove_key(node, value, ctx):
     return {k: v for k, v in found.items() if k != key}
 
 
-def _compose(node, value, ctx):
+def _compose(node, ctx, value):
     for child in node.args["transforms"]:
         value = ctx.run(child, value)
     return value
 
 
 def _spatial(layouts: str = "CTHW,TCHW") -> R.Rule:
-    def rule(node, value, ctx):
+    def rule(node, ctx, value):
         return R.video(value, node.op, layouts)
     return rule
 
 
-def _center_crop(node, value, ctx):
+def _center_crop(node, ctx, value):
     h, w = R.pair(node.args["size"])
     return R.cropped(R.video(value, node.op, "CTHW,TCHW"), node.op, h, w, pads=True)
 
 
-def _random_crop(node, value, ctx):
+def _random_crop(node, ctx, value):
     h, w = R.pair(node.args["size"])
     v = R.video(value, node.op, "CTHW,TCHW")
     pads = node.args["pad_if_needed"] or node.args["padding"] is not None
     return R.cropped(v, node.op, h, w, pads=pads)
 
 
-def _resize(node, value, ctx):
+def _resize(node, ctx, value):
     v = R.video(value, node.op, "CTHW,TCHW")
     size = node.args["size"]
     if isinstance(size, int) or len(size) == 1:
@@ -155,25 +155,25 @@ def _resize(node, value, ctx):
     return R.replace(v.with_dims(H=size[0], W=size[1]), min_side=None)
 
 
-def _multi_view(node, value, ctx):
+def _multi_view(node, ctx, value):
     return [ctx.run(node.args["transform"], value) for _ in range(node.args["num_views"])]
 
 
-def _identity(node, value, ctx):
+def _identity(node, ctx, value):
     return value
 
 
-def _frames(node, value, ctx):
+def _frames(node, ctx, value):
     """RandAugment, AugMix, AugmentTransform: frames (T, C, H, W), uint8 or float in [0, 1]."""
     return R.video(value, node.op, "TCHW")
 
 
-def _batch_only(node, value, ctx):
+def _batch_only(node, ctx, value):
     raise R.LayoutError(f"{node.op} mixes a batch (B, C, T, H, W) with its labels; apply it to collated "
                         f"batches in the training step, not to clips")
 
 
-def _video_transform(node, value, ctx):
+def _video_transform(node, ctx, value):
     a = node.args
     key = a["video_key"]
     if key is not None:

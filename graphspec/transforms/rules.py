@@ -78,8 +78,10 @@ class LayoutError(Exception):
         self.skip = skip
 
 
-#: ``(node, value, ctx) -> value``; node has ``.op``, ``.args`` (with defaults), ``.children``
-Rule = Callable[[Any, Value, Any], Value]
+#: ``(node, ctx, value) -> value``, as the model ops' ``infer`` rules: ``node`` is the op's IR node
+#: (``.op``, ``.args`` with the defaults and the child transforms' nodes), ``ctx`` the engine
+#: (``compiler.infer.Inference``: ``ctx.run(child, value)``, ``ctx.warn(...)``)
+Rule = Callable[[Any, Any, Value], Value]
 
 
 def video(value: Value, op: str, layouts: str = "CTHW") -> VideoType:

@@ -30,6 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from graphspec import registry
 from graphspec.compiler.bind import Binding, bind, construct
+from graphspec.compiler.infer import Domain, Inference
 from graphspec.compiler.ir import Node
 from graphspec.spec.compiled import Compiled, blocking
 from graphspec.spec.document import ClipValueDecl, TransformSpec, VideoDecl
@@ -105,42 +106,43 @@ def _parse_list(items: list, path: tuple) -> tuple[list, list]:
     return children, found
 
 
-class _Inference:
-    """Runs the layout rules over a parsed transform; collects located findings."""
+class ClipLayouts(Domain):
+    """The values of transform specs (and the sample dicts of data specs): clip layouts
+    (``rules.VideoType``, dict clips, lists of pathways or views, ``Opaque``), each op's layout
+    rule. A rule's ``LayoutError`` is a finding and the checks go on: with the op's input where
+    the op can be skipped (a missing key), else unchecked after it."""
 
-    def __init__(self) -> None:
-        self.diagnostics: list[Diagnostic] = []
+    error = R.LayoutError
+    code = "layout"
 
-    def warn(self, node: Node, message: str, arg: str | None = None, hint: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic(message, path=_at_arg(node, arg), severity="warning", hint=hint,
-                                           code="layout"))
+    def rule(self, node: Node) -> Any:
+        return ops.layout_rule(node.op)
 
-    def run(self, node: Node, value: R.Value) -> R.Value:
-        if isinstance(value, R.Unchecked):
-            return value
-        rule = ops.layout_rule(node.op)
-        if rule is None:
-            self.warn(node, f"{node.op} has no layout rule: the layout after it is not checked")
-            return R.Unchecked()
-        try:
-            return rule(node, value, self)
-        except R.LayoutError as err:
-            self.diagnostics.append(Diagnostic(str(err), path=_at_arg(node, err.arg), hint=err.hint, code="layout"))
-            return value if err.skip else R.Unchecked()  # go on where the op can be skipped
+    def format(self, value: R.Value) -> str:
+        return R.describe(value)
+
+    def declared(self, decl: Any) -> R.Value:
+        if isinstance(decl, list):
+            return [self.declared(d) for d in decl]
+        return R.Opaque() if decl == "any" else video_type(decl)
+
+    def unchecked(self, inputs: tuple) -> bool:
+        return isinstance(inputs[0], R.Unchecked)
+
+    def no_rule(self, ctx: Inference, node: Node, inputs: tuple) -> R.Value:
+        ctx.warn(node, f"{node.op} has no layout rule: the layout after it is not checked")
+        return R.Unchecked()
+
+    def failed(self, ctx: Inference, node: Node, err: R.LayoutError, inputs: tuple) -> R.Value:
+        ctx.diagnostics.append(Diagnostic(str(err), path=self.at_arg(node, err.arg), hint=err.hint, code=self.code))
+        return inputs[0] if err.skip else R.Unchecked()
 
 
-def _at_arg(node: Node, arg: str | None) -> tuple:
-    return node.source + (arg,) if arg is not None and arg in node.given else node.source
+CLIP_LAYOUTS = ClipLayouts()
 
 
 def video_type(decl: VideoDecl) -> R.VideoType:
     return R.VideoType(tuple(decl.shape), decl.dtype, decl.layout)
-
-
-def _declared(decl: Any) -> R.Value:
-    if isinstance(decl, list):
-        return [_declared(d) for d in decl]
-    return R.Opaque() if decl == "any" else video_type(decl)
 
 
 @dataclass
@@ -234,13 +236,13 @@ def compile_transform(transform: Any, input: Any, *, path: tuple = ("transform",
 
 
 def _infer(result: CompiledTransform, declared: dict, transform: Any, path: tuple) -> None:
-    result.inputs = {key: _declared(decl) for key, decl in declared.items()}
+    result.inputs = {key: CLIP_LAYOUTS.declared(decl) for key, decl in declared.items()}
     result.root = parse(transform, path)  # SpecError: unknown ops, bad arguments
     try:  # constructors check what the argument types cannot (transforms are cheap to make)
         build(result.root)
     except SpecError as err:
         result.diagnostics += err.diagnostics
-    ctx = _Inference()
+    ctx = Inference(CLIP_LAYOUTS)
     out = ctx.run(result.root, dict(result.inputs))
     result.diagnostics += ctx.diagnostics
     if isinstance(out, dict):
@@ -263,7 +265,7 @@ def _check_expect(result: CompiledTransform) -> list[Diagnostic]:
             found.append(Diagnostic(f"no output key {key!r} (outputs: {', '.join(result.outputs)})", path=where,
                                     hint=did_you_mean(key, result.outputs), code="expect"))
             continue
-        want, got = _declared(decl), result.outputs[key]
+        want, got = CLIP_LAYOUTS.declared(decl), result.outputs[key]
         if not _same(want, got):
             found.append(Diagnostic(f"expected {R.describe(want)}, inferred {R.describe(got)}", path=where,
                                     code="expect"))
