@@ -31,6 +31,8 @@ from graphspec.data.utils import (
     transform_sample,
 )
 from graphspec.data.errors import BadVideoError, DataAssertionError
+from graphspec.data.video import UniformFrameFilter
+from graphspec.transforms.composition import leading_temporal_subsample
 
 _LOG = get_logger(__name__)
 
@@ -231,7 +233,11 @@ class ManifestClipDataset(BadFileTracker, torch.utils.data.Dataset):
     Bad files: with ``bad_files="skip"`` an encoded video that cannot be opened is left out, and
     a clip that cannot be read (an unreadable frame file, a truncated video) is replaced by the
     next readable clip, each file with one ``BadVideoWarning`` and an entry in ``bad_files``;
-    ``"strict"`` raises ``BadVideoError``."""
+    ``"strict"`` raises ``BadVideoError``.
+
+    Without a ``frame_filter``, a ``transform`` whose video branch starts with
+    ``UniformTemporalSubsample(n)`` gets its clips with only those n frames decoded (or read, for
+    frame folders): the same items, bit for bit, ``frame_indices`` still listing every frame."""
 
     def __init__(self, video_data_manifest_file_path: str, video_info_file_path: str, annotations_of: Callable,
                  clip_sampler: Callable, dataset_type: VideoDatasetType, transform: Optional[Callable],
@@ -244,7 +250,9 @@ class ManifestClipDataset(BadFileTracker, torch.utils.data.Dataset):
         self._annotations = annotations_of(set(self._videos))
         self._clips: list[VideoClipInfo] = clip_sampler(self._videos, self._annotations)
         self._transform = transform
-        self._frame_filter = frame_filter
+        pushed_down = leading_temporal_subsample(transform) if frame_filter is None else None
+        self._frame_filter = UniformFrameFilter(pushed_down) if pushed_down else frame_filter
+        self._pushed_down = bool(pushed_down)
 
     def clip_annotations(self, clip: VideoClipInfo) -> dict[str, Any]:
         """The entries a clip's item gets from the annotations."""
@@ -254,9 +262,12 @@ class ManifestClipDataset(BadFileTracker, torch.utils.data.Dataset):
         clip = self._clips[index]
         # a range without frames is the requested clip with an empty video, as in PyTorchVideo (not a
         # bad file: the files are whole)
-        loaded = self._videos[clip.video_id].get_clip(clip.start_time, clip.stop_time, self._frame_filter)
+        video = self._videos[clip.video_id]
+        loaded = video.get_clip(clip.start_time, clip.stop_time, self._frame_filter)
         if loaded is None:  # a frame video's clip starting after its end
             loaded = {"video": None, "frame_indices": [], "audio": None}
+        elif self._pushed_down and "frame_indices" in loaded:  # the clip's frames, as the transform sees them
+            loaded["frame_indices"] = video.frame_indices(clip.start_time, clip.stop_time)
         item = empty_tensors_for_none({"video_id": clip.video_id, **loaded, **self.clip_annotations(clip),
                                        "start_time": clip.start_time, "stop_time": clip.stop_time})
         return transform_sample(self._transform, item, self._seed, index)

@@ -10,6 +10,7 @@ from graphspec.data.epic_kitchen.epic_kitchen_dataset import ActionData, EpicKit
 from graphspec.data.labeled_video_dataset import BadFilePolicy
 from graphspec.data.traits import PER_SAMPLE_SEEDS
 from graphspec.registry import register
+from graphspec.transforms.composition import SampleWrapper
 
 
 class ClipSampling(NamedEnum):
@@ -54,8 +55,10 @@ class RandomOffsetUniformClips:
         return clips
 
 
-class _OverlappingActions:
+class _OverlappingActions(SampleWrapper):
     """The recognition transform: keep the actions overlapping ``[start_time, stop_time]``."""
+
+    touches = ("actions",)
 
     def __init__(self, transform: Optional[Callable]) -> None:
         self.transform = transform

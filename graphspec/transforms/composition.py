@@ -1,6 +1,7 @@
 """What a sample transform does first to a clip's video, read off its composition (``Compose``,
-``nn.Sequential``, ``ApplyTransformToKey``; TorchVision's ``Compose`` when TorchVision is loaded),
-so a dataset can do that step while decoding instead of after it."""
+``nn.Sequential``, ``ApplyTransformToKey``, a dataset's ``SampleWrapper``; TorchVision's ``Compose``
+when TorchVision is loaded), so a dataset can do that step while decoding instead of after it.
+The one rule for every dataset and for the data specs (which read their built transform)."""
 from __future__ import annotations
 
 import sys
@@ -15,6 +16,15 @@ from .vision import Compose
 _UNTOUCHED = object()
 #: the temporal dim of a (C, T, H, W) clip, as ``UniformTemporalSubsample`` may name it
 _CLIP_TIME_DIMS = (-3, 1)
+
+
+class SampleWrapper:
+    """A dataset's own step around the user's sample transform: it changes only the sample keys
+    in ``touches``, then hands the sample to ``self.transform`` (None: to nobody). The search
+    reads through it (EPIC-Kitchens recognition narrows ``actions`` before the user's transform)."""
+
+    touches: tuple[str, ...] = ()
+    transform: Optional[Callable] = None
 
 
 def leading_temporal_subsample(transform: Optional[Callable], key: str = "video") -> Optional[int]:
@@ -32,6 +42,10 @@ def _on_sample(step: Any, key: str) -> Any:
     first), or ``_UNTOUCHED``."""
     if isinstance(step, ApplyTransformToKey):
         return _on_clip(step.transform) if step.key == key else _UNTOUCHED  # the other key's value only
+    if isinstance(step, SampleWrapper):
+        if key in step.touches:
+            return None
+        return _UNTOUCHED if step.transform is None else _on_sample(step.transform, key)
     steps = _chain(step)
     if steps is None:
         return None

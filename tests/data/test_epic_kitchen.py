@@ -268,3 +268,46 @@ def test_pytorchvideos_static_generators_build_the_datasets_parts(monkeypatch):
     clip = {"start_time": 2.5, "stop_time": 6.5, "video": torch.rand(3, 4, 10, 20), "actions": actions}
     out = EpicKitchenRecognition._transform_generator(lambda c: {**c, "video": c["video"].permute(1, 2, 3, 0)})(clip)
     assert [a.narration for a in out["actions"]] == ["cut onion"] and out["video"].shape == (4, 10, 20, 3)
+
+
+@pytest.mark.parametrize("dataset_type", [VideoDatasetType.Frame, VideoDatasetType.EncodedVideo])
+def test_recognition_reads_only_the_frames_a_leading_subsample_keeps_and_gives_the_same_items(
+        epic, tmp_path, monkeypatch, dataset_type):
+    """The push-down of the Kinetics-style datasets, through EPIC-Kitchens' own action filter: the
+    items equal those of reading every frame, then the transform (PyTorchVideo's behaviour)."""
+    from graphspec.transforms import ApplyTransformToKey, Compose, Div255, UniformTemporalSubsample
+
+    monkeypatch.setattr(random, "random", lambda: 0.25)
+    if dataset_type is VideoDatasetType.EncodedVideo:
+        path = write_video(tmp_path / "P01" / "P01_01.mp4", num_frames=60, fps=FPS)
+        epic = dict(epic, video_data_manifest_file_path=save_encoded_video_manifest(
+            {"P01_01": EncodedVideoInfo("P01_01", str(path))}, str(tmp_path / "enc.csv")))
+
+    def transform():
+        return ApplyTransformToKey("video", Compose([UniformTemporalSubsample(6), Div255()]))
+
+    def dataset(**kwargs):
+        made = EpicKitchenRecognition(**epic, dataset_type=dataset_type, seconds_per_clip=1.0, **kwargs)
+        video = made._videos["P01_01"]
+        get_clip = video.get_clip
+
+        def counting(*args, **kw):
+            clip = get_clip(*args, **kw)
+            read.append(clip["video"].shape[1])
+            return clip
+
+        monkeypatch.setattr(video, "get_clip", counting)
+        return made
+
+    read: list[int] = []
+    pushed = dataset(transform=transform())
+    items = [pushed[i] for i in range(len(pushed))]
+    assert len(items) == 5 and read == [6] * 5
+    everything = dataset()  # every frame of each clip (10 at 10 fps), then the same transform
+    expected = [transform()(everything[i]) for i in range(len(everything))]
+    assert read[5:] == [10] * 5
+    for got, want in zip(items, expected, strict=True):
+        assert got.keys() == want.keys() and torch.equal(got["video"], want["video"])
+        assert ("frame_indices" in got) is (dataset_type is VideoDatasetType.Frame)  # every frame of the clip
+        assert all(got[k] == want[k] for k in got if not isinstance(got[k], torch.Tensor))
+        assert torch.equal(got["audio"], want["audio"])
