@@ -234,3 +234,32 @@ def test_lower_ir_refuses_what_the_mobile_passes_leave_3d(conv):
     args = {k: getattr(conv, k) for k in ("in_channels", "out_channels", "kernel_size", "padding", "padding_mode")}
     with pytest.raises(ValueError, match=r"cannot convert Conv3d for input size \[1, 2, 4, 8, 8\]"):
         lower_ir(Node("Conv3d", args), conv.state_dict(), (1, 2, 4, 8, 8))
+
+
+def test_a_component_argument_moves_into_the_part_that_takes_it(tmp_path):
+    """A spec's squeeze-excitation activation is the part's node at ``se.block.1``: the block
+    builds, lowers for mobile and converts with it (a direct computation with hardswish)."""
+    import graphspec
+    from graphspec.mobile.passes import MOBILE, WeightedGraph, run_passes
+
+    from tiny_specs import model_spec
+
+    spec = tmp_path / "se.yaml"
+    spec.write_text(model_spec("se", {"video": [2, 8, 3, 4, 5]}, """\
+model: {op: mobile_cpu.SqueezeExcitation, num_channels: 8, num_channels_reduced: 3, is_3d: true,
+        activation: {op: Hardswish}}
+"""))
+    compiled = graphspec.compile(spec)
+    assert compiled.diagnostics == [] and {n.path: n.op for n in compiled.nodes}["se.block.1"] == "Hardswish"
+    torch.manual_seed(0)
+    block, x = compiled.lower().eval(), torch.randn(2, 8, 3, 4, 5)
+    b0, b2 = block.se.block[0], block.se.block[2]
+    s = F.linear(x.mean((2, 3, 4)), b0.weight.flatten(1), b0.bias)
+    expected = x * torch.sigmoid(F.linear(F.hardswish(s), b2.weight.flatten(1), b2.bias))[..., None, None, None]
+    graph = WeightedGraph.of(compiled.graph, block)
+    run_passes(graph, MOBILE, verify=True)
+    with torch.no_grad():
+        torch.testing.assert_close(graph.lower()(x), expected, rtol=1e-5, atol=1e-5)
+        block.convert(x.shape)
+        torch.testing.assert_close(block(x), expected, rtol=1e-5, atol=1e-5)
+    assert isinstance(block.se.block[1], nn.Hardswish)

@@ -83,7 +83,16 @@ def part_children(node: Node) -> Iterator[tuple[str, Node]]:
     made = node.meta.get(PARTS)
     if made is None:
         cls = registry.get(node.op).target
-        made = [(path, expand_node(op_name(part), kwargs, node.source)) for path, part, kwargs in cls.parts(**node.args)]
+        made = [(path, _part_node(part, kwargs, node.source)) for path, part, kwargs in cls.parts(**node.args)]
         node.meta[PARTS] = made
     return iter(made)
+
+
+def _part_node(cls: type, kwargs: dict, source: tuple) -> Node:
+    """A part's node; a component argument of the block that the part takes (squeeze-excitation's
+    activation) is already a node: it moves into the part as it is."""
+    nodes = {key: value for key, value in kwargs.items() if isinstance(value, Node)}
+    part = expand_node(op_name(cls), {key: value for key, value in kwargs.items() if key not in nodes}, source)
+    part.args.update(nodes)
+    return part
 
