@@ -249,17 +249,6 @@ def mutated(corpus: dict[str, dict], name: str, mutations: list) -> tuple[dict, 
     return data, binding
 
 
-@pytest.mark.parametrize("name", sorted(CORPUS))
-def test_every_unmutated_spec_builds_and_runs_as_inferred(name):
-    check(copy.deepcopy(CORPUS[name]), {})
-
-
-@PROPERTY
-@given(name=st.sampled_from(sorted(CORPUS)), mutations=st.lists(_MUTATIONS, min_size=1, max_size=3))
-def test_mutated_specs_give_findings_or_a_model_that_runs_as_inferred(name, mutations):
-    check(*mutated(CORPUS, name, mutations))
-
-
 # --------------------------------------------------------------------------- transform and data specs
 
 #: sizes of the symbols of the transform specs' declared clips (small: the transforms run for real)
@@ -371,18 +360,25 @@ def test_the_corpora_hold_every_transform_and_data_spec():
     assert len(TRANSFORMS) >= 10 and len(DATA) >= 10
 
 
-@pytest.mark.parametrize("name", sorted(TRANSFORMS))
-def test_every_unmutated_transform_spec_runs_as_inferred(name):
-    check_transform(copy.deepcopy(TRANSFORMS[name]), {})
+#: per kind: its corpus, the mutations it gets, and the property each spec of it holds (given the
+#: sizes of the symbols the mutations put into its input shapes)
+KINDS = {
+    "model": (CORPUS, _MUTATIONS, check),
+    "transform": (TRANSFORMS, _ANY_MUTATIONS, check_transform),
+    "data": (DATA, _ANY_MUTATIONS, lambda data, binding: check_data(data)),
+}
 
 
+@pytest.mark.parametrize("kind, name", [(kind, name) for kind, (corpus, *_) in KINDS.items() for name in sorted(corpus)])
+def test_every_unmutated_spec_holds_the_property_of_its_kind(kind, name):
+    corpus, _, holds = KINDS[kind]
+    holds(copy.deepcopy(corpus[name]), {})
+
+
+@pytest.mark.parametrize("kind", KINDS)
 @PROPERTY
-@given(name=st.sampled_from(sorted(TRANSFORMS)), mutations=st.lists(_ANY_MUTATIONS, min_size=1, max_size=3))
-def test_mutated_transform_specs_give_findings_or_a_transform_that_runs_as_inferred(name, mutations):
-    check_transform(*mutated(TRANSFORMS, name, mutations))
-
-
-@PROPERTY
-@given(name=st.sampled_from(sorted(DATA)), mutations=st.lists(_ANY_MUTATIONS, min_size=1, max_size=3))
-def test_mutated_data_specs_give_located_findings_never_an_internal_error(name, mutations):
-    check_data(mutated(DATA, name, mutations)[0])
+@given(drawn=st.data())
+def test_mutated_specs_give_located_findings_or_run_as_inferred(kind, drawn):
+    corpus, mutations, holds = KINDS[kind]
+    name = drawn.draw(st.sampled_from(sorted(corpus)), label="name")
+    holds(*mutated(corpus, name, drawn.draw(st.lists(mutations, min_size=1, max_size=3), label="mutations")))
