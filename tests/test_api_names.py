@@ -47,6 +47,7 @@ def test_hub_package_re_exports_every_hub_function():
     from graphspec.models import hub
 
     functions = _hub_functions()
+    assert all(fn.__name__ == name for name, fn in functions.items())  # each builds the zoo model it is named after
     reference = {n.rsplit(".", 1)[1] for n in _names() if n.startswith("models.hub.")}
     assert reference <= set(functions)
     assert {name: getattr(hub, name, None) for name in functions} == functions

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import urlparse
 
 import torch
@@ -82,6 +82,62 @@ def load_checkpoint(model: nn.Module, source: str | Path, progress: bool = True,
     source = str(source)
     path = cached_download(source, progress) if source.startswith(("http://", "https://")) else source
     return load_weights(model, path, notes)
+
+
+#: every zoo function, by PyTorchVideo's hub module (``hub.resnet``, ...): its published checkpoint
+#: under ``MODEL_ZOO_ROOT`` and what it is
+ZOO = {
+    "resnet": {
+        "slow_r50": ("kinetics/SLOW_8x8_R50.pyth", "Slow-only R50 (8x8), Kinetics-400 top-1 74.58."),
+        "slow_r50_detection": ("ava/SLOW_4x16_R50_DETECTION.pyth",
+                               "Slow R50 with a RoI head for AVA detection (mAP 19.5)."),
+        "c2d_r50": ("kinetics/C2D_8x8_R50.pyth", "C2D R50 (8x8), Kinetics-400 top-1 71.46."),
+        "i3d_r50": ("kinetics/I3D_8x8_R50.pyth", "I3D R50 (8x8), Kinetics-400 top-1 73.27."),
+    },
+    "slowfast": {
+        "slowfast_r50": ("kinetics/SLOWFAST_8x8_R50.pyth", "SlowFast R50 (8x8), Kinetics-400 top-1 76.94."),
+        "slowfast_r101": ("kinetics/SLOWFAST_8x8_R101.pyth", "SlowFast R101 (8x8), Kinetics-400 top-1 77.90."),
+        "slowfast_16x8_r101_50_50": ("kinetics/SLOWFAST_16x8_R101_50_50.pyth",
+                                     "SlowFast R101 (16x8), Kinetics-400 top-1 78.70."),
+        "slowfast_r50_detection": ("ava/SLOWFAST_8x8_R50_DETECTION.pyth",
+                                   "SlowFast R50 (8x8) with an RoI head for AVA detection (mAP 24.67); called as "
+                                   "model([slow, fast], boxes)."),
+    },
+    "x3d": {
+        "x3d_xs": ("kinetics/X3D_XS.pyth", "X3D-XS (4x12 clips, 160 crop), Kinetics-400 top-1 69.12."),
+        "x3d_s": ("kinetics/X3D_S.pyth", "X3D-S (13x6 clips, 160 crop), Kinetics-400 top-1 73.33."),
+        "x3d_m": ("kinetics/X3D_M.pyth", "X3D-M (16x5 clips, 224 crop), Kinetics-400 top-1 75.94."),
+        "x3d_l": ("kinetics/X3D_L.pyth", "X3D-L (16x5 clips, 312 crop), Kinetics-400 top-1 77.44."),
+    },
+    "csn": {"csn_r101": ("kinetics/CSN_32x2_R101.pyth", "CSN R101 (32x2), Kinetics-400 top-1 77.00.")},
+    "r2plus1d": {"r2plus1d_r50": ("kinetics/R2PLUS1D_16x4_R50.pyth", "R(2+1)D R50 (16x4), Kinetics-400 top-1 76.01.")},
+    "efficient_x3d_mobile_cpu": {
+        "efficient_x3d_xs": ("kinetics/efficient_x3d_xs_original_form.pyth",
+                             'EfficientX3d "XS" (4 frames, 160 crop), Kinetics-400 top-1 68.5; ``kwargs`` override '
+                             "the constructor's arguments (``num_classes``, ``dropout``, ``head_act``, "
+                             "``enable_head``)."),
+        "efficient_x3d_s": ("kinetics/efficient_x3d_s_original_form.pyth",
+                            'EfficientX3d "S" (13 frames, 160 crop), Kinetics-400 top-1 73.0; ``kwargs`` as for '
+                            "``efficient_x3d_xs``."),
+    },
+}
+
+
+def zoo_functions(module: str) -> tuple:
+    """The checkpoint URLs (``CHECKPOINT_PATHS``) of the hub module ``module`` (PyTorchVideo's
+    ``...hub.<family>``), then its functions in ``ZOO``'s order: each PyTorchVideo's
+    ``name(pretrained=False, progress=True, **kwargs)``, ``hub_model`` of the zoo spec ``name``."""
+    family = ZOO[module.rsplit(".", 1)[1]]
+    checkpoints = {name: f"{MODEL_ZOO_ROOT}/{file}" for name, (file, _) in family.items()}
+
+    def zoo_function(name: str, doc: str) -> Callable[..., nn.Module]:
+        def load(pretrained: bool = False, progress: bool = True, **kwargs: Any) -> nn.Module:
+            return hub_model(name, url=checkpoints[name], pretrained=pretrained, progress=progress, **kwargs)
+
+        load.__module__, load.__name__, load.__qualname__, load.__doc__ = module, name, name, doc
+        return load
+
+    return (checkpoints, *(zoo_function(name, doc) for name, (_, doc) in family.items()))
 
 
 def hub_model(name: str, *, url: str | None, pretrained: bool = False, progress: bool = True, **kwargs: Any) -> nn.Module:
