@@ -231,9 +231,13 @@ def mobile_model(compiled, model: nn.Module, args: tuple, verify_passes: bool = 
 
     passes = MOBILE if channel_multiple is None else tuple(
         PadChannels(multiple=channel_multiple) if isinstance(p, PadChannels) else p for p in MOBILE)
+    from graphspec.layers.accelerator.mobile_cpu.lowering import mark_lowered
+
     graph = WeightedGraph.of(compiled.graph, model)
     applied = run_passes(graph, passes, verify=verify_passes)
-    return graph.lower(), applied, {n.path for n in graph.walk()}
+    lowered = graph.lower()
+    mark_lowered(lowered)  # its efficient blocks are in their deployable form: convert() refuses them
+    return lowered, applied, {n.path for n in graph.walk()}
 
 
 def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", weights: str | Path | None = None,

@@ -143,7 +143,7 @@ def test_mobile_lowering_of_the_model_ir_lowers_the_blocks_in_one_run():
     blocks' parts (batch norm folded, no 3-D op left, X3D-XS's 54-wide bottleneck convolutions padded
     to 56 across parts) and the module lowered from it computes the eager model's output, as the
     block-by-block `convert_to_deployable_form` does."""
-    from graphspec.export.spec_export import compile_static
+    from graphspec.export.spec_export import compile_static, mobile_model
     from graphspec.mobile.passes import MOBILE, WeightedGraph, run_passes
 
     from conftest import SPECS
@@ -161,6 +161,10 @@ def test_mobile_lowering_of_the_model_ir_lowers_the_blocks_in_one_run():
     with torch.no_grad():
         torch.testing.assert_close(mobile(x), expected, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(convert_to_deployable_form(model, x)(x), expected, rtol=1e-4, atol=1e-5)
+    # the export's mobile model holds its blocks in their deployable form: converting one again is refused
+    exported, _, _ = mobile_model(compiled, model, (x,))
+    with pytest.raises(RuntimeError, match="X3dBottleneckBlock is already in its deployable form"):
+        exported.s2.pathway0_res0.convert(x.shape)
 
 
 def test_the_compiled_model_is_assembled_from_its_parts_as_the_constructor_builds_it():

@@ -66,6 +66,12 @@ def lower_block(block: nn.Module, input_blob_size: Sequence[int], *, args: dict 
     block._modules.clear()
     block._modules.update(lowered._modules)
     block.train(block.training)
-    for inner in block.modules():
-        if inner is not block and isinstance(inner, EfficientBlockBase):
-            inner.convert_flag = True  # its parts are lowered: a second convert would reinterpret them
+    mark_lowered(block)
+
+
+def mark_lowered(module: nn.Module) -> None:
+    """Mark the efficient blocks in ``module`` converted: their parts are lowered, a second
+    ``convert`` would reinterpret them (it raises instead)."""
+    for inner in module.modules():
+        if isinstance(inner, EfficientBlockBase):
+            inner.convert_flag = True

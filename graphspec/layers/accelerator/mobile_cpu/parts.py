@@ -40,13 +40,13 @@ def attach(module: nn.Module, built: Sequence[tuple[str, nn.Module]]) -> None:
 class PartsBlock(nn.Module):
     """A module whose sub-modules are its parts: ``parts(**args)`` lists them, ``configure(**args)``
     sets its plain attributes. ``__init__`` of a subclass (which keeps PyTorchVideo's signature)
-    calls ``build(arguments)``; the IR lowering calls ``assemble`` with the parts it lowered."""
+    calls ``build(locals())``; the IR lowering calls ``assemble`` with the parts it lowered."""
 
     #: ``parts(**args)``: the block's parts for its constructor's arguments, in registration order
     parts: ClassVar[Callable[..., list[Part]]]
 
     def build(self, args: dict[str, Any]) -> None:
-        """Construct the parts from ``args`` (a subclass ``__init__``'s arguments) and attach them."""
+        """Construct the parts from ``args`` (a subclass ``__init__``'s ``locals()``) and attach them."""
         args = {k: v for k, v in args.items() if k not in ("self", "__class__")}
         attach(self, [(path, cls(**kwargs)) for path, cls, kwargs in type(self).parts(**args)])
         self._finish(args)
