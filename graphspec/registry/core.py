@@ -8,7 +8,7 @@ import contextlib
 import importlib
 import inspect
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Callable, Iterator, Literal
 
@@ -121,6 +121,9 @@ class OpDef:
     doc: str = ""
     #: static shape rule ``(node, ctx, *inputs) -> value`` (see compiler.infer)
     infer: Callable | None = None
+    #: static layout rule of a transform ``(node, ctx, value) -> value`` (see transforms.rules):
+    #: how it changes a clip's layout; an op with one may be named in transform specs
+    layout: Callable | None = None
     #: state rule ``(args) -> [(key, dtype, shape, is_param)]`` for leaf modules
     state: Callable | None = None
     #: MAC rule ``(args, inputs, output) -> int | None`` for leaf modules (fvcore's counting)
@@ -205,6 +208,7 @@ class Registry:
         name: str | None = None,
         kind: OpKind | None = None,
         infer: Callable | None = None,
+        layout: Callable | None = None,
         state: Callable | None = None,
         macs: Callable | None = None,
         call: CallRule = "args",
@@ -218,6 +222,7 @@ class Registry:
         Usable as a decorator.
 
         ``infer`` is the static shape rule; leaf modules also give ``state`` and ``macs`` rules.
+        ``layout`` is a transform's static layout rule (``graphspec.transforms.rules``).
         ``arg_types`` replaces annotations the signature lacks (e.g. ``{"conv": ComponentType}``).
         ``traits`` are names the op declares for the front ends (``OpDef.traits``).
         """
@@ -232,12 +237,23 @@ class Registry:
                                 f"@register(name=..., ...) above it), got {type(obj).__name__} {obj!r}{hint}")
             self.add(OpDef(
                 name=name or obj.__name__, kind=kind or "module", target=obj, args=derive_args(obj, arg_types),
-                doc=inspect.getdoc(obj) or "", infer=infer, state=state, macs=macs, call=call,
+                doc=inspect.getdoc(obj) or "", infer=infer, layout=layout, state=state, macs=macs, call=call,
                 children=children, lower=lower, aliases=aliases, public=obj, traits=frozenset(traits),
             ))
             return obj
 
         return deco(target) if target is not None else deco
+
+    def add_layout_rule(self, name: str, layout: Callable) -> OpDef:
+        """Give the registered op ``name`` a transform layout rule (``OpDef.layout``) where its
+        registration, below the transforms, could not name one (the graph ops ``Permute`` and
+        ``Identity`` are transforms too); a second rule is a programming error. Loads nothing:
+        the op is registered already."""
+        opdef = self._ops[name]
+        if opdef.layout is not None and opdef.layout is not layout:
+            raise ValueError(f"op {name!r} already has a layout rule")
+        self._ops[name] = replace(opdef, layout=layout)
+        return self._ops[name]
 
     def get(self, name: str) -> OpDef:
         """The op called ``name``; a ``SpecError`` with a did-you-mean hint if there is none."""

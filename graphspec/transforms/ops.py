@@ -1,9 +1,9 @@
 """The transform ops of the registry, with their static layout rules (rules as data).
 
 Each row names the op, its kind (``module`` for ``nn.Module`` transforms, ``object`` for plain
-callables) and its layout rule (``rules.py``). ``LAYOUT_RULES`` is what transform specs infer
-with; ``graphspec.transforms`` is one of the registry's built-in op packages, so ``graphspec ops``
-lists these ops without an import.
+callables) and its layout rule (``rules.py``), which the op declares at registration
+(``OpDef.layout``): what transform specs infer with. ``graphspec.transforms`` is one of the
+registry's built-in op packages, so ``graphspec ops`` lists these ops without an import.
 """
 from __future__ import annotations
 
@@ -239,10 +239,8 @@ TRANSFORM_OPS: dict[str, tuple[Callable, str, R.Rule]] = {
     "create_video_transform": (create_video_transform, "object", _video_transform),
 }
 
-#: ops registered elsewhere that transform specs may use, with their layout rules
+#: ops registered elsewhere (graph ops) that transform specs may use, with their layout rules
 SHARED_OPS: dict[str, R.Rule] = {"Permute": _permute, "Identity": _identity}
-
-LAYOUT_RULES: dict[str, R.Rule] = {**{name: row[2] for name, row in TRANSFORM_OPS.items()}, **SHARED_OPS}
 
 
 def _not_a_model_op(node, ctx, *inputs):
@@ -254,20 +252,18 @@ def _not_a_model_op(node, ctx, *inputs):
 
 
 def add_rows(rows: dict[str, tuple[Callable, str, R.Rule]]) -> None:
-    """Register transform ops and their layout rules (registering the same target again is harmless).
-    A Python caller constructs them directly: numpy scalar arguments are taken as the Python
-    numbers they are, as validation takes them in specs (``registry.python_scalar_args``; a
-    function is decorated where it is defined, so that its public name is the decorated one)."""
+    """Register transform ops, each with its layout rule (``OpDef.layout``; registering the same
+    target again is harmless). A Python caller constructs them directly: numpy scalar arguments
+    are taken as the Python numbers they are, as validation takes them in specs
+    (``registry.python_scalar_args``; a function is decorated where it is defined, so that its
+    public name is the decorated one)."""
     for name, (target, kind, rule) in rows.items():
         if not inspect.isclass(target) and not getattr(target, "takes_numpy_scalars", False):
             raise TypeError(f"transform op {name}: decorate the function with registry.python_scalar_args")
-        registry.register(registry.python_scalar_args(target), name=name, kind=kind,
+        registry.register(registry.python_scalar_args(target), name=name, kind=kind, layout=rule,
                           infer=_not_a_model_op if kind == "module" else None)
-        LAYOUT_RULES[name] = rule
 
 
 add_rows(TRANSFORM_OPS)
-
-
-def layout_rule(op: str) -> Any:
-    return LAYOUT_RULES.get(op)
+for _name, _rule in SHARED_OPS.items():
+    registry.default.add_layout_rule(_name, _rule)

@@ -37,7 +37,7 @@ from graphspec.spec.document import ClipValueDecl, TransformSpec, VideoDecl
 from graphspec.spec.errors import Diagnostic, SpecError, did_you_mean, validation_diagnostics
 from graphspec.spec.source import SourceMap
 
-from . import ops
+from . import ops  # noqa: F401  (registers the transform ops, each with its layout rule)
 from . import rules as R
 
 #: op kinds a transform spec may name (builders and graph ops make models, not transforms;
@@ -90,7 +90,7 @@ def parse(data: Any, path: tuple) -> Node:
         raise SpecError([Diagnostic(f"expected a transform (an op name, {{op: ...}} or a list), got {data!r}",
                                     path=path, code="component")])
     opdef = registry.get_or_raise_at(name, path + (("op",) if isinstance(data, dict) else ()))
-    if opdef.kind not in _TRANSFORM_KINDS and ops.layout_rule(name) is None:
+    if opdef.kind not in _TRANSFORM_KINDS and opdef.layout is None:
         raise SpecError([Diagnostic(f"{name} is a {opdef.kind} op (it makes models), not a transform",
                                     path=path, code="component")])
     return bind(opdef, raw, path, binding=TRANSFORM_BINDING)
@@ -116,7 +116,7 @@ class ClipLayouts(Domain):
     code = "layout"
 
     def rule(self, node: Node) -> Any:
-        return ops.layout_rule(node.op)
+        return registry.get(node.op).layout
 
     def format(self, value: R.Value) -> str:
         return R.describe(value)
