@@ -45,6 +45,31 @@ def meta_tensor(value):
     return torch.empty([2 if isinstance(d, str) else d for d in shape], device="meta")
 
 
+def check_example_on_meta(path: Path, classes: int) -> torch.nn.Module:
+    """An example model spec validates to ``[B, classes]`` logits, and its module on the meta device
+    agrees with static inference: the state_dict layout, and every node's output (symbols as 2).
+    Returns the module."""
+    from graphspec.compiler.pipeline import compile_spec
+
+    result = compile_spec(path)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert result.outputs["logits"] == TensorType(("B", classes))
+    with torch.device("meta"):
+        module = result.lower()
+    assert [(k, tuple(v.shape)) for k, v in module.state_dict().items()] == [(k, s) for k, _, s, _ in result.state]
+    shapes = {}
+    hooks = [m.register_forward_hook(lambda mod, i, o, name=name: shapes.__setitem__(name, tuple(o.shape)))
+             for name, m in module.named_modules()]
+    with torch.device("meta"):
+        out = module(*[meta_tensor(v.shape) for v in result.inputs.values()])
+    for hook in hooks:
+        hook.remove()
+    assert tuple(out.shape) == (2, classes)
+    for node in result.nodes:
+        assert shapes[node.path] == tuple(2 if isinstance(d, str) else d for d in node.meta["output"].shape), node.path
+    return module
+
+
 def zoo_reference(name: str) -> dict:
     """The model-zoo.md row of ``name`` that has GMACs, and the input they are counted at."""
     return next(row for row in reference_zoo_table()[name] if row["gmacs"] is not None)

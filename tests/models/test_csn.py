@@ -16,7 +16,7 @@ from graphspec.compiler.pipeline import compile_spec
 from graphspec.compiler.template import expand_node
 from graphspec.models.csn import create_csn
 
-from conftest import check_eager_softmax_classifier, check_zoo_model, meta_tensor, reference_zoo_table
+from conftest import check_eager_softmax_classifier, check_example_on_meta, check_zoo_model, reference_zoo_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,26 +68,7 @@ def test_unsupported_depth_is_rejected():
 
 
 def test_variant_example_validates_and_matches_meta_execution():
-    result = compile_spec(ROOT / "examples/csn_r50_variant.yaml")
-    assert result.ok, [d.format() for d in result.diagnostics]
-    assert result.outputs["logits"] == TensorType(("B", 101))
-    with torch.device("meta"):
-        module = result.lower()
-        inputs = [meta_tensor(v.shape) for v in result.inputs.values()]
-        got = module(*inputs)
-    assert tuple(got.shape) == (2, 101)
-    assert {k: tuple(v.shape) for k, v in module.state_dict().items()} == {k: s for k, _, s, _ in result.state}
-    # every node's static output type agrees with the module that node lowered to
-    shapes = {}
-    hooks = [m.register_forward_hook(lambda mod, i, o, name=name: shapes.__setitem__(name, tuple(o.shape)))
-             for name, m in module.named_modules()]
-    with torch.device("meta"):
-        module(*inputs)
-    for h in hooks:
-        h.remove()
-    for node in result.nodes:
-        static = node.meta["output"]
-        assert shapes[node.path] == tuple(2 if isinstance(d, str) else d for d in static.shape), node.path
+    check_example_on_meta(ROOT / "examples/csn_r50_variant.yaml", classes=101)
 
 
 def test_hub_csn_r101_builds_the_zoo_model_with_overrides():
