@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any, Sequence, Tuple
 
 import torch
-import torch.nn as nn
 
 from graphspec.accelerator.efficient_blocks.efficient_block_base import (
     EfficientBlockBase, check_blob_size, mark_converted,
