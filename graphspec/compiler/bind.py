@@ -50,6 +50,17 @@ def validated(spec: registry.ArgSpec, value: Any, path: tuple) -> Any:
         raise SpecError(validation_diagnostics(err.errors(), value, path)) from None
 
 
+def written_call(data: Any, path: tuple) -> tuple[str, dict, tuple] | None:
+    """``(op name, arguments, spec key of the name)`` of an op call written at ``path`` as
+    ``Name`` or ``{op: Name, ...arguments}``; None for anything else, which each kind of spec
+    words its own way."""
+    if isinstance(data, str):
+        return data, {}, path
+    if isinstance(data, dict) and isinstance(data.get("op"), str):
+        return data["op"], {k: v for k, v in data.items() if k != "op"}, path + ("op",)
+    return None
+
+
 def bind(opdef: registry.OpDef, raw: dict[str, Any], path: tuple, *, binding: Binding, partial: bool = False,
          supplied: Collection[str] = ()) -> Node:
     """The node calling ``opdef`` with the arguments ``raw`` written at spec key ``path``.

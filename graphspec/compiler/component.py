@@ -13,7 +13,7 @@ from typing import Any, Callable
 from graphspec import registry
 from graphspec.spec.errors import Diagnostic, SpecError
 
-from .bind import Binding, bind
+from .bind import Binding, bind, written_call
 from .ir import PYTHON_OP, Node
 
 
@@ -117,18 +117,15 @@ def as_component(value: Any, path: tuple = ()) -> Component | None:
     """Coerce a component given as YAML data or as a Python callable; raise ``SpecError``."""
     if value is None or isinstance(value, Component):
         return value
-    if isinstance(value, str):
-        registry.get_or_raise_at(value, path)
-        return Component(value, {}, path)
+    call = written_call(value, path)
+    if call is not None:
+        name, preset, op_path = call
+        opdef = registry.get_or_raise_at(name, op_path)
+        return Component(name, bind(opdef, preset, path, binding=MODEL_BINDING, partial=True).args, path)
     if isinstance(value, dict):
         if "op" not in value:
             raise SpecError([Diagnostic("a component needs an 'op' key", path=path, code="component")])
-        name = value["op"]
-        if not isinstance(name, str):
-            raise SpecError([Diagnostic("'op' must be a string", path=path + ("op",), code="component")])
-        opdef = registry.get_or_raise_at(name, path + ("op",))
-        preset = {k: v for k, v in value.items() if k != "op"}
-        return Component(name, bind(opdef, preset, path, binding=MODEL_BINDING, partial=True).args, path)
+        raise SpecError([Diagnostic("'op' must be a string", path=path + ("op",), code="component")])
     if callable(value):
         found = registry.op_for_callable(value)
         if found is not None:

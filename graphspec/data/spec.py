@@ -41,7 +41,7 @@ from typing import Any, Callable, Optional
 
 import torch.utils.data
 from graphspec import registry
-from graphspec.compiler.bind import Binding, bind, construct
+from graphspec.compiler.bind import Binding, bind, construct, written_call
 from graphspec.compiler.ir import Node
 from graphspec.spec.compiled import Compiled, blocking
 from graphspec.spec.document import DataSpec
@@ -92,13 +92,11 @@ def bind_object(data: Any, path: tuple, supplied: frozenset = frozenset()) -> No
     """An ``object`` op (``Name`` or ``{op: Name, ...arguments}``) with its arguments checked
     against its signature (``compiler.bind``); ``supplied`` arguments come from elsewhere in the
     spec. ``construct`` makes the object from the arguments written."""
-    if isinstance(data, str):
-        name, raw, op_path = data, {}, path
-    elif isinstance(data, dict) and isinstance(data.get("op"), str):
-        name, raw, op_path = data["op"], {k: v for k, v in data.items() if k != "op"}, path + ("op",)
-    else:
+    call = written_call(data, path)
+    if call is None:
         raise SpecError([Diagnostic("expected an op: a name or {op: NAME, ...arguments}", path=path,
                                     code="component")])
+    name, raw, op_path = call
     opdef = registry.get_or_raise_at(name, op_path)
     if opdef.kind != "object":
         objects = [n for n in registry.names() if registry.get(n).kind == "object"]

@@ -29,7 +29,7 @@ import torch
 from pydantic import TypeAdapter, ValidationError
 
 from graphspec import registry
-from graphspec.compiler.bind import Binding, bind, construct
+from graphspec.compiler.bind import Binding, bind, construct, written_call
 from graphspec.compiler.infer import Domain, Inference
 from graphspec.compiler.ir import Node
 from graphspec.spec.compiled import Compiled, blocking
@@ -78,18 +78,16 @@ def parse(data: Any, path: tuple) -> Node:
             raise SpecError(found)
         # the list is the Compose's one argument, written at the list itself
         return Node("Compose", {"transforms": children}, meta={"source": path, "given": ("transforms",)})
-    if isinstance(data, str):
-        name, raw = data, {}
-    elif isinstance(data, dict) and isinstance(data.get("op"), str):
-        name, raw = data["op"], {k: v for k, v in data.items() if k != "op"}
-    elif isinstance(data, dict):
+    call = written_call(data, path)
+    if call is None and isinstance(data, dict):
         where = path + ("op",) if "op" in data else path
         raise SpecError([Diagnostic("a transform needs an 'op' naming a registered transform", path=where,
                                     code="component")])
-    else:
+    if call is None:
         raise SpecError([Diagnostic(f"expected a transform (an op name, {{op: ...}} or a list), got {data!r}",
                                     path=path, code="component")])
-    opdef = registry.get_or_raise_at(name, path + (("op",) if isinstance(data, dict) else ()))
+    name, raw, op_path = call
+    opdef = registry.get_or_raise_at(name, op_path)
     if opdef.kind not in _TRANSFORM_KINDS and opdef.layout is None:
         raise SpecError([Diagnostic(f"{name} is a {opdef.kind} op (it makes models), not a transform",
                                     path=path, code="component")])
