@@ -368,7 +368,8 @@ def create_slowfast(
     head_activation=nn.Sigmoid, head_output_with_global_average=False,
 ))
 def create_slowfast_with_roi_head(
-    *, head: Callable = create_res_roi_pooling_head, head_output_with_global_average,
+    *, head: Callable = create_res_roi_pooling_head,
+    head_output_with_global_average,  # the base's last parameter: the RoI settings follow it
     head_spatial_resolution: Tuple[int, int] = (7, 7), head_spatial_scale: float = 1.0 / 16.0,
     head_sampling_ratio: int = 0, **backbone: Any,
 ) -> Node:
