@@ -20,7 +20,7 @@ from graphspec.ops.torch_ops import SequentialNode
 from graphspec.registry import register
 
 from .head import classifier_nodes, global_average_node
-from .stem import norm_node, optional, stem_node
+from .stem import create_res_basic_stem, norm_node, optional, stem_node
 
 Triple = Tuple[int, int, int]
 
@@ -54,18 +54,10 @@ class ProjectedPool(nn.Module):
 
 
 # ---- builders ---------------------------------------------------------------------------------
-@builder
+@builder(signature_of=create_res_basic_stem, defaults=dict(conv_kernel_size=(5, 3, 3), conv_padding=(2, 1, 1)),
+         drop=("conv_bias", "conv", "pool", "pool_kernel_size", "pool_stride", "pool_padding"))
 def create_x3d_stem(
-    *,
-    in_channels: int,
-    out_channels: int,
-    conv_kernel_size: Triple = (5, 3, 3),
-    conv_stride: Triple = (1, 2, 2),
-    conv_padding: Triple = (2, 1, 1),
-    norm: Optional[Callable] = nn.BatchNorm3d,
-    norm_eps: float = 1e-5,
-    norm_momentum: float = 0.1,
-    activation: Optional[Callable] = nn.ReLU,
+    *, in_channels, out_channels, conv_kernel_size, conv_stride, conv_padding, norm, norm_eps, norm_momentum, activation,
 ) -> Node:
     """X3D stem: a spatial conv, a depthwise temporal conv, norm and activation.
 

@@ -17,7 +17,7 @@ from graphspec.models.head import create_res_roi_pooling_head
 from graphspec.models.resnet import create_res_stage, create_resnet_with_roi_head
 from graphspec.models.slowfast import create_slowfast_with_roi_head
 from graphspec.models.stem import create_acoustic_res_basic_stem
-from graphspec.models.x3d import create_x3d_bottleneck_block, create_x3d_res_stage
+from graphspec.models.x3d import create_x3d_bottleneck_block, create_x3d_res_stage, create_x3d_stem
 from graphspec.spec.errors import SpecError
 
 
@@ -123,6 +123,13 @@ def test_detection_builders_keep_the_documented_head_defaults():
     slowfast = inspect.signature(create_slowfast_with_roi_head).parameters
     assert slowfast["stage_spatial_strides"].default == ((1, 2, 2, 1), (1, 2, 2, 1))
     assert slowfast["stage_conv_b_dilations"].default[0][3] == (1, 2, 2)
+
+
+def test_x3d_stem_keeps_the_documented_signature():
+    defaults = {name: p.default for name, p in inspect.signature(create_x3d_stem).parameters.items()}
+    assert defaults == dict(in_channels=inspect.Parameter.empty, out_channels=inspect.Parameter.empty,
+                            conv_kernel_size=(5, 3, 3), conv_stride=(1, 2, 2), conv_padding=(2, 1, 1),
+                            norm=nn.BatchNorm3d, norm_eps=1e-05, norm_momentum=0.1, activation=nn.ReLU)
 
 
 def test_x3d_res_stage_keeps_the_documented_defaults():
