@@ -42,7 +42,7 @@ from typing import Callable
 import torch
 
 from graphspec.export import int8 as int8_mod
-from graphspec.export.onnx_export import THREADS, feeds, flatten, parity, session, to_onnx
+from graphspec.export.onnx_export import CHANNEL_MULTIPLE, THREADS, feeds, flatten, parity, session, to_onnx
 from graphspec.export.spec_export import compile_static, example_inputs, fresh, input_names, mobile_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +146,8 @@ def prepare(name: str, overrides: list[str], *, plain: bool, int8: bool) -> Mode
 
     model.variants[EAGER] = run_eager
     names, outputs = input_names(compiled), list(compiled.outputs)
-    mobile, _, _ = mobile_model(compiled, eager, fresh(args))
+    mobile, _, _ = mobile_model(compiled, eager, fresh(args))  # ExecuTorch's (XNNPACK's channel multiple)
+    mobile_ort, _, _ = mobile_model(compiled, eager, fresh(args), channel_multiple=CHANNEL_MULTIPLE)  # as --to mobile
 
     def attempt(label: str, make: Callable[[], Callable]) -> None:
         try:
@@ -166,7 +167,7 @@ def prepare(name: str, overrides: list[str], *, plain: bool, int8: bool) -> Mode
         attempt(PLAIN, lambda: ort(to_onnx(eager, fresh(args), names, outputs), PLAIN))
 
     def fp32_ort() -> Callable:
-        fp32_bytes.append(to_onnx(mobile, fresh(args), names, outputs))
+        fp32_bytes.append(to_onnx(mobile_ort, fresh(args), names, outputs))
         return ort(fp32_bytes[0], FP32_ORT)
 
     attempt(FP32_ORT, fp32_ort)
