@@ -102,6 +102,7 @@ class Domain:
         return False
 
     def no_rule(self, ctx: "Inference", node: Node, inputs: tuple) -> Any:
+        """What the inference goes on with after an op with no rule for this domain (or raise)."""
         raise NotImplementedError
 
     def failed(self, ctx: "Inference", node: Node, err: Exception, inputs: tuple) -> Any:
