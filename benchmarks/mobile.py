@@ -42,7 +42,7 @@ from typing import Callable
 import torch
 
 from graphspec.export import int8 as int8_mod
-from graphspec.export.onnx_export import CHANNEL_MULTIPLE, THREADS, feeds, flatten, parity, session, to_onnx
+from graphspec.export.onnx_export import THREADS, feeds, flatten, parity, session, to_onnx
 from graphspec.export.spec_export import compile_static, example_inputs, fresh, input_names, mobile_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,8 +146,7 @@ def prepare(name: str, overrides: list[str], *, plain: bool, int8: bool) -> Mode
 
     model.variants[EAGER] = run_eager
     names, outputs = input_names(compiled), list(compiled.outputs)
-    mobile, _, _ = mobile_model(compiled, eager, fresh(args))  # ExecuTorch's (XNNPACK's channel multiple)
-    mobile_ort, _, _ = mobile_model(compiled, eager, fresh(args), channel_multiple=CHANNEL_MULTIPLE)  # as --to mobile
+    mobile, _, _ = mobile_model(compiled, eager, fresh(args))
 
     def attempt(label: str, make: Callable[[], Callable]) -> None:
         try:
@@ -167,7 +166,7 @@ def prepare(name: str, overrides: list[str], *, plain: bool, int8: bool) -> Mode
         attempt(PLAIN, lambda: ort(to_onnx(eager, fresh(args), names, outputs), PLAIN))
 
     def fp32_ort() -> Callable:
-        fp32_bytes.append(to_onnx(mobile_ort, fresh(args), names, outputs))
+        fp32_bytes.append(to_onnx(mobile, fresh(args), names, outputs))
         return ort(fp32_bytes[0], FP32_ORT)
 
     attempt(FP32_ORT, fp32_ort)
@@ -175,10 +174,12 @@ def prepare(name: str, overrides: list[str], *, plain: bool, int8: bool) -> Mode
     clips = [tuple(torch.randn(*s, generator=gen) for s in shapes) for _ in range(CALIBRATION_CLIPS + HELD_OUT_CLIPS)]
     calibration, held_out = clips[:CALIBRATION_CLIPS], clips[CALIBRATION_CLIPS:]
     if int8 and fp32_bytes:
-        def int8_ort() -> Callable:
-            sess = session(fp32_bytes[0])
-            data = int8_mod.quantize(fp32_bytes[0], [feeds(sess, c) for c in calibration])
-            _quality_note(model, INT8_ORT, int8_mod.judge(fp32_bytes[0], data, [feeds(sess, c) for c in held_out],
+        def int8_ort() -> Callable:  # the lowering --to mobile --int8 quantizes (int8's channel multiple)
+            wide, _, _ = mobile_model(compiled, eager, fresh(args), channel_multiple=int8_mod.CHANNEL_MULTIPLE)
+            fp32 = to_onnx(wide, fresh(args), names, outputs)
+            sess = session(fp32)
+            data = int8_mod.quantize(fp32, [feeds(sess, c) for c in calibration])
+            _quality_note(model, INT8_ORT, int8_mod.judge(fp32, data, [feeds(sess, c) for c in held_out],
                                                           f"{CALIBRATION_CLIPS} random clips"))
             return ort(data, INT8_ORT, check=False)
 

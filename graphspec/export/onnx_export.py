@@ -19,12 +19,6 @@ OPSET = 17
 ATOL = 1e-4
 #: threads everywhere (the benchmark's and the report's latency)
 THREADS = 2
-#: the channel multiple the mobile lowering pads convolutions to for onnxruntime: its AVX-512
-#: blocked (NCHWc) fp32 kernels work in blocks of 16 channels (so fp32 runs the same), and its
-#: int8 depthwise convolution takes its fast symmetric-weight kernel only for multiples of 16
-#: (a 3x3 at 64 channels ran 2.3x faster than at 56); XNNPACK keeps pad-channels' 8 (16 measured
-#: ~2.5% slower in ExecuTorch fp32)
-CHANNEL_MULTIPLE = 16
 
 
 class ExportError(RuntimeError):

@@ -18,8 +18,7 @@ from graphspec.spec.compiled import blocking
 from graphspec.spec.errors import Diagnostic, SpecError
 
 from . import int8 as int8_mod
-from .onnx_export import (CHANNEL_MULTIPLE, ExportError, check, flatten, histogram, latency_ms, max_error, session,
-                          to_onnx)
+from .onnx_export import ExportError, check, flatten, histogram, latency_ms, max_error, session, to_onnx
 from .opset import check_mobile_opset
 
 Target = Literal["onnx", "mobile", "executorch"]
@@ -225,8 +224,8 @@ def mobile_model(compiled, model: nn.Module, args: tuple, verify_passes: bool = 
     any other node and the lowering assembles the blocks from. ``args`` (the example inputs)
     are unused: the shapes are the compiled graph's. ``verify_passes``: the pass manager checks
     the graph after every pass (``PassError``). ``channel_multiple``: what pad-channels widens
-    convolutions to, for the runtime the model is for (None: the pass's own, XNNPACK's 8;
-    onnxruntime's is ``onnx_export.CHANNEL_MULTIPLE``)."""
+    convolutions to, for the runtime and precision the model is for (None: the pass's own, 8;
+    onnxruntime int8's is ``int8.CHANNEL_MULTIPLE``)."""
     from graphspec.mobile.passes import MOBILE, PadChannels, WeightedGraph, run_passes
 
     passes = MOBILE if channel_multiple is None else tuple(
@@ -277,8 +276,8 @@ def export_spec(spec: str | Path, output: str | Path, *, to: Target = "onnx", we
     applied: list = []
     exported, paths = model, {n.path for n in compiled.nodes}
     if to in ("mobile", "executorch"):
-        exported, applied, paths = mobile_model(compiled, model, fresh(args), verify_passes,
-                                                channel_multiple=CHANNEL_MULTIPLE if to == "mobile" else None)
+        multiple = int8_mod.CHANNEL_MULTIPLE if int8 and to == "mobile" else None  # onnxruntime int8's
+        exported, applied, paths = mobile_model(compiled, model, fresh(args), verify_passes, channel_multiple=multiple)
     shapes = {n: list(t.shape) for n, t in zip(names, flatten(args))}
     if to == "executorch":
         from .executorch_export import to_executorch, to_executorch_int8
