@@ -256,6 +256,45 @@ class TemporalTapConv(nn.Module):
         return torch.cat(parts, 0) if len(parts) > 1 else parts[0]
 
 
+@register(infer=_tap_conv_infer)
+class FramesInChannelsConv2d(nn.Conv2d):
+    """A ``kt x kh x kw`` Conv3d on a clip with few frames as one Conv2d with the frames in its
+    channels: the clip ``[N, C, T, H, W]`` viewed as ``[N, C*T, H, W]`` (no copy) and output
+    channels ordered (frame, channel), so the result viewed as ``[N*T', C', H', W']`` is the folded
+    layout (no copy either). Its weight holds, for each output frame, the kernel's temporal slices
+    at the input frames they read (zero where they read none: that is the temporal zero padding).
+    It computes ``T / kt`` times the 3-D convolution's MACs; for X3D's stem (3 input channels, 4
+    frames) that buys a well-shaped GEMM and no layout transposes around it.
+    ``in_channels``/``out_channels`` are per frame (the 3-D convolution's)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Triple = (1, 1, 1), stride: Triple = (1, 1, 1),
+                 padding: Triple = (0, 0, 0), dilation: Triple = (1, 1, 1), bias: bool = True, frames: int = 1,
+                 out_layout: Optional[Layout] = "ncthw") -> None:
+        self.frames_out = window_out(frames, kernel_size[0], stride[0], padding[0], dilation[0])
+        super().__init__(in_channels * frames, out_channels * self.frames_out, tuple(kernel_size[1:]), tuple(stride[1:]),
+                         tuple(padding[1:]), tuple(dilation[1:]), 1, bias)
+        self.frames, self.out_layout = frames, out_layout
+
+    @staticmethod
+    def frame_weight(weight: torch.Tensor, frames: int, stride: int, padding: int, dilation: int) -> torch.Tensor:
+        """The Conv2d weight ``[T' * O, I * T, kh, kw]`` of a Conv3d weight ``[O, I, kt, kh, kw]``."""
+        out_c, in_c, kt, kh, kw = weight.shape
+        frames_out = window_out(frames, kt, stride, padding, dilation)
+        dense = weight.new_zeros(frames_out, out_c, in_c, frames, kh, kw)
+        for t in range(frames_out):
+            for k in range(kt):
+                s = t * stride + k * dilation - padding
+                if 0 <= s < frames:
+                    dense[t, :, :, s] = weight[:, :, k]
+        return dense.reshape(frames_out * out_c, in_c * frames, kh, kw)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, t, h, w = to_layout(x, "ncthw", self.frames).shape
+        y = super().forward(to_layout(x, "ncthw", self.frames).reshape(n, c * t, h, w))
+        folded = y.reshape(n * self.frames_out, -1, y.shape[2], y.shape[3])
+        return to_layout(folded, "folded" if self.out_layout is None else self.out_layout, self.frames_out)
+
+
 @register(infer=_pool_infer)
 class FactorizedPool(nn.Module):
     """MaxPool3d / AvgPool3d as a 2-D pool over (H, W) on the folded tensor followed by a 2-D pool

@@ -7,6 +7,7 @@ from .base import NodeRewrite, Pass, WeightedGraph
 from .conv_reduce import ConvReduceToBranches
 from .eval_cleanup import EvalCleanup
 from .fold_batch_norm import FoldBatchNorm
+from .frames_in_channels import FramesInChannels
 from .global_pool import GlobalPoolToMean
 from .layout import KeepFoldedLayout
 from .manager import PassError, check_passes, run_passes
@@ -19,11 +20,12 @@ from .swish import SwishToSigmoidMul
 from .tap_conv import Conv3dToTaps
 from .temporal_conv import TemporalConvToConv2d
 
-#: the mobile lowering: clean-up and folding first (on 3-D weights), then the 2-D rewrites,
+#: the mobile lowering: clean-up and folding first (on 3-D weights), then the 2-D rewrites (the
+#: stem's frames-in-channels form before the general ones),
 #: then channel padding for the fast kernels, then the layout pass that removes the reshapes
 #: between consecutive 2-D ops; what each pass needs before it is its ``after``, checked below
 MOBILE: tuple[Pass, ...] = (
-    ConvReduceToBranches(), EvalCleanup(), FoldBatchNorm(), PointwiseConvToConv2d(), SpatialConvToConv2d(), TemporalConvToConv2d(),
+    ConvReduceToBranches(), EvalCleanup(), FoldBatchNorm(), FramesInChannels(), PointwiseConvToConv2d(), SpatialConvToConv2d(), TemporalConvToConv2d(),
     Conv3dToTaps(), GlobalPoolToMean(), Pool3dTo2d(), SqueezeExcitationToGemm(), SwishToSigmoidMul(),
     PadChannels(), KeepFoldedLayout(),
 )

@@ -37,6 +37,7 @@ NATURAL: dict[str, Callable[[Node, str], str]] = {
     "FoldedConv2d": lambda node, layout: layout if _pointwise(node) else "folded",
     "TemporalConv2d": lambda node, layout: "folded",  # it computes on 5-D; the ops after it are 2-D
     "TemporalTapConv": lambda node, layout: "folded",
+    "FramesInChannelsConv2d": lambda node, layout: "folded",  # computes on 5-D; its output is folded as it is
     "FactorizedPool": _pool_natural,
     "GlobalAvgPool": lambda node, layout: "ncthw",
 }
@@ -48,7 +49,7 @@ class KeepFoldedLayout(Pass):
     name = "keep-folded-layout"
     matches = frozenset(NATURAL)
     #: every pass that emits a mobile op, and those that remove 5-D-only ops between them
-    after = ("fold-batch-norm", "pointwise-conv-to-conv2d", "spatial-conv-to-conv2d", "temporal-conv-to-conv2d",
+    after = ("fold-batch-norm", "frames-in-channels", "pointwise-conv-to-conv2d", "spatial-conv-to-conv2d", "temporal-conv-to-conv2d",
              "conv3d-to-taps", "global-pool-to-mean", "pool3d-to-pool2d", "squeeze-excitation-to-gemm")
 
     def run(self, graph: WeightedGraph) -> bool:

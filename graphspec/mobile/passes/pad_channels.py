@@ -20,11 +20,12 @@ from __future__ import annotations
 import torch
 
 from graphspec.compiler.ir import Node
+from graphspec.compiler.rules import window_out
 from graphspec.compiler.traits import ELEMENTWISE, has_trait
 
 from .base import Pass, WeightedGraph, chains
 
-CONVS = frozenset({"FoldedConv2d", "TemporalConv2d", "TemporalTapConv"})
+CONVS = frozenset({"FoldedConv2d", "TemporalConv2d", "TemporalTapConv", "FramesInChannelsConv2d"})
 
 #: how each kind of node in a padded span widens: the arguments that count its channels, and its
 #: state's parameter names -> the dimension that counts them (TemporalTapConv's parameters sit
@@ -58,6 +59,16 @@ def _per_channel_kind(node: Node, channels: int) -> str | None:
     if has_trait(node.op, ELEMENTWISE):
         return "elementwise"
     return None
+
+
+def _filter_blocks(node: Node) -> int:
+    """How many blocks of ``out_channels`` filters a producer's state holds: a frames-in-channels
+    convolution's are (output frame, channel), each frame's block widens (it reads the model's
+    input, so it is never a reader)."""
+    if node.op != "FramesInChannelsConv2d":
+        return 1
+    a = node.args
+    return window_out(a["frames"], *(a[key][0] for key in ("kernel_size", "stride", "padding", "dilation")))
 
 
 class PadChannels(Pass):
@@ -98,16 +109,18 @@ class PadChannels(Pass):
             for arg in args:
                 node.args[arg] = wide
             if dims:
-                self._pad_state(graph, node, dims, wide - channels)
+                self._pad_state(graph, node, dims, wide - channels, _filter_blocks(node) if kind == "producer" else 1)
         return True
 
     @staticmethod
-    def _pad_state(graph: WeightedGraph, node: Node, dims: dict[str, int], extra: int) -> None:
+    def _pad_state(graph: WeightedGraph, node: Node, dims: dict[str, int], extra: int, blocks: int = 1) -> None:
+        """Append ``extra`` zero channels to each of the ``blocks`` equal blocks of each tensor's dimension."""
         entries = graph.take(node.path)
         for key, tensor in entries.items():
             dim = next((d for name, d in dims.items() if key == name or key.endswith("." + name)), None)
             if dim is not None:
-                shape = list(tensor.shape)
-                shape[dim] = extra
-                entries[key] = torch.cat([tensor, tensor.new_zeros(shape)], dim)
+                blocked = tensor.unflatten(dim, (blocks, -1))
+                shape = list(blocked.shape)
+                shape[dim + 1] = extra
+                entries[key] = torch.cat([blocked, blocked.new_zeros(shape)], dim + 1).flatten(dim, dim + 1)
         graph.put(node.path, entries)
