@@ -39,7 +39,7 @@ def _next_hoist(graph: onnx.GraphProto):
     producer = {out: node for node in graph.node for out in node.output}
     readers: dict[str, int] = defaultdict(int)
     for node in graph.node:
-        for name in node.input:
+        for name in [*node.input, *_subgraph_inputs(node)]:  # a subgraph reads the outer tensors too
             readers[name] += 1
     for name in (o.name for o in graph.output):
         readers[name] += 1
@@ -55,6 +55,15 @@ def _next_hoist(graph: onnx.GraphProto):
         if chain and value in producer and readers[value] == 1:
             return node, chain[::-1]  # chain from its start
     return None
+
+
+def _subgraph_inputs(node: onnx.NodeProto) -> list[str]:
+    """The tensor names the subgraphs of ``node`` (an If's branches, a Loop's body) read."""
+    names = []
+    for attribute in node.attribute:
+        for sub in [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else attribute.graphs:
+            names += [name for inner in sub.node for name in [*inner.input, *_subgraph_inputs(inner)]]
+    return names
 
 
 def _hoist(graph: onnx.GraphProto, activation: onnx.NodeProto, chain: list) -> None:

@@ -82,3 +82,21 @@ def test_int8_keeps_no_float_layout_change_between_a_dequantize_and_a_quantize(t
     float_steps = [n.name for n in graph.node if n.op_type == "DequantizeLinear"
                    and n.input[0] not in inits and n.output[0] not in outputs]
     assert not float_steps
+
+
+def test_an_activation_is_left_where_a_subgraph_reads_the_conv_output():
+    h = onnx.helper
+    vi = lambda name, shape: h.make_tensor_value_info(name, onnx.TensorProto.FLOAT, shape)  # noqa: E731
+    branch = h.make_graph([h.make_node("Identity", ["start"], ["seen"])], "then", [], [vi("seen", [2, 3])])
+    graph = h.make_graph(
+        [h.make_node("Neg", ["x"], ["start"]),
+         h.make_node("Reshape", ["start", "shape"], ["flat"]),
+         h.make_node("Relu", ["flat"], ["y"]),
+         h.make_node("If", ["cond"], ["z"], then_branch=branch, else_branch=branch)],
+        "g", [vi("x", [2, 3]), h.make_tensor_value_info("cond", onnx.TensorProto.BOOL, [])],
+        [vi("y", [6]), vi("z", [2, 3])],
+        [onnx.numpy_helper.from_array(np.array([6], dtype=np.int64), "shape")])
+    proto = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
+    before = proto.SerializeToString()
+    assert hoist_activations(proto) == 0  # the If's branch reads 'start': it must not see it ReLU'd
+    assert proto.SerializeToString() == before
