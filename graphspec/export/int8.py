@@ -27,9 +27,9 @@ from .onnx_rewrites import hoist_activations
 
 #: the channel multiple the mobile lowering pads convolutions to for onnxruntime int8: its int8
 #: depthwise convolution takes its fast symmetric-weight kernel only for multiples of 16 (a 3x3 at
-#: 64 channels ran 2.3x faster than at 56; X3D-XS int8 ~11-25% faster). fp32 keeps pad-channels'
-#: 8: its blocked kernels pad to 16 inside anyway, and the ops between them on the wider tensors
-#: made it ~2.5% slower; so did ExecuTorch fp32 at 16
+#: 64 channels ran 2.1x faster than at 56; X3D-XS int8 ~17% faster). fp32 keeps pad-channels' 8:
+#: its blocked kernels pad to 16 inside anyway, and the ops between them on the wider tensors made
+#: it 1-2.5% slower (ExecuTorch fp32 ~2.5% too)
 CHANNEL_MULTIPLE = 16
 #: the least mean cosine to fp32 on the held-out clips an int8 export may have (``--min-cosine``)
 DEFAULT_MIN_COSINE = 0.99
