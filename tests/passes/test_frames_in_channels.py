@@ -1,8 +1,10 @@
+import onnx
 import pytest
 import torch
 
+from graphspec.export.onnx_export import to_onnx
 from graphspec.mobile.modules import FramesInChannelsConv2d
-from graphspec.mobile.passes import FoldBatchNorm, FramesInChannels, PadChannels, PointwiseConvToConv2d
+from graphspec.mobile.passes import MOBILE, FoldBatchNorm, FramesInChannels, PadChannels, PointwiseConvToConv2d
 
 from passes_support import TINY_X3D, ops, random_inputs, run_and_compare, run_verified, spec_file, weighted
 from tiny_specs import model_spec
@@ -17,6 +19,18 @@ def test_the_x3d_stem_becomes_one_conv2d_over_frames_in_channels():
     # 4 output frames of 8 filters (the tiny X3D's stem width), each over 3 channels x 4 frames
     assert graph.state["blocks.0.conv.conv_t.weight"].shape == (4 * 8, 3 * 4, 3, 3)
     assert ops(graph).count("Conv3d") == sum(1 for n in weighted()[2].walk() if n.op == "Conv3d") - 2
+
+
+def test_the_exported_stem_is_one_conv_and_no_transpose():
+    compiled, model, graph = weighted()
+    run_verified(graph, MOBILE)
+    x = random_inputs(compiled)
+    proto = onnx.load_from_string(to_onnx(graph.lower(), x, ["video"], ["out"]))
+    stem = [n.op_type for n in proto.graph.node if n.name.startswith("/blocks.0/")]
+    # before: Transpose, Conv, Transpose, Conv (the temporal one on [N, C, T, H*W]), Transpose
+    assert stem.count("Conv") == 1 and "Transpose" not in stem
+    with torch.no_grad():
+        torch.testing.assert_close(graph.lower()(*x), model(*x), atol=1e-5, rtol=1e-4)
 
 
 def test_the_folded_batch_norm_rides_on_its_bias():
