@@ -63,6 +63,24 @@ def test_lowered_module_matches_static_layout_and_shapes(compiled):
     assert _shape(out) == _shape(list(compiled.outputs.values())[0])
 
 
+def test_every_module_the_forward_runs_has_its_inferred_output(compiled):
+    """Static inference covers each node the eval forward calls (the summary and graph show its
+    shape), at the shape the meta-device run gives (an efficient X3D's dropout and head act too)."""
+    with torch.device("meta"):
+        module = compiled.lower().eval()
+    ran = {}
+    hooks = [m.register_forward_hook(lambda mod, i, out, name=name: ran.__setitem__(name, out))
+             for name, m in module.named_modules()]
+    with torch.device("meta"):
+        module(*[meta_tensor(v) for v in compiled.inputs.values()])
+    for hook in hooks:
+        hook.remove()
+    for node in compiled.nodes:
+        if node.path in ran and isinstance(ran[node.path], torch.Tensor):
+            assert "output" in node.meta, node.path
+            assert _shape(node.meta["output"]) == tuple(ran[node.path].shape), node.path
+
+
 @pytest.mark.parametrize("name", sorted(n for n in TABLE if n in ZOO and not n.startswith("efficient")))
 def test_macs_match_reference_at_every_listed_input(name):
     for row in TABLE[name]:

@@ -80,9 +80,10 @@ _TRUNK = ("s1", "s2", "s3", "s4", "s5", "head")
 
 
 def _head_infer(node: Node, ctx: Inference, x: TensorType) -> TensorType:
-    if node.args["enable_head"]:  # channels last, projected, averaged over T, H, W
-        (projection,) = slot_value(node, "projection")
-        logits = ctx.run(projection, x.with_shape((x.shape[0], *x.shape[2:], x.shape[1])))
+    if node.args["enable_head"]:  # channels last, dropout, projected, act, averaged over T, H, W
+        (dropout,), (projection,), (act,) = (slot_value(node, slot) for slot in ("dropout", "projection", "act"))
+        channels_last = ctx.run(dropout, x.with_shape((x.shape[0], *x.shape[2:], x.shape[1])))
+        logits = ctx.run(act, ctx.run(projection, channels_last))
         x = logits.with_shape((x.shape[0], logits.shape[-1]))
     return x
 
