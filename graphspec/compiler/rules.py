@@ -75,6 +75,8 @@ def conv_infer(nd: int) -> Callable:
             if any(stride != 1 for stride in s):
                 raise ShapeError(f"padding 'same' needs stride 1, got {list(s)}", "padding")
             spatial = x.shape[2:]
+        elif isinstance(p, str):  # torch's Conv refuses any other padding string
+            raise ShapeError(f"padding {p!r} is not 'same' or 'valid' (or a size)", "padding")
         else:
             p = ntuple(p, nd)
             spatial = tuple(window_out(x.shape[2 + i], k[i], s[i], p[i], d[i]) for i in range(nd))

@@ -100,6 +100,8 @@ def _fusion_infer(node: Node, shortcut: TensorType, residual: TensorType) -> Ten
         if shortcut.shape != residual.shape:
             raise ShapeError(f"shortcut {shortcut} and residual branch {residual} differ in shape")
         out = residual
+    elif not callable(fusion):  # a spec wrote some other value: the module would call it
+        raise ShapeError(f"branch_fusion {fusion!r} is not 'sum' or a callable", "branch_fusion")
     else:  # a Python callable: find its result shape on the meta device
         def meta(t: TensorType) -> torch.Tensor:
             return torch.empty([d if isinstance(d, int) else 1 for d in t.shape], device="meta")
