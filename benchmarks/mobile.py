@@ -22,7 +22,10 @@ warm-up call each), and each figure is the median of its rounds, so load from ot
 machine falls on every variant alike: compare the ratios, within one run. Each call is followed by
 an untimed ``--gap`` (50 ms): after a run onnxruntime's pool spins ~20-30 ms of CPU and torch's
 OpenMP threads ~5 ms, which without the gap fell on the next variant's call (eager X3D-XS ran up to
-6x slower right after an onnxruntime call on this 2-core machine).
+6x slower right after an onnxruntime call on this 2-core machine). Other work on the machine still
+hurts eager torch far more than the runtimes (its OpenMP threads wait for each other at every op:
+X3D-XS eager took 0.93 s at load average 4.5, ~37 ms quiet), so every ratio of a loaded run is too
+high; each model's line prints the load average after its rounds.
 
     python benchmarks/mobile.py [--runs N] [--models x3d_xs ...|SPEC.yaml] [--no-zoo] [--zoo-int8]
 """
@@ -227,6 +230,7 @@ def ceiling_block(model: Model, runs: int, sgemm_size: int, gap_s: float) -> lis
     head = f"{model.name} {shape_text(model.shapes)}"
     if model.flops:
         head += f": {model.flops / 2e9:.3f} GMACs = {model.flops / 1e9:.2f} GFLOP"
+    head += f" (load average {load_average()} after its rounds)"
     lines = [head, f"  sgemm {sgemm_size}^3 fp32, {THREADS} threads: {rate / 1e9:.1f} GFLOP/s, so the fp32 ceiling is "
              + (f"{ceiling_ms:.1f} ms ({eager / ceiling_ms:.2f}x eager)" if ceiling_ms else "unknown (no MACs)")]
     for label, ms in times.items():
@@ -259,7 +263,7 @@ def zoo_row(model: Model, runs: int, budget_s: float, gap_s: float, columns: lis
             cells.append("failed" if label in model.failed else "-")
     gmacs = f"{model.flops / 2e9:.2f}" if model.flops else "?"
     row = (f"| {model.name} | {shape_text(model.shapes)} | {gmacs} | {eager:.1f} | " + " | ".join(cells)
-           + f" | {rounds} |")
+           + f" | {rounds} | {load_average()} |")
     notes = [f"{model.name}: {label} not measured ({why})" for label, why in model.failed.items()]
     notes += [f"{model.name}: {n}" for n in model.notes]
     notes += [f"{model.name}: {label} is SLOWER than eager" for label in slower]
@@ -267,6 +271,12 @@ def zoo_row(model: Model, runs: int, budget_s: float, gap_s: float, columns: lis
 
 
 # ---- the run -------------------------------------------------------------------------------------
+def load_average() -> str:
+    """The 1-minute load average: eager torch's OpenMP threads lose far more to other work on the
+    machine than onnxruntime's or XNNPACK's pools do, so a loaded run overstates every ratio."""
+    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "?"
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -299,11 +309,10 @@ def versions() -> str:
 
 
 def conditions() -> list[str]:
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return [f"machine: {cpu_model()} ({cpu_flags()}), {os.cpu_count()} logical CPUs; {THREADS} threads in torch, "
             f"onnxruntime and XNNPACK; {versions()}",
-            "weights random (seed 0); medians of interleaved rounds; ratios are the figures to compare"
-            + (f"; load average {load[0]:.2f} at start" if load else "")]
+            "weights random (seed 0); medians of interleaved rounds; ratios are the figures to compare, from a "
+            f"quiet machine only (other work slows eager torch most); load average {load_average()} at start"]
 
 
 def zoo_names() -> list[str]:
@@ -359,8 +368,8 @@ def run(args: argparse.Namespace) -> None:
     columns = [FP32_ORT, FP32_ET] + ([INT8_ORT, INT8_ET] if args.zoo_int8 else [])
     print(f"\nzoo, mobile export vs eager (x eager; at most {args.runs} rounds, fewer where "
           f"{args.zoo_budget:g} s of rounds would not hold them)", flush=True)
-    print("| model | input | GMACs | eager ms | " + " | ".join(columns) + " | rounds |")
-    print("|---" * (len(columns) + 5) + "|", flush=True)
+    print("| model | input | GMACs | eager ms | " + " | ".join(columns) + " | rounds | load |")
+    print("|---" * (len(columns) + 6) + "|", flush=True)
     notes = []
     for name in zoo:
         try:
@@ -373,8 +382,7 @@ def run(args: argparse.Namespace) -> None:
         notes += found
         del model
     print("\n".join(notes))
-    if hasattr(os, "getloadavg"):
-        print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    print(f"load average {load_average()} at the end")
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ def test_zoo_row_flags_a_runtime_slower_than_eager_and_runs_fewer_rounds_for_a_s
     row, notes = bench.zoo_row(model, 20, 30.0, 0.0, columns)
     assert rounds == [10]  # 30 s of budget holds 10 rounds of 3 s
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells == ["big", "1x3x8x64x64", "1.00", "100.0", "2.00x", "0.50x SLOWER", "failed", "-", "10"]
+    assert cells[:-1] == ["big", "1x3x8x64x64", "1.00", "100.0", "2.00x", "0.50x SLOWER", "failed", "-", "10"]
     assert f"big: {bench.FP32_ET} is SLOWER than eager" in notes
     assert any("ExportError: no" in n for n in notes)
     bench.zoo_row(model, 20, 1.0, 0.0, columns)
@@ -120,7 +120,7 @@ def test_smoke_zoo_table_on_a_tiny_spec_with_int8(tmp_path, capsys):
     assert bench.FP32_ORT in header and bench.INT8_ORT in header
     row = next(line for line in out.splitlines() if line.startswith("| stem |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[1] == "1x3x4x16x16" and cells[-1] == "3"  # at least 3 rounds
+    assert cells[1] == "1x3x4x16x16" and cells[-2] == "3"  # at least 3 rounds
     assert re.fullmatch(r"[\d.]+x( SLOWER)?", cells[4]) and re.fullmatch(r"[\d.]+x( SLOWER)?", cells[6])
     assert f"stem: {bench.INT8_ORT} vs fp32: cosine" in out
     assert "NOT equal" not in out
