@@ -81,9 +81,5 @@ def activation_class(name: str) -> type[EfficientBlockBase]:
     return supported_act_functions[name]
 
 
-def make_activation(name: str) -> EfficientBlockBase:
-    """The activation block called ``name`` (``activation_class``)."""
-    return activation_class(name)()
-
 for _cls in supported_act_functions.values():
     register(_cls, name=OP_PREFIX + _cls.__name__, infer=InSequence(("act",)), children=part_children)
