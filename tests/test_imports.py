@@ -54,13 +54,24 @@ def layer(module: str) -> int:
     return LIBRARY
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:`` (imports no run performs)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            yield from (n for child in node.orelse for n in [child, *_runtime_nodes(child)])
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
 @functools.lru_cache(maxsize=None)
-def imports(module: str, top_level_only: bool) -> frozenset[str]:
-    """graphspec modules ``module`` imports (function-level imports too unless ``top_level_only``)."""
+def imports(module: str, top_level_only: bool, run_only: bool = False) -> frozenset[str]:
+    """graphspec modules ``module`` imports (function-level imports too unless ``top_level_only``;
+    ``run_only``: not those under ``if TYPE_CHECKING:``)."""
     path = MODULES[module]
     tree = ast.parse(path.read_text(), str(path))
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
-    body = tree.body if top_level_only else list(ast.walk(tree))
+    body = tree.body if top_level_only else list(_runtime_nodes(tree) if run_only else ast.walk(tree))
     out: set[str] = set()
     for node in body:
         if isinstance(node, ast.Import):
@@ -136,12 +147,38 @@ def test_no_import_cycle_at_import_time():
     assert not gone, f"untangled, remove from KNOWN_CYCLES: {sorted(map(sorted, gone))}"
 
 
+#: cycles through deferred (function-level) imports, known and not yet untangled, each with its
+#: reason; the test fails once one is gone, so the entry is removed with it
+KNOWN_DEFERRED_CYCLES: set[frozenset] = {
+    # run_passes' default (the MOBILE list the package builds from the passes); graphspec/mobile's owner
+    frozenset({"graphspec.mobile.passes", "graphspec.mobile.passes.manager"}),
+}
+
+
+def test_no_import_cycle_through_deferred_imports():
+    """A function-level import does not make a cycle one-way either: module A needs B and B needs A
+    (#18's measure counts these: compiler.infer -> lower_torch -> dataflow -> infer, the transmuter)."""
+    graph = nx.DiGraph()
+    for module in MODULES:
+        graph.add_node(module)
+        graph.add_edges_from((module, dep) for dep in imports(module, top_level_only=False, run_only=True)
+                             if dep != "graphspec")
+    cycles = [frozenset(c) for c in nx.strongly_connected_components(graph) if len(c) > 1]
+    assert set(cycles) - KNOWN_DEFERRED_CYCLES == set(), "import cycles: " + "; ".join(
+        " <-> ".join(sorted(c)) for c in set(cycles) - KNOWN_DEFERRED_CYCLES)
+    gone = KNOWN_DEFERRED_CYCLES - set(cycles)
+    assert not gone, f"untangled, remove from KNOWN_DEFERRED_CYCLES: {sorted(map(sorted, gone))}"
+
+
 def test_the_import_reader_sees_real_imports():
     """Independent facts about two modules, so the checks above cannot pass by reading nothing."""
     assert "graphspec.registry" in imports("graphspec.compiler.component", top_level_only=True)
     assert "graphspec.compiler.ir" in imports("graphspec.compiler.component", top_level_only=True)
     assert "graphspec.compiler.lower_torch" in imports("graphspec.compiler.infer", top_level_only=False)
     assert "graphspec.compiler.lower_torch" not in imports("graphspec.compiler.infer", top_level_only=True)
+    # registry.schema names registry.core's classes in annotations only (under TYPE_CHECKING)
+    assert "graphspec.registry.core" in imports("graphspec.registry.schema", top_level_only=False)
+    assert "graphspec.registry.core" not in imports("graphspec.registry.schema", top_level_only=False, run_only=True)
 
 
 def test_the_cycle_graph_counts_the_packages_an_import_runs():

@@ -22,18 +22,7 @@ from typing import Any, Callable
 from graphspec import registry
 
 from .infer import Inference, ShapeError
-from .ir import Node
-
-#: meta key of the ``(module name, node)`` sub-nodes an op's ``children`` hook made from its arguments
-PARTS = "parts"
-
-
-def parts_of(node: Node) -> list[tuple[str, Node]] | None:
-    """The node's parts (made by its ``children`` hook on first use), or None for an op whose
-    sub-nodes are its arguments."""
-    if PARTS not in node.meta:
-        node.children()
-    return node.meta.get(PARTS)
+from .ir import PARTS, Node, parts_of  # noqa: F401  (PARTS: the passes and the parts blocks read it here)
 
 
 def slot_value(node: Node, slot: str) -> Any:

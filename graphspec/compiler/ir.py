@@ -17,6 +17,9 @@ from graphspec.spec.errors import Diagnostic
 #: op name of a node wrapping an unregistered Python callable (Python API only, never YAML)
 PYTHON_OP = "<python>"
 
+#: meta key of the ``(module name, node)`` sub-nodes an op's ``children`` hook made from its arguments
+PARTS = "parts"
+
 
 @dataclass(eq=False)
 class Node:
@@ -59,6 +62,14 @@ class Node:
 
     def __repr__(self) -> str:
         return f"Node({self.op!r}, path={self.path!r})"
+
+
+def parts_of(node: Node) -> list[tuple[str, Node]] | None:
+    """The node's parts (made by its ``children`` hook on first use), or None for an op whose
+    sub-nodes are its arguments."""
+    if PARTS not in node.meta:
+        node.children()
+    return node.meta.get(PARTS)
 
 
 def argument_children(node: Node) -> Iterator[tuple[str, Node]]:

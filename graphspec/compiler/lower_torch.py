@@ -3,7 +3,7 @@
 The module tree therefore has exactly the IR's paths as qualified names, and a node's args are
 the constructor's keyword arguments (PyTorchVideo's classes take their sub-modules that way).
 A graph lowers to a model spec's own tree, or to an ``ExplicitGraph`` of its steps. An op whose
-sub-nodes are parts made from its arguments (``dataflow.PARTS``: the Accelerator's efficient
+sub-nodes are parts made from its arguments (``ir.PARTS``: the Accelerator's efficient
 blocks) is assembled from its lowered parts (``target.assemble(plain args, parts)``), so a pass
 that rewrote a part changes the module.
 """
@@ -16,9 +16,8 @@ import torch.nn as nn
 from graphspec import registry
 
 from .component import Component
-from .dataflow import parts_of
 from .graph import Graph
-from .ir import PYTHON_OP, Node
+from .ir import PYTHON_OP, Node, parts_of
 from .runtime import ExplicitGraph
 
 

@@ -74,6 +74,30 @@ def test_transmute_model_replaces_what_it_should_and_keeps_the_output():
     assert len(left) == 3
 
 
+def test_a_registered_transmuter_is_tried_after_the_builtin_ones(monkeypatch):
+    """register_transmuter adds to a target's transmuters, which graphspec's own (loaded on first
+    use, without the package import registering them) come before: a ReLU the user's function
+    takes becomes its block, the pointwise conv still the builtin Conv3dPwBnAct."""
+    from graphspec.accelerator.deployment.common import model_transmuter as mt
+    from graphspec.layers.accelerator.mobile_cpu.activation_functions import ReLU as ReLUBlock
+
+    monkeypatch.setattr(mt, "EFFICIENT_BLOCK_TRANSMUTER_REGISTRY", {})
+    monkeypatch.setattr(mt, "_loaded", set())
+    seen = []
+
+    @mt.register_transmuter("mobile_cpu")
+    def relu_to_block(module):
+        seen.append(type(module))
+        return ReLUBlock() if type(module) is nn.ReLU else None
+
+    model = nn.Sequential(nn.Conv3d(4, 6, 1), nn.ReLU())
+    transmute_model(model, target_device="mobile_cpu")
+    assert [type(m) for m in model] == [Conv3dPwBnAct, ReLUBlock]
+    assert seen == [nn.ReLU]  # the conv was taken by a builtin transmuter before the user's was asked
+    assert mt.EFFICIENT_BLOCK_TRANSMUTER_REGISTRY["mobile_cpu"] == [*tm.EFFICIENT_BLOCK_TRANSMUTER_MOBILE_CPU,
+                                                                    relu_to_block]
+
+
 def test_transmute_model_unknown_target_is_a_clear_error():
     with pytest.raises(ValueError, match="no transmuter for target device 'gpu'"):
         transmute_model(Plain(), target_device="gpu")

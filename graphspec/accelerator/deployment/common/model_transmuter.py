@@ -1,11 +1,13 @@
 """The model transmuter: replace regular modules of a model by equivalent efficient blocks.
 
-A target device registers transmuter functions (``module -> efficient block | None``) with
-``register_transmuter``; ``transmute_model`` walks a model and swaps every module the first
+A target device has transmuter functions (``module -> efficient block | None``): graphspec's own
+(``BUILTIN_TRANSMUTERS``: ``mobile_cpu``), loaded on first use and tried first, and those added with
+``register_transmuter``. ``transmute_model`` walks a model and swaps every module the first
 matching transmuter accepts (its weights carried over), leaving the rest as they are.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Callable, Optional
 
@@ -19,6 +21,13 @@ Transmuter = Callable[[nn.Module], Optional[EfficientBlockBase]]
 
 #: target device -> its transmuter functions, tried in order
 EFFICIENT_BLOCK_TRANSMUTER_REGISTRY: dict[str, list[Transmuter]] = {}
+#: target device -> the module (and its list) of graphspec's own transmuters for it; imported on
+#: first use, not here: the transmuters import the efficient blocks, which import the models
+BUILTIN_TRANSMUTERS = {
+    "mobile_cpu": ("graphspec.accelerator.deployment.mobile_cpu.transmuter.transmuter_mobile_cpu",
+                   "EFFICIENT_BLOCK_TRANSMUTER_MOBILE_CPU"),
+}
+_loaded: set[str] = set()
 
 
 def register_transmuter(target_device: str) -> Callable[[Transmuter], Transmuter]:
@@ -32,8 +41,12 @@ def register_transmuter(target_device: str) -> Callable[[Transmuter], Transmuter
 
 
 def _transmuters(target_device: str) -> list[Transmuter]:
-    if target_device == "mobile_cpu":  # importing it registers its transmuters
-        import graphspec.accelerator.deployment.mobile_cpu.transmuter  # noqa: F401
+    if target_device in BUILTIN_TRANSMUTERS and target_device not in _loaded:
+        module, name = BUILTIN_TRANSMUTERS[target_device]
+        builtin = getattr(importlib.import_module(module), name)
+        EFFICIENT_BLOCK_TRANSMUTER_REGISTRY[target_device] = [
+            *builtin, *EFFICIENT_BLOCK_TRANSMUTER_REGISTRY.get(target_device, [])]
+        _loaded.add(target_device)
     if target_device not in EFFICIENT_BLOCK_TRANSMUTER_REGISTRY:
         raise ValueError(f"no transmuter for target device {target_device!r}; "
                          f"known: {sorted(EFFICIENT_BLOCK_TRANSMUTER_REGISTRY)}")
