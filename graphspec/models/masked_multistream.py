@@ -50,7 +50,7 @@ def _attention_macs(x: TensorType) -> int | None:
     """Projections (q, k, v, out) and the two attention matmuls of one sample, as fvcore counts
     linear layers and batched matmuls."""
     seq, dim = x.shape[1], x.shape[2]
-    if not isinstance(seq, int):
+    if not (isinstance(seq, int) and isinstance(dim, int)):  # a symbolic size: not known per sample
         return None
     return 4 * seq * dim * dim + 2 * seq * seq * dim
 
