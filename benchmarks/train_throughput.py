@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests" / "train"))  # the synthetic colour task o
 from synthetic import make_dataset, train_spec  # noqa: E402
 
 from graphspec import api  # noqa: E402
-from graphspec.train.loop import train  # noqa: E402
+from graphspec.train.run import train  # noqa: E402
 from graphspec.train.metrics import read  # noqa: E402
 
 #: a model with enough work per clip that the step, not Python, dominates

@@ -26,7 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from graphspec.checkpoints import WeightsError
-    from graphspec.train.loop import TrainError, train
+    from graphspec.train.loop import TrainError
+    from graphspec.train.run import train
 
     try:
         outcome = train(args.spec, overrides=args.set, run_dir=args.run_dir, resume=args.resume,

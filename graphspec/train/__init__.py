@@ -1,8 +1,9 @@
 """Training recipes: ``kind: train`` specs, checked statically (``spec``) and run on one process or
-under ``torchrun`` with ``DistributedDataParallel`` (``loop``).
+under ``torchrun`` with ``DistributedDataParallel`` (``run``, ``loop``).
 
 * ``spec``: the document (pydantic) and its static checks (``compile_document``);
-* ``loop``: the training and evaluation loop (``train``);
+* ``run``: a run (``train``): its folder, resume, the final weights and export;
+* ``loop``: the training and evaluation loop (``Trainer``);
 * ``checkpoint``: atomic checkpoints, keep-last-K, initial weights with a load report;
 * ``metrics``: top-1/top-5, multi-view averaging, the JSON-lines log;
 * ``distributed``: torch.distributed set-up from torchrun's environment;

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from graphspec import api
-from graphspec.train.loop import train
+from graphspec.train.run import train
 from graphspec.train.metrics import read
 
 from synthetic import TINY_MODEL, data_part, make_dataset, train_spec

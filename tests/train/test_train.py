@@ -16,7 +16,7 @@ import torch
 from graphspec import api
 from graphspec.cli.main import main
 from graphspec.train import checkpoint as ckpt
-from graphspec.train.loop import train
+from graphspec.train.run import train
 from graphspec.train.metrics import read
 
 from synthetic import make_dataset, train_spec
@@ -145,10 +145,10 @@ def test_a_fresh_run_never_overwrites_one_and_a_changed_spec_does_not_resume(tmp
 
 
 def test_launch_refuses_a_batch_that_does_not_split_over_the_ranks(tmp_path, lists, capsys, monkeypatch):
-    from graphspec.train import loop
+    from graphspec.train import run
     from graphspec.train.distributed import World
 
-    monkeypatch.setattr(loop, "setup", lambda: World(rank=0, size=3))
+    monkeypatch.setattr(run, "setup", lambda: World(rank=0, size=3))
     spec = write(tmp_path, train_spec(lists, epochs=1))
     assert main(["train", str(spec), "--run-dir", str(tmp_path / "run"), "--no-progress"]) == 2
     message = capsys.readouterr().err
