@@ -220,7 +220,7 @@ class Trainer:
                            hint=f"a clip sampler with a fixed count ({', '.join(CLIPS_PER_VIDEO)})"
                                 + ("" if in_epochs[0] == "milestones" else ", or warmup_steps"))
 
-    def _inputs(self, batch: dict) -> list:
+    def model_inputs(self, batch: dict) -> list:
         """The model's arguments from a collated batch."""
         video = batch["video"]
         if len(self.names) == 1 and not isinstance(video, list):
@@ -415,7 +415,7 @@ class Trainer:
         return total
 
     def _loss(self, batch: dict) -> torch.Tensor:
-        inputs = self._inputs(batch)
+        inputs = self.model_inputs(batch)
         if self.spec.loss.op == "model":
             return self.ddp(*inputs).float()
         labels = self._labels(batch, "train")
@@ -445,7 +445,7 @@ class Trainer:
         if self.spec.loss.op == "model":
             losses = TopK(())
             for batch in loader:
-                inputs = self._inputs(batch)
+                inputs = self.model_inputs(batch)
                 with self._autocast():
                     losses.loss_sum += self.model(*inputs).float().item() * len(inputs[0])
                 losses.count += len(inputs[0])
@@ -454,14 +454,14 @@ class Trainer:
             views = ViewAverage(loader.dataset.num_videos, self.classes, ks)
             for batch in loader:
                 with self._autocast():
-                    logits = self.model(*self._inputs(batch))
+                    logits = self.model(*self.model_inputs(batch))
                 views.add(logits, self._labels(batch, phase).cpu(), torch.as_tensor(batch["video_index"]))
             return views.result(self.world)
         clips = TopK(ks)
         for batch in loader:
             labels = self._labels(batch, phase)
             with self._autocast():
-                logits = self.model(*self._inputs(batch)).float()
+                logits = self.model(*self.model_inputs(batch)).float()
             clips.add(logits, labels, F.cross_entropy(logits, labels).item())
         return clips.result(self.world)
 

@@ -7,10 +7,12 @@ weights) and any export.
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from graphspec.spec.errors import SpecError
+from graphspec.spec.yaml_dump import yaml_dump
 
 from . import checkpoint as ckpt
 from .distributed import setup, teardown
@@ -20,8 +22,6 @@ from .spec import CompiledTrain, checkpoint_path
 
 def resolved_data(result: CompiledTrain) -> dict:
     """The spec as run: parts inlined, overrides applied, the init checkpoint's path absolute."""
-    import copy
-
     data = copy.deepcopy(result.data)
     if result.spec.init is not None:
         data["init"]["checkpoint"] = checkpoint_path(result)
@@ -36,7 +36,6 @@ def train(spec: Any, *, overrides=(), run_dir: Any = None, resume: Any = None, p
     ``report`` (rank 0) gets the initial-weights report before the first step; it is also in
     ``Outcome.report``."""
     from graphspec import api
-    from graphspec.spec.source import yaml_dump
 
     result = spec if isinstance(spec, CompiledTrain) else api.compile(spec, overrides)
     if getattr(result.spec, "kind", None) != "train":
@@ -109,7 +108,6 @@ def _same_spec(run_dir: Path, text: str) -> None:
 def _export(result: CompiledTrain, trainer: Trainer, run_dir: Path) -> str:
     """The trained model exported as the spec's ``export`` asks, at the evaluation clip size."""
     from graphspec.export.spec_export import export_spec
-    from graphspec.spec.source import yaml_dump
 
     settings = result.spec.export
     phase = next((p for p in ("val", "val_views", "train") if p in result.models), "train")
@@ -119,7 +117,7 @@ def _export(result: CompiledTrain, trainer: Trainer, run_dir: Path) -> str:
     calibrate = None
     if settings.int8 and settings.calibrate is not None:
         loader = trainer.loaders[settings.calibrate]
-        calibrate = [trainer._inputs(batch)[0].cpu() for _, batch in zip(range(4), loader)]
+        calibrate = [trainer.model_inputs(batch)[0].cpu() for _, batch in zip(range(4), loader)]
     output = run_dir / {"onnx": "model.onnx", "mobile": "model.mobile.onnx", "executorch": "model.pte"}[settings.to]
     cosine = {} if settings.min_cosine is None else {"min_cosine": settings.min_cosine}
     export_spec(model_file, output, to=settings.to, weights=run_dir / "final.pt", int8=settings.int8,
@@ -128,8 +126,6 @@ def _export(result: CompiledTrain, trainer: Trainer, run_dir: Path) -> str:
 
 
 def _sized_model_data(result: CompiledTrain, model: Any) -> dict:
-    import copy
-
     data = copy.deepcopy(result.data["model"])
     data.setdefault("graphspec", 1)
     data.setdefault("kind", "model")
