@@ -103,7 +103,10 @@ def per_frame_scale(scale: torch.Tensor, x: torch.Tensor, frames: int) -> torch.
         return scale.reshape(n, c, 1, 1, 1)
     if n == 1:
         return scale.reshape(1, c, 1, 1)  # broadcast over the frames
-    return torch.cat([scale[i:i + 1] for i in range(n) for _ in range(frames)], 0).reshape(n * frames, c, 1, 1)
+    rows: List[torch.Tensor] = []
+    for i in range(n):
+        rows += [scale[i:i + 1]] * frames
+    return torch.cat(rows, 0).reshape(n * frames, c, 1, 1)
 
 
 def _mean_hw(x: torch.Tensor) -> torch.Tensor:
@@ -150,9 +153,9 @@ class FoldedConv2d(_VideoConv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pointwise and x.dim() == 5:
             n, c, t, h, w = x.shape
-            y = super().forward(x.reshape(n, c, t * h, w)).reshape(n, -1, t, h, w)
+            y = self._conv_forward(x.reshape(n, c, t * h, w), self.weight, self.bias).reshape(n, -1, t, h, w)
         else:
-            y = super().forward(to_layout(x, "folded", self.frames))
+            y = self._conv_forward(to_layout(x, "folded", self.frames), self.weight, self.bias)
         return to_layout(y, self.out_layout, self.frames)
 
 
@@ -163,7 +166,7 @@ class TemporalConv2d(_VideoConv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, t, h, w = to_layout(x, "ncthw", self.frames).shape
-        y = super().forward(to_layout(x, "ncthw", self.frames).reshape(n, c, t, h * w))
+        y = self._conv_forward(to_layout(x, "ncthw", self.frames).reshape(n, c, t, h * w), self.weight, self.bias)
         frames_out = y.shape[2]
         layout = "folded" if self.out_layout is None else self.out_layout  # what the 2-D ops after it want
         return to_layout(y.reshape(n, -1, frames_out, h, w), layout, frames_out)
@@ -225,35 +228,48 @@ class TemporalTapConv(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias and self.bias_tap is None else None
         self.aligned_tap = aligned_tap(self.segments, frames, self.frames_out, stride[0])
         #: the taps some output frame reads (one frame and a 3-tap kernel: the centre one only)
-        self.read_taps = frozenset(k for _, _, terms in self.segments for k, _ in terms)
+        self.read_taps: List[int] = sorted({k for _, _, terms in self.segments for k, _ in terms})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = to_layout(x, "folded", self.frames)
-        ys = [tap(x) if k in self.read_taps else None for k, tap in enumerate(self.taps)]
-        if self.aligned_tap is None:
-            y = self._assemble(ys, x.shape[0] // self.frames)
+        ys: List[Optional[torch.Tensor]] = []
+        for k, tap in enumerate(self.taps):
+            ys.append(tap(x) if k in self.read_taps else None)
+        clips, aligned = x.shape[0] // self.frames, self.aligned_tap
+        if aligned is None:
+            y = self._assemble(ys, clips, -1)
         else:  # the other taps' shifted pieces, added onto the aligned tap (an Add onnxruntime fuses into its Conv)
-            y = ys[self.aligned_tap] + self._assemble(ys, x.shape[0] // self.frames, skip=self.aligned_tap)
-        if self.bias is not None:
-            y = y + self.bias.reshape(1, -1, 1, 1)
+            y = _present(ys[aligned]) + self._assemble(ys, clips, aligned)
+        bias = self.bias
+        if bias is not None:
+            y = y + bias.reshape(1, -1, 1, 1)
         return to_layout(y, self.out_layout, self.frames_out)
 
-    def _assemble(self, ys: list, clips: int, skip: int | None = None) -> torch.Tensor:
+    def _assemble(self, ys: List[Optional[torch.Tensor]], clips: int, skip: int) -> torch.Tensor:
         """The output frames, clip by clip and segment by segment, as sums of the taps' slices
         (tap ``skip`` left out). The slices are of the 4-D batch axis: XNNPACK runs them in its
         channels-last layout, where a 5-D view ``[N, T, C, H, W]`` costs two transposes a tap."""
         st, whole = self.stride_t, clips == 1  # one clip: a tap may cover it all
-        parts = []
+        parts: List[torch.Tensor] = []
         for clip in range(clips):
             base = clip * self.frames
             for _, count, terms in self.segments:
-                pieces = [ys[k] if whole and (count, st, s) == (self.frames, 1, 0) else
-                          ys[k][base + s:base + s + (count - 1) * st + 1:st] for k, s in terms if k != skip]
-                total = pieces[0]
-                for piece in pieces[1:]:
-                    total = total + piece
-                parts.append(total)
+                total: Optional[torch.Tensor] = None
+                for k, s in terms:
+                    if k == skip:
+                        continue
+                    y = _present(ys[k])
+                    piece = y if whole and count == self.frames and st == 1 and s == 0 else \
+                        y[base + s:base + s + (count - 1) * st + 1:st]
+                    total = piece if total is None else total + piece
+                parts.append(_present(total))
         return torch.cat(parts, 0) if len(parts) > 1 else parts[0]
+
+
+def _present(x: Optional[torch.Tensor]) -> torch.Tensor:
+    """``x``, known to be computed (TorchScript's refinement of an Optional)."""
+    assert x is not None
+    return x
 
 
 @register(infer=_tap_conv_infer)
@@ -290,7 +306,7 @@ class FramesInChannelsConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, t, h, w = to_layout(x, "ncthw", self.frames).shape
-        y = super().forward(to_layout(x, "ncthw", self.frames).reshape(n, c * t, h, w))
+        y = self._conv_forward(to_layout(x, "ncthw", self.frames).reshape(n, c * t, h, w), self.weight, self.bias)
         folded = y.reshape(n * self.frames_out, -1, y.shape[2], y.shape[3])
         return to_layout(folded, "folded" if self.out_layout is None else self.out_layout, self.frames_out)
 
@@ -338,11 +354,12 @@ class GlobalAvgPool(nn.Module):
     def __init__(self, frames: int = 1, out_layout: Optional[Layout] = "ncthw") -> None:
         super().__init__()
         self.frames, self.out_layout = frames, out_layout
+        self.folded_out = out_layout == "folded"  # a bool: TorchScript cannot compare a None attribute
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = clip_channel_mean(x, self.frames)
         n, c = y.shape
-        return y.reshape(n, c, 1, 1) if self.out_layout == "folded" else y.reshape(n, c, 1, 1, 1)
+        return y.reshape(n, c, 1, 1) if self.folded_out else y.reshape(n, c, 1, 1, 1)
 
 
 @register(infer=identity_infer, traits=(KEEPS_LAYOUT, INTERNAL_PARTS))

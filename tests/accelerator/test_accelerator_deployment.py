@@ -115,6 +115,20 @@ def test_efficient_x3d_converts_end_to_end():
     assert isinstance(model.head.avg_pool, AdaptiveAvgPool3dOutSize1) and model.head.avg_pool.convert_flag is False
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+@pytest.mark.parametrize("expansion, shape", [("XS", (1, 3, 4, 48, 48)), ("S", (2, 3, 13, 32, 32))])
+def test_the_deployable_form_traces_and_scripts(expansion, shape):
+    """PyTorchVideo's deployment tutorial traces the converted model (``torch.jit.trace``, then
+    ``optimize_for_mobile``); TorchScript compiles it too. Both keep the unconverted model's output
+    (two clips exercise the temporal taps' per-clip assembly)."""
+    model, x, expected = randomized_with_output(lambda: EfficientX3d(expansion=expansion, num_classes=10), shape)
+    deployable = convert_to_deployable_form(model, x)
+    with torch.no_grad():
+        for compiled in (torch.jit.trace(deployable, x), torch.jit.script(deployable)):
+            torch.testing.assert_close(compiled(x), expected, rtol=1e-4, atol=1e-5)
+
+
 def test_convert_to_deployable_form_errors():
     with pytest.raises(ValueError, match="no efficient blocks"):
         convert_to_deployable_form(nn.Conv3d(3, 3, 1), torch.randn(1, 3, 2, 4, 4))
