@@ -141,6 +141,10 @@ def _pair(size: _Size2) -> Tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
+def _ceil_div(numerator: int, denominator: int) -> int:
+    return -(-numerator // denominator)
+
+
 def _convert_boxes_to_rois(boxes: Union[torch.Tensor, List[torch.Tensor]]) -> torch.Tensor:
     if isinstance(boxes, torch.Tensor):
         assert boxes.dim() == 2 and boxes.size(1) == 5, "boxes must be a Tensor[K, 5]"
@@ -214,13 +218,32 @@ def _roi_align(
         grid_h = torch.ceil(roi_h / pooled_h).long()
         grid_w = torch.ceil(roi_w / pooled_w).long()
     count = (grid_h * grid_w).clamp(min=1).to(input.dtype)
+    if sampling_ratio > 0:
+        max_grid_h = max_grid_w = sampling_ratio
+    elif torch.compiler.is_compiling():
+        # A traced graph cannot take its loop bounds from box values: loop over the
+        # grid of the largest RoI that fits in the feature map (the -0.5 shift of
+        # ``aligned`` moves both corners, and clamping to 1 pixel stays within any map).
+        # Samples past a RoI's own grid have weight 0, so smaller RoIs stay exact.
+        max_grid_h, max_grid_w = _ceil_div(height, pooled_h), _ceil_div(width, pooled_w)
+        fits = (grid_h <= max_grid_h) & (grid_w <= max_grid_w)
+        torch._assert_async(
+            fits.all(),
+            f"RoIAlign with adaptive sampling (sampling_ratio <= 0) was traced for RoIs up "
+            f"to the {height}x{width} feature map's size (at most {max_grid_h}x{max_grid_w} "
+            f"samples per bin); a larger box would be pooled from too few samples",
+        )
+        # ExecuTorch strips assert ops from its programs: NaN rows make larger RoIs
+        # visibly wrong there instead.
+        count = torch.where(fits, count, torch.full_like(count, float("nan")))
+    else:
+        max_grid_h = int(grid_h.max()) if num_rois else 0
+        max_grid_w = int(grid_w.max()) if num_rois else 0
 
     # Pixels as rows of a [N*H*W, C] table, so each sample is one row lookup.
     table = input.permute(0, 2, 3, 1).reshape(num_images * height * width, channels)
     image_offset = (batch_index * (height * width))[:, None, None]
     output = input.new_zeros(num_rois, pooled_h, pooled_w, channels)
-    max_grid_h = int(grid_h.max()) if num_rois else 0
-    max_grid_w = int(grid_w.max()) if num_rois else 0
     # Loop over the sample offsets within a bin; all RoIs and bins at once.
     for iy in range(max_grid_h):
         y_low, y_high, wy_low, wy_high = _axis_samples(y1, bin_h, grid_h, iy, pooled_h, height)
