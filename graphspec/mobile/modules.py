@@ -354,12 +354,11 @@ class GlobalAvgPool(nn.Module):
     def __init__(self, frames: int = 1, out_layout: Optional[Layout] = "ncthw") -> None:
         super().__init__()
         self.frames, self.out_layout = frames, out_layout
-        self.folded_out = out_layout == "folded"  # a bool: TorchScript cannot compare a None attribute
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = clip_channel_mean(x, self.frames)
         n, c = y.shape
-        return y.reshape(n, c, 1, 1) if self.folded_out else y.reshape(n, c, 1, 1, 1)
+        return to_layout(y.reshape(n, c, 1, 1, 1), self.out_layout, 1)
 
 
 @register(infer=identity_infer, traits=(KEEPS_LAYOUT, INTERNAL_PARTS))
